@@ -1,0 +1,3 @@
+"""Remediator: alerts into safe, audited remediation on Kubernetes."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,54 @@
+"""The `remediator` command."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+
+@click.group()
+@click.version_option(__version__, prog_name="remediator")
+def main() -> None:
+    """Remediator: alerts into safe, audited remediation on Kubernetes."""
+
+
+@main.command()
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("sandbox.kubeconfig"),
+    show_default=True,
+    help="Where to write the kubeconfig that points clients at the emulator.",
+)
+@click.option("--port", type=int, default=0, help="Port to listen on (default: a free one).")
+@click.option(
+    "--no-controllers", is_flag=True, help="Run without the fixture Deployment controller."
+)
+def sandbox(kubeconfig: Path, port: int, no_controllers: bool) -> None:
+    """Serve the Kubernetes API emulator until interrupted."""
+    from .sandbox import Sandbox
+
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Sandbox(kubeconfig=kubeconfig, port=port, controllers=not no_controllers) as box:
+        click.echo(f"Kubernetes API emulator serving on {box.url}")
+        click.echo(
+            f"kubeconfig written to {kubeconfig}; try: kubectl --kubeconfig {kubeconfig} get ns"
+        )
+        stop.wait()
+    click.echo("stopped")
+
+
+def _register() -> None:
+    from .demo import demo
+
+    main.add_command(demo)
+
+
+_register()

@@ -1,0 +1,881 @@
+"""The emulated API's verbs: what kube-apiserver does to an object on create, update, patch,
+delete and the subresources, independent of HTTP.
+
+The rules implemented here are the ones clients depend on: server-managed metadata (uid,
+creationTimestamp, generation bumped on spec changes only, one increasing resourceVersion),
+optimistic concurrency (409 on a stale resourceVersion), status and scale subresources that
+write only their part, finalizers holding a deletion, no-op writes that change nothing,
+custom resources pruned, defaulted and validated against their CRD's schema (422 naming the
+field), and Eviction honouring PodDisruptionBudgets.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from . import errors, eviction, patches, schema, selectors
+from .errors import ApiError
+from .registry import Registry, ResourceInfo, resources_from_crd
+from .store import Change, Store
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+CONTROLLER_USER = "system:serviceaccount:kube-system:sandbox-controllers"
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+CUSTOM_PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, APPLY_PATCH)
+BUILTIN_PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
+_NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# Built-in resources whose registry strategy sets metadata.generation (kube 1.32): the rest
+# (ConfigMaps, Pods, Services, Namespaces, ...) have no generation at all.
+GENERATIONAL = frozenset(
+    {
+        ("apps", "deployments"),
+        ("apps", "replicasets"),
+        ("apps", "statefulsets"),
+        ("apps", "daemonsets"),
+        ("batch", "jobs"),
+        ("batch", "cronjobs"),
+        ("policy", "poddisruptionbudgets"),
+        ("networking.k8s.io", "networkpolicies"),
+        ("apiextensions.k8s.io", "customresourcedefinitions"),
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+        ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
+    }
+)
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Request:
+    """Who asks, and the options every write shares."""
+
+    user: str = "sandbox-admin"
+    groups: tuple[str, ...] = ("system:masters", "system:authenticated")
+    dry_run: bool = False
+    field_validation: str = "Warn"  # Strict | Warn | Ignore
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    namespace: str | None = None
+    label_selector: str | None = None
+    field_selector: str | None = None
+
+
+class Api:
+    def __init__(self, store: Store | None = None, registry: Registry | None = None) -> None:
+        self.store = store or Store()
+        self.registry = registry or Registry()
+        for ns in SYSTEM_NAMESPACES:
+            self.internal_create("", "namespaces", {"metadata": {"name": ns}})
+
+    # ----------------------------------------------------------------- reads
+    def get(self, info: ResourceInfo, namespace: str, name: str) -> dict[str, Any]:
+        obj = self.store.get(info.storage_key, namespace, name)
+        if obj is None:
+            raise errors.not_found(info.plural, info.group, name)
+        return self.present(info, obj)
+
+    def list(self, info: ResourceInfo, options: ListOptions) -> list[dict[str, Any]]:
+        matcher = self.matcher(info, options)
+        return [
+            self.present(info, obj)
+            for obj in self.store.iter(info.storage_key, options.namespace)
+            if matcher(obj)
+        ]
+
+    def matcher(self, info: ResourceInfo, options: ListOptions) -> Any:
+        try:
+            labels = selectors.parse_label_selector(options.label_selector)
+            fields = selectors.parse_field_selector(
+                options.field_selector, selectors.default_field_labels(info.kind)
+            )
+        except selectors.SelectorError as e:
+            raise errors.bad_request(str(e)) from None
+
+        def matches(obj: Mapping[str, Any]) -> bool:
+            meta = obj.get("metadata") or {}
+            return labels.matches(meta.get("labels") or {}) and fields.matches(obj)
+
+        return matches
+
+    def present(self, info: ResourceInfo, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """The object as served at this version (storage is shared by all versions)."""
+        return {"apiVersion": info.api_version, "kind": info.kind, **_without_type(obj)}
+
+    # ---------------------------------------------------------------- create
+    def create(self, info: ResourceInfo, namespace: str, body: Any, req: Request) -> dict[str, Any]:
+        obj = self._decode_object(info, body)
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise errors.bad_request("metadata: must be an object")
+        self._check_namespace(info, namespace, meta)
+        if not meta.get("name"):
+            if meta.get("generateName"):
+                meta["name"] = self._generate_name(info, namespace, str(meta["generateName"]))
+            else:
+                raise errors.invalid(
+                    info.kind,
+                    info.group,
+                    "",
+                    [
+                        {
+                            "reason": "FieldValueRequired",
+                            "message": "Required value: name or generateName is required",
+                            "field": "metadata.name",
+                        }
+                    ],
+                    f'{info.kind}{"." + info.group if info.group else ""} "" is invalid: '
+                    "metadata.name: Required value: name or generateName is required",
+                )
+        name = str(meta["name"])
+        self._validate_name(info, name)
+        if self.store.get(info.storage_key, namespace, name) is not None:
+            raise errors.already_exists(info.plural, info.group, name)
+        if info.status:
+            obj.pop("status", None)
+        obj = self._admit_custom(info, obj, req)
+        self._default_builtin(info, obj)
+        meta = obj["metadata"]
+        for server_field in (
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+            "generation",
+        ):
+            meta.pop(server_field, None)
+        meta.update(
+            uid=str(uuid.uuid4()),
+            creationTimestamp=now_rfc3339(),
+            resourceVersion="" if req.dry_run else self.store.next_rv(),
+        )
+        if _generational(info):
+            meta["generation"] = 1
+        if info.namespaced:
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        if info.plural == "customresourcedefinitions" and info.group == "apiextensions.k8s.io":
+            obj = self._admit_crd(obj)
+        if req.dry_run:
+            return self.present(info, obj)
+        stored = _without_type(obj)
+        self.store.commit(info.storage_key, stored, None)
+        self._after_commit(info, stored)
+        return self.present(info, stored)
+
+    # ------------------------------------------------------- update and patch
+    def update(
+        self,
+        info: ResourceInfo,
+        namespace: str,
+        name: str,
+        body: Any,
+        req: Request,
+        subresource: str = "",
+    ) -> dict[str, Any]:
+        old = self._existing(info, namespace, name)
+        if subresource == "scale":
+            return self._write_scale(info, old, body, req, require_rv=False)
+        new = self._decode_object(info, body)
+        new_meta = new.get("metadata") or {}
+        if new_meta.get("name", name) != name:
+            raise errors.bad_request(
+                f"the name of the object ({new_meta.get('name')}) does not match the name on "
+                f"the URL ({name})"
+            )
+        rv = new_meta.get("resourceVersion")
+        if not rv and info.custom:
+            raise errors.invalid(
+                info.kind,
+                info.group,
+                name,
+                [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "message": "Invalid value: 0x0: must be specified for an update",
+                        "field": "metadata.resourceVersion",
+                    }
+                ],
+                f'{info.kind}.{info.group} "{name}" is invalid: metadata.resourceVersion: '
+                "Invalid value: 0x0: must be specified for an update",
+            )
+        if rv and rv != old["metadata"]["resourceVersion"]:
+            raise errors.conflict(info.plural, info.group, name)
+        return self._write(info, old, new, req, subresource)
+
+    def patch(
+        self,
+        info: ResourceInfo,
+        namespace: str,
+        name: str,
+        patch: Any,
+        content_type: str,
+        req: Request,
+        subresource: str = "",
+    ) -> dict[str, Any]:
+        old = self._existing(info, namespace, name)
+        if subresource == "scale":
+            current = self._scale_of(info, old)
+            return self._write_scale(
+                info,
+                old,
+                self._apply_patch(current, patch, content_type, info),
+                req,
+                require_rv=True,
+            )
+        patched = self._apply_patch(self.present(info, old), patch, content_type, info)
+        if not isinstance(patched, dict):
+            raise errors.bad_request("the patched object is not a JSON object")
+        rv = (patched.get("metadata") or {}).get("resourceVersion")
+        if rv and rv != old["metadata"]["resourceVersion"]:
+            raise errors.conflict(info.plural, info.group, name)
+        if (patched.get("metadata") or {}).get("name") != name:
+            raise errors.bad_request("metadata.name: the name cannot be changed by a patch")
+        return self._write(info, old, patched, req, subresource)
+
+    def _apply_patch(
+        self, doc: dict[str, Any], patch: Any, content_type: str, info: ResourceInfo
+    ) -> Any:
+        accepted = CUSTOM_PATCH_TYPES if info.custom else BUILTIN_PATCH_TYPES
+        if content_type not in accepted:
+            raise errors.unsupported_media_type(content_type, accepted)
+        if content_type != JSON_PATCH and not isinstance(patch, dict):
+            raise errors.bad_request(
+                f"Invalid JSON Patch: the patch must be a JSON object, not {type(patch).__name__}"
+            )
+        try:
+            if content_type == JSON_PATCH:
+                return patches.apply_json_patch(doc, patch)
+            if content_type == STRATEGIC_PATCH:
+                return patches.apply_strategic_merge_patch(doc, patch)
+            # Server-side apply is approximated by a merge patch of the applied configuration:
+            # field ownership (managedFields) is not tracked by the emulator.
+            return patches.apply_merge_patch(doc, patch)
+        except patches.PatchError as e:
+            if e.code == 400:
+                raise errors.bad_request(str(e)) from None
+            if e.code == 422:
+                # kube-apiserver's generic 422 text, with the patch library's words as cause
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    "the server rejected our request due to an error in our request",
+                    details={"causes": [{"message": str(e)}]},
+                ) from None
+            raise ApiError(e.code, "InternalError", str(e)) from None
+
+    def _write(
+        self,
+        info: ResourceInfo,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        req: Request,
+        subresource: str,
+    ) -> dict[str, Any]:
+        """The update strategy: keep what the client may not change, bump generation, commit."""
+        old_meta = old["metadata"]
+        if subresource == "status":
+            if not info.status:
+                raise errors.no_such_path()
+            result = copy.deepcopy(old)
+            if "status" in new:
+                result["status"] = new["status"]
+            else:
+                result.pop("status", None)
+            if info.custom:
+                self._validate_custom(info, result, req, name=old_meta["name"])
+        elif subresource:
+            raise errors.no_such_path()
+        else:
+            result = copy.deepcopy(new)
+            result.pop("apiVersion", None)
+            result.pop("kind", None)
+            meta = result.setdefault("metadata", {})
+            for kept in (
+                "uid",
+                "creationTimestamp",
+                "generation",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "namespace",
+                "name",
+            ):
+                if kept in old_meta:
+                    meta[kept] = old_meta[kept]
+                else:
+                    meta.pop(kept, None)
+            if info.status:
+                if "status" in old:
+                    result["status"] = copy.deepcopy(old["status"])
+                else:
+                    result.pop("status", None)
+            if old_meta.get("deletionTimestamp"):
+                added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
+                if added:
+                    raise errors.invalid(
+                        info.kind,
+                        info.group,
+                        old_meta["name"],
+                        [
+                            {
+                                "reason": "FieldValueForbidden",
+                                "field": "metadata.finalizers",
+                                "message": "Forbidden: no new finalizers can be added if the object "
+                                "is being deleted",
+                            }
+                        ],
+                        f'{info.kind} "{old_meta["name"]}" is invalid: metadata.finalizers: '
+                        f"Forbidden: no new finalizers can be added if the object is being "
+                        f"deleted, found new finalizers {sorted(added)!r}",
+                    )
+            result = self._admit_custom(
+                info, {"apiVersion": info.api_version, "kind": info.kind, **result}, req
+            )
+            result.pop("apiVersion", None)
+            result.pop("kind", None)
+            if _generational(info) and _spec_of(result, info) != _spec_of(old, info):
+                result["metadata"]["generation"] = int(old_meta.get("generation", 1)) + 1
+        result["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
+        if result == old:
+            return self.present(info, old)  # a no-op write: no new resourceVersion, no event
+        if req.dry_run:
+            return self.present(info, result)
+        result["metadata"]["resourceVersion"] = self.store.next_rv()
+        self.store.commit(info.storage_key, result, old)
+        if result["metadata"].get("deletionTimestamp") and not result["metadata"].get("finalizers"):
+            self.store.remove(info.storage_key, result)
+            self._after_delete(info, result)
+        else:
+            self._after_commit(info, result)
+        return self.present(info, result)
+
+    # ----------------------------------------------------------------- scale
+    def get_scale(self, info: ResourceInfo, namespace: str, name: str) -> dict[str, Any]:
+        return self._scale_of(info, self._existing(info, namespace, name))
+
+    def _scale_of(self, info: ResourceInfo, obj: Mapping[str, Any]) -> dict[str, Any]:
+        if not info.scale:
+            raise errors.no_such_path()
+        spec_path, status_path, selector_path = info.scale_paths
+        meta = obj["metadata"]
+        status: dict[str, Any] = {"replicas": _dig(obj, status_path) or 0}
+        selector: Any
+        if selector_path:
+            selector = _dig(obj, selector_path)
+        else:
+            selector = _selector_string((obj.get("spec") or {}).get("selector"))
+        if selector:
+            status["selector"] = selector
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                k: meta[k]
+                for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                if k in meta
+            },
+            "spec": {"replicas": _dig(obj, spec_path) or 0},
+            "status": status,
+        }
+
+    def _write_scale(
+        self,
+        info: ResourceInfo,
+        old: dict[str, Any],
+        body: Any,
+        req: Request,
+        *,
+        require_rv: bool,
+    ) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the body of a Scale must be a JSON object")
+        name = old["metadata"]["name"]
+        rv = (body.get("metadata") or {}).get("resourceVersion")
+        if rv and rv != old["metadata"]["resourceVersion"]:
+            raise errors.conflict(info.plural, info.group, name)
+        replicas = (body.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            message = f"Invalid value: {replicas!r}: must be greater than or equal to 0"
+            raise errors.invalid(
+                "Scale",
+                "autoscaling",
+                name,
+                [{"reason": "FieldValueInvalid", "field": "spec.replicas", "message": message}],
+                f'Scale.autoscaling "{name}" is invalid: spec.replicas: {message}',
+            )
+        new = copy.deepcopy(old)
+        _set_path(new, info.scale_paths[0], replicas)
+        self._write(info, old, new, req, "")
+        current = self.store.get(info.storage_key, old["metadata"].get("namespace", ""), name)
+        return self._scale_of(info, current or new)
+
+    # ---------------------------------------------------------------- delete
+    def delete(
+        self,
+        info: ResourceInfo,
+        namespace: str,
+        name: str,
+        options: Mapping[str, Any],
+        req: Request,
+    ) -> dict[str, Any]:
+        old = self._existing(info, namespace, name)
+        preconditions = options.get("preconditions") or {}
+        meta = old["metadata"]
+        if preconditions.get("uid") and preconditions["uid"] != meta.get("uid"):
+            raise ApiError(
+                409,
+                "Conflict",
+                f"Precondition failed: UID in precondition: "
+                f"{preconditions['uid']}, UID in object meta: {meta.get('uid')}",
+            )
+        if (
+            preconditions.get("resourceVersion")
+            and preconditions["resourceVersion"] != meta["resourceVersion"]
+        ):
+            raise errors.conflict(info.plural, info.group, name)
+        if req.dry_run:
+            return self.present(info, old)
+        if info.plural == "namespaces" and not info.group:
+            for key in self.store.keys():
+                other = self.registry.find(*key)
+                if other is None or not other.namespaced:
+                    continue
+                for obj in list(self.store.iter(key, name)):
+                    self._force_delete(other, obj)
+        if meta.get("finalizers"):
+            if meta.get("deletionTimestamp"):
+                return self.present(info, old)
+            new = copy.deepcopy(old)
+            new["metadata"]["deletionTimestamp"] = now_rfc3339()
+            new["metadata"]["deletionGracePeriodSeconds"] = 0
+            if meta.get("generation"):  # rest.BeforeDelete bumps a generational object's
+                new["metadata"]["generation"] = int(meta["generation"]) + 1
+            new["metadata"]["resourceVersion"] = self.store.next_rv()
+            self.store.commit(info.storage_key, new, old)
+            return self.present(info, new)
+        change = self.store.remove(info.storage_key, old)
+        self._after_delete(info, change.obj, orphan=options.get("propagationPolicy") == "Orphan")
+        return self.present(info, change.obj)
+
+    def delete_collection(
+        self,
+        info: ResourceInfo,
+        options: ListOptions,
+        delete_options: Mapping[str, Any],
+        req: Request,
+    ) -> list[dict[str, Any]]:
+        deleted = []
+        for obj in self.list(info, options):
+            meta = obj["metadata"]
+            deleted.append(
+                self.delete(info, meta.get("namespace", ""), meta["name"], delete_options, req)
+            )
+        return deleted
+
+    def _force_delete(self, info: ResourceInfo, obj: dict[str, Any]) -> None:
+        self.store.remove(info.storage_key, obj)
+        self._after_delete(info, obj)
+
+    # -------------------------------------------------------------- eviction
+    def evict(
+        self, info: ResourceInfo, namespace: str, name: str, body: Any, req: Request
+    ) -> dict[str, Any]:
+        if info.plural != "pods" or info.group:
+            raise errors.no_such_path()
+        if not isinstance(body, dict) or body.get("kind", "Eviction") != "Eviction":
+            raise errors.bad_request("the body of an eviction must be a policy/v1 Eviction")
+        body_name = (body.get("metadata") or {}).get("name")
+        if body_name and body_name != name:
+            raise errors.bad_request(
+                f"name in URL does not match name in Eviction object: {name} != {body_name}"
+            )
+        pod = self._existing(info, namespace, name)
+        pdb_info = self.registry.get("policy", "v1", "poddisruptionbudgets")
+        pdbs = list(self.store.iter(pdb_info.storage_key, namespace))
+        pods = list(self.store.iter(info.storage_key, namespace))
+        eviction.check_eviction(pod, pdbs, pods)
+        delete_options = body.get("deleteOptions") or {}
+        dry = req.dry_run or "All" in (delete_options.get("dryRun") or [])
+        self.delete(
+            info,
+            namespace,
+            name,
+            delete_options,
+            Request(user=req.user, groups=req.groups, dry_run=dry),
+        )
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "code": 201,
+        }
+
+    # ------------------------------------------------------ internal access
+    # Used by the fixture controllers and tests: the same rules as requests, no HTTP.
+    def internal_get(
+        self, group: str, plural: str, namespace: str, name: str
+    ) -> dict[str, Any] | None:
+        info = self._info(group, plural)
+        obj = self.store.get(info.storage_key, namespace, name)
+        return None if obj is None else self.present(info, obj)
+
+    def internal_list(
+        self, group: str, plural: str, namespace: str | None = None
+    ) -> list[dict[str, Any]]:
+        info = self._info(group, plural)
+        return self.list(info, ListOptions(namespace=namespace))
+
+    def internal_create(self, group: str, plural: str, obj: dict[str, Any]) -> dict[str, Any]:
+        info = self._info(group, plural)
+        namespace = (obj.get("metadata") or {}).get("namespace", "") if info.namespaced else ""
+        return self.create(info, namespace, copy.deepcopy(obj), Request(user=CONTROLLER_USER))
+
+    def internal_update(
+        self, group: str, plural: str, obj: dict[str, Any], subresource: str = ""
+    ) -> dict[str, Any]:
+        info = self._info(group, plural)
+        meta = obj["metadata"]
+        return self.update(
+            info,
+            meta.get("namespace", ""),
+            meta["name"],
+            copy.deepcopy(obj),
+            Request(user=CONTROLLER_USER),
+            subresource,
+        )
+
+    def internal_delete(self, group: str, plural: str, namespace: str, name: str) -> None:
+        info = self._info(group, plural)
+        self.delete(info, namespace, name, {}, Request(user=CONTROLLER_USER))
+
+    def _info(self, group: str, plural: str) -> ResourceInfo:
+        info = self.registry.find(group, plural)
+        if info is None:
+            raise errors.no_such_path()
+        return info
+
+    # --------------------------------------------------------------- helpers
+    def _existing(self, info: ResourceInfo, namespace: str, name: str) -> dict[str, Any]:
+        obj = self.store.get(info.storage_key, namespace, name)
+        if obj is None:
+            raise errors.not_found(info.plural, info.group, name)
+        return obj
+
+    def _decode_object(self, info: ResourceInfo, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise errors.bad_request(
+                f"the body of the request is not a JSON object: {type(body).__name__}"
+            )
+        obj = copy.deepcopy(body)
+        api_version = obj.get("apiVersion")
+        kind = obj.get("kind")
+        if info.custom and (not api_version or not kind):
+            missing = "Kind" if not kind else "apiVersion"
+            raise errors.bad_request(f"Object '{missing}' is missing in the request body")
+        if api_version and api_version != info.api_version:
+            raise errors.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({info.api_version})"
+            )
+        if kind and kind != info.kind:
+            raise errors.bad_request(
+                f"the kind in the data ({kind}) does not match the expected kind ({info.kind})"
+            )
+        obj["apiVersion"] = info.api_version
+        obj["kind"] = info.kind
+        return obj
+
+    def _check_namespace(self, info: ResourceInfo, namespace: str, meta: dict[str, Any]) -> None:
+        if not info.namespaced:
+            return
+        if meta.get("namespace") and meta["namespace"] != namespace:
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on "
+                "the request"
+            )
+        ns = self.store.get(("", "namespaces"), "", namespace)
+        if ns is None:
+            raise errors.not_found("namespaces", "", namespace)
+        if ns["metadata"].get("deletionTimestamp"):
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'{info.plural} "{meta.get("name", "")}" is forbidden: unable to create new '
+                f"content in namespace {namespace} because it is being terminated",
+            )
+
+    def _generate_name(self, info: ResourceInfo, namespace: str, prefix: str) -> str:
+        for _ in range(8):
+            name = prefix + "".join(secrets.choice(_NAME_SUFFIX_ALPHABET) for _ in range(5))
+            if self.store.get(info.storage_key, namespace, name) is None:
+                return name
+        raise errors.already_exists(info.plural, info.group, prefix)
+
+    def _validate_name(self, info: ResourceInfo, name: str) -> None:
+        if info.plural == "namespaces" and not info.group:
+            problems = schema.validate_dns1123_label(name)
+        elif info.plural == "events":
+            problems = [] if name and "/" not in name else ["may not contain '/'"]
+        else:
+            problems = schema.validate_dns1123_subdomain(name)
+        if problems:
+            message = f'Invalid value: "{name}": {"; ".join(problems)}'
+            raise errors.invalid(
+                info.kind,
+                info.group,
+                name,
+                [{"reason": "FieldValueInvalid", "field": "metadata.name", "message": message}],
+                f'{info.kind}{"." + info.group if info.group else ""} "{name}" is invalid: '
+                f"metadata.name: {message}",
+            )
+
+    def _admit_custom(
+        self, info: ResourceInfo, obj: dict[str, Any], req: Request
+    ) -> dict[str, Any]:
+        """Prune unknown fields, default, and validate a custom resource against its schema."""
+        if not info.custom or info.schema is None:
+            return obj
+        meta = obj.get("metadata")
+        pruned, unknown = schema.prune(obj, info.schema)
+        if unknown:
+            messages = [f'unknown field "{path.lstrip(".")}"' for path in unknown]
+            if req.field_validation == "Strict":
+                raise errors.bad_request(f"strict decoding error: {', '.join(messages)}")
+            if req.field_validation == "Warn":
+                req.warnings.extend(messages)
+        result: dict[str, Any] = schema.apply_defaults(pruned, info.schema)
+        result["metadata"] = meta
+        self._validate_custom(info, result, req, name=str((meta or {}).get("name", "")))
+        return result
+
+    def _validate_custom(
+        self, info: ResourceInfo, obj: dict[str, Any], req: Request, *, name: str
+    ) -> None:
+        if info.schema is None:
+            return
+        body = {k: v for k, v in obj.items() if k != "metadata"}
+        body.setdefault("apiVersion", info.api_version)
+        body.setdefault("kind", info.kind)
+        causes = schema.validate(body, info.schema)
+        if causes:
+            raise errors.invalid(
+                info.kind,
+                info.group,
+                name,
+                [{"reason": c.type, "message": c.message, "field": c.field} for c in causes],
+                schema.format_invalid(info.kind, info.group, name, causes),
+            )
+
+    def _default_builtin(self, info: ResourceInfo, obj: dict[str, Any]) -> None:
+        spec = obj.get("spec")
+        if info.group == "apps" and info.plural in ("deployments", "replicasets", "statefulsets"):
+            if isinstance(spec, dict):
+                spec.setdefault("replicas", 1)
+                if info.plural == "deployments":
+                    spec.setdefault("revisionHistoryLimit", 10)
+                    spec.setdefault(
+                        "strategy",
+                        {
+                            "type": "RollingUpdate",
+                            "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+                        },
+                    )
+        elif info.plural == "namespaces" and not info.group:
+            obj["spec"] = {"finalizers": ["kubernetes"]}
+            obj["status"] = {"phase": "Active"}
+            labels = obj["metadata"].setdefault("labels", {})
+            labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+        elif info.plural == "pods" and not info.group:
+            obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+
+    def _admit_crd(self, crd: dict[str, Any]) -> dict[str, Any]:
+        spec = crd.get("spec") or {}
+        names = spec.get("names") or {}
+        group = spec.get("group", "")
+        name = crd["metadata"]["name"]
+        causes: list[dict[str, str]] = []
+        if name != f"{names.get('plural')}.{group}":
+            causes.append(
+                {
+                    "reason": "FieldValueInvalid",
+                    "field": "metadata.name",
+                    "message": f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group',
+                }
+            )
+        if spec.get("scope") not in ("Namespaced", "Cluster"):
+            causes.append(
+                {
+                    "reason": "FieldValueNotSupported",
+                    "field": "spec.scope",
+                    "message": f'Unsupported value: "{spec.get("scope")}": supported '
+                    'values: "Cluster", "Namespaced"',
+                }
+            )
+        versions = spec.get("versions") or []
+        if sum(1 for v in versions if v.get("storage")) != 1:
+            causes.append(
+                {
+                    "reason": "FieldValueInvalid",
+                    "field": "spec.versions",
+                    "message": "Invalid value: ...: must have exactly one version marked "
+                    "as storage version",
+                }
+            )
+        for index, version in enumerate(versions):
+            openapi = (version.get("schema") or {}).get("openAPIV3Schema")
+            if openapi is None:
+                causes.append(
+                    {
+                        "reason": "FieldValueRequired",
+                        "field": f"spec.versions[{index}].schema.openAPIV3Schema",
+                        "message": "Required value: schemas are required",
+                    }
+                )
+                continue
+            where = f"spec.versions[{index}].schema.openAPIV3Schema"
+            for problem in schema.structural_errors(openapi, path=where):
+                field_path, _, message = problem.partition(": ")
+                causes.append(
+                    {"reason": "FieldValueInvalid", "field": field_path, "message": message}
+                )
+        if causes:
+            rendered = [f"{c['field']}: {c['message']}" for c in causes]
+            text = rendered[0] if len(rendered) == 1 else f"[{', '.join(rendered)}]"
+            raise errors.invalid(
+                "CustomResourceDefinition",
+                "apiextensions.k8s.io",
+                name,
+                causes,
+                f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is invalid: {text}',
+            )
+        when = now_rfc3339()
+        crd["status"] = {
+            "acceptedNames": names,
+            "storedVersions": [v["name"] for v in versions if v.get("storage")],
+            "conditions": [
+                {
+                    "type": "NamesAccepted",
+                    "status": "True",
+                    "reason": "NoConflicts",
+                    "message": "no conflicts found",
+                    "lastTransitionTime": when,
+                },
+                {
+                    "type": "Established",
+                    "status": "True",
+                    "reason": "InitialNamesAccepted",
+                    "message": "the initial names have been accepted",
+                    "lastTransitionTime": when,
+                },
+            ],
+        }
+        return crd
+
+    def _after_commit(self, info: ResourceInfo, obj: dict[str, Any]) -> None:
+        if info.plural == "customresourcedefinitions" and info.group == "apiextensions.k8s.io":
+            self.registry.add_crd(obj["metadata"]["name"], resources_from_crd(obj))
+
+    def _after_delete(self, info: ResourceInfo, obj: dict[str, Any], orphan: bool = False) -> None:
+        if info.plural == "customresourcedefinitions" and info.group == "apiextensions.k8s.io":
+            for served in self.registry.remove_crd(obj["metadata"]["name"]):
+                for gone in self.store.drop_resource(served.storage_key):
+                    self.store.remove(served.storage_key, gone)
+        if not orphan:
+            self._collect_garbage(obj["metadata"].get("uid", ""))
+
+    def _collect_garbage(self, owner_uid: str) -> None:
+        """What the garbage collector does with background propagation: dependents go too."""
+        if not owner_uid:
+            return
+        for key in self.store.keys():
+            dependent_info = self.registry.find(*key)
+            if dependent_info is None:
+                continue
+            for obj in list(self.store.iter(key)):
+                refs = obj["metadata"].get("ownerReferences") or []
+                if any(ref.get("uid") == owner_uid for ref in refs):
+                    try:
+                        self.delete(
+                            dependent_info,
+                            obj["metadata"].get("namespace", ""),
+                            obj["metadata"]["name"],
+                            {},
+                            Request(user=CONTROLLER_USER),
+                        )
+                    except ApiError:
+                        continue
+
+    def on_change(self, listener: Any) -> None:
+        self.store.add_listener(listener)
+
+
+def _without_type(obj: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+
+
+def _generational(info: ResourceInfo) -> bool:
+    return info.custom or info.storage_key in GENERATIONAL
+
+
+def _spec_of(obj: Mapping[str, Any], info: ResourceInfo) -> dict[str, Any]:
+    """What generation tracks: everything but metadata (and status with a status subresource)."""
+    skipped = (
+        ("metadata", "status", "apiVersion", "kind")
+        if info.status
+        else ("metadata", "apiVersion", "kind")
+    )
+    return {k: v for k, v in obj.items() if k not in skipped}
+
+
+def _dig(obj: Mapping[str, Any], path: str) -> Any:
+    current: Any = obj
+    for part in path.strip(".").split("."):
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+    return current
+
+
+def _set_path(obj: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.strip(".").split(".")
+    current = obj
+    for part in parts[:-1]:
+        current = current.setdefault(part, {})
+    current[parts[-1]] = value
+
+
+def _selector_string(selector: Any) -> str:
+    if not isinstance(selector, Mapping):
+        return ""
+    terms = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or []:
+        op = expr.get("operator")
+        values = ",".join(expr.get("values") or [])
+        key = expr.get("key")
+        terms.append(
+            {
+                "In": f"{key} in ({values})",
+                "NotIn": f"{key} notin ({values})",
+                "Exists": f"{key}",
+                "DoesNotExist": f"!{key}",
+            }.get(op, "")
+        )
+    return ",".join(t for t in terms if t)
+
+
+def changed_objects(change: Change) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    return change.obj, change.old

@@ -1,0 +1,558 @@
+"""HTTP face of the emulated API: kube-apiserver's paths, content negotiation and watch streams.
+
+Everything about objects lives in `api.Api`; this module maps requests onto it the way
+kube-apiserver does: `/api` and `/apis` discovery, resource paths (namespaced, cluster-wide,
+subresources), JSON (and YAML) bodies, the four patch media types, Table and
+PartialObjectMetadata output for kubectl, chunked lists, and chunked watch streams
+resuming from a resourceVersion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from . import errors, openapi, tables
+from .api import Api, ListOptions, Request
+from .errors import ApiError
+from .registry import ResourceInfo
+from .store import Change
+
+VERSION_INFO = {
+    "major": "1",
+    "minor": "32",
+    "gitVersion": "v1.32.0-remediator-sandbox",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "go1.23",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+JSON_TYPES = ("application/json", "application/yaml")
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+DEFAULT_WATCH_TIMEOUT = 1800.0
+WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+
+
+@dataclass(frozen=True)
+class Target:
+    info: ResourceInfo
+    namespace: str
+    name: str
+    subresource: str
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ApiServer:
+    """The aiohttp application serving one `Api`."""
+
+    def __init__(self, api: Api, *, bookmark_interval: float = 1.0) -> None:
+        self.api = api
+        self.bookmark_interval = bookmark_interval
+        self.app = web.Application(client_max_size=3 * 1024 * 1024)
+        self.app.router.add_route("*", "/{tail:.*}", self.dispatch)
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._dispatch(request)
+        except ApiError as e:
+            return _status_response(e)
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as e:  # pragma: no cover - a bug of ours; still answer like the API
+            return _status_response(ApiError(500, "InternalError", f"sandbox bug: {e!r}"))
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        parts = [p for p in path.split("/") if p]
+        if parts in (["healthz"], ["readyz"], ["livez"]):
+            return web.Response(text="ok")
+        if request.method == "GET":
+            discovery = self._discovery(parts)
+            if discovery is not None:
+                return _json(discovery)
+        target = self._target(parts)
+        verb = _verb(request, target)
+        self.api.store.count_request(verb, target.info.group, target.info.plural)
+        req = Request(
+            dry_run=request.query.get("dryRun") == "All",
+            field_validation=request.query.get("fieldValidation", "Warn"),
+        )
+        if request.query.get("dryRun") not in (None, "", "All"):
+            raise errors.bad_request(
+                f'dryRun: Unsupported value: "{request.query["dryRun"]}": supported values: "All"'
+            )
+        if verb == "watch":
+            return await self._watch(request, target)
+        rv_before = self.api.store.rv
+        response = await self._handle(request, target, verb, req)
+        if verb in WRITE_VERBS:
+            self.api.store.record_write(
+                verb="evict" if target.subresource == "eviction" else verb,
+                group=target.info.group,
+                resource=target.info.plural,
+                subresource="" if target.subresource == "eviction" else target.subresource,
+                namespace=target.namespace,
+                name=target.name or _created_name(response),
+                user=req.user,
+                dry_run=req.dry_run,
+                changed=self.api.store.rv != rv_before,
+            )
+        if req.warnings:
+            for warning in req.warnings:
+                response.headers.add("Warning", f'299 - "{warning}"')
+        return response
+
+    # ------------------------------------------------------------- discovery
+    def _discovery(self, parts: list[str]) -> dict[str, Any] | None:
+        registry = self.api.registry
+        if parts == ["version"]:
+            return VERSION_INFO
+        if parts == ["api"]:
+            return registry.api_versions()
+        if parts == ["api", "v1"]:
+            return registry.resource_list("", "v1")
+        if parts == ["apis"]:
+            return registry.api_group_list()
+        if len(parts) == 2 and parts[0] == "apis":
+            return registry.api_group(parts[1])
+        if len(parts) == 3 and parts[0] == "apis":
+            return registry.resource_list(parts[1], parts[2])
+        if parts and parts[0] == "openapi":
+            return openapi.document(registry, parts[1:])
+        return None
+
+    def _target(self, parts: list[str]) -> Target:
+        if len(parts) >= 3 and parts[0] == "api" and parts[1] == "v1":
+            group, version, rest = "", "v1", parts[2:]
+        elif len(parts) >= 4 and parts[0] == "apis":
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise errors.no_such_path()
+        namespace = ""
+        if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in ("status", "finalize"):
+            namespace, rest = rest[1], rest[2:]
+        if not rest or len(rest) > 3:
+            raise errors.no_such_path()
+        info = self.api.registry.get(group, version, rest[0])
+        if namespace and not info.namespaced:
+            raise errors.no_such_path()
+        name = rest[1] if len(rest) > 1 else ""
+        subresource = rest[2] if len(rest) > 2 else ""
+        if subresource and not (
+            (subresource == "status" and info.status)
+            or (subresource == "scale" and info.scale)
+            or (subresource == "eviction" and info.eviction)
+        ):
+            raise errors.no_such_path()
+        return Target(info, namespace, name, subresource)
+
+    # ----------------------------------------------------------------- verbs
+    async def _handle(
+        self, request: web.Request, target: Target, verb: str, req: Request
+    ) -> web.StreamResponse:
+        info, ns, name, sub = target.info, target.namespace, target.name, target.subresource
+        api = self.api
+        if verb == "get":
+            if sub == "scale":
+                return _json(api.get_scale(info, ns, name))
+            return self._render_one(request, info, api.get(info, ns, name))
+        if verb == "list":
+            return self._render_list(request, info, ns)
+        if verb == "create":
+            body = await _body(request)
+            if sub == "eviction":
+                return _json(api.evict(info, ns, name, body, req), status=201)
+            if info.namespaced and not ns:
+                raise errors.method_not_allowed("POST")
+            return _json(api.create(info, ns, body, req), status=201)
+        if verb == "update":
+            return _json(api.update(info, ns, name, await _body(request), req, sub))
+        if verb == "patch":
+            content_type = request.content_type
+            if content_type == PROTOBUF:
+                raise errors.unsupported_media_type(content_type, JSON_TYPES)
+            raw = await request.read()
+            patch = _parse(raw, yaml_ok=content_type == "application/apply-patch+yaml")
+            if content_type == "application/apply-patch+yaml" and not request.query.get(
+                "fieldManager"
+            ):
+                raise errors.bad_request(
+                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                    "is required for apply patch"
+                )
+            if content_type == "application/apply-patch+yaml":
+                return _json(self._apply(info, ns, name, patch, req))
+            return _json(api.patch(info, ns, name, patch, content_type, req, sub))
+        if verb == "delete":
+            options = await _optional_body(request)
+            if request.query.get("propagationPolicy"):
+                options.setdefault("propagationPolicy", request.query["propagationPolicy"])
+            return _json(api.delete(info, ns, name, options, req))
+        if verb == "deletecollection":
+            options = await _optional_body(request)
+            deleted = api.delete_collection(info, self._list_options(request, ns), options, req)
+            return _json(self._list_body(info, deleted, None))
+        raise errors.method_not_allowed(request.method)
+
+    def _apply(
+        self, info: ResourceInfo, ns: str, name: str, patch: Any, req: Request
+    ) -> dict[str, Any]:
+        """Server-side apply, approximated: create when absent, else merge the configuration."""
+        current = self.api.store.get(info.storage_key, ns, name)
+        if current is None:
+            return self.api.create(info, ns, patch, req)
+        return self.api.patch(info, ns, name, patch, "application/apply-patch+yaml", req)
+
+    # ----------------------------------------------------------------- lists
+    def _list_options(self, request: web.Request, ns: str) -> ListOptions:
+        return ListOptions(
+            namespace=ns or None,
+            label_selector=request.query.get("labelSelector"),
+            field_selector=request.query.get("fieldSelector"),
+        )
+
+    def _render_list(self, request: web.Request, info: ResourceInfo, ns: str) -> web.Response:
+        items = self.api.list(info, self._list_options(request, ns))
+        continue_token = None
+        start = _decode_continue(request.query.get("continue"))
+        if start is not None:
+            items = [i for i in items if _sort_key(i) > start]
+        limit = _int(request.query.get("limit"), 0)
+        remaining = 0
+        if limit and len(items) > limit:
+            remaining = len(items) - limit
+            items = items[:limit]
+            continue_token = _encode_continue(_sort_key(items[-1]))
+        accept = request.headers.get("Accept", "")
+        if "as=Table" in accept:
+            table = self._table(info, items, _include_object(request), continue_token)
+            return _json(table)
+        _check_accept(accept)
+        body = self._list_body(info, items, continue_token)
+        if remaining:
+            body["metadata"]["remainingItemCount"] = remaining
+        if "as=PartialObjectMetadataList" in accept:
+            body = {
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": body["metadata"],
+                "items": [_partial(i) for i in items],
+            }
+        return _json(body)
+
+    def _list_body(
+        self, info: ResourceInfo, items: list[dict[str, Any]], continue_token: str | None
+    ) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"resourceVersion": str(self.api.store.rv)}
+        if continue_token:
+            metadata["continue"] = continue_token
+        if not info.custom:
+            items = [{k: v for k, v in i.items() if k not in ("apiVersion", "kind")} for i in items]
+        return {
+            "kind": info.list_kind,
+            "apiVersion": info.api_version,
+            "metadata": metadata,
+            "items": items,
+        }
+
+    def _render_one(
+        self, request: web.Request, info: ResourceInfo, obj: dict[str, Any]
+    ) -> web.Response:
+        accept = request.headers.get("Accept", "")
+        if "as=Table" in accept:
+            return _json(self._table(info, [obj], _include_object(request), None))
+        _check_accept(accept)
+        if "as=PartialObjectMetadata" in accept:
+            return _json(_partial(obj))
+        return _json(obj)
+
+    def _table(
+        self,
+        info: ResourceInfo,
+        items: list[dict[str, Any]],
+        include_object: str,
+        continue_token: str | None,
+        with_columns: bool = True,
+    ) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        rows: list[tuple[list[Any], dict[str, Any]]] = []
+        if info.custom:
+            columns = tables.crd_columns(info.printer_columns)
+            for item in items:
+                rows.append((tables.crd_row_cells(item, info.printer_columns, now), item))
+        else:
+            columns = []
+            for item in items:
+                columns, cells = tables.builtin_columns_and_cells(info.kind, item, now)
+                rows.append((cells, item))
+            if not items:
+                columns, _ = tables.builtin_columns_and_cells(
+                    info.kind, {"metadata": {"name": ""}}, now
+                )
+        return tables.build_table(
+            rows,
+            columns if with_columns else [],
+            include_object=include_object,
+            resource_version=str(self.api.store.rv),
+            continue_token=continue_token,
+        )
+
+    # ----------------------------------------------------------------- watch
+    async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
+        info = target.info
+        options = self._list_options(request, target.namespace)
+        if target.name:
+            options = ListOptions(
+                namespace=options.namespace,
+                label_selector=options.label_selector,
+                field_selector=",".join(
+                    s for s in (options.field_selector, f"metadata.name={target.name}") if s
+                ),
+            )
+        matches = self.api.matcher(info, options)
+        rv_param = request.query.get("resourceVersion", "")
+        send_initial = request.query.get("sendInitialEvents") == "true"
+        bookmarks = request.query.get("allowWatchBookmarks") == "true"
+        timeout = float(_int(request.query.get("timeoutSeconds"), 0) or DEFAULT_WATCH_TIMEOUT)
+        as_table = "as=Table" in request.headers.get("Accept", "")
+        store = self.api.store
+
+        watcher = store.subscribe(info.storage_key)
+        try:
+            initial: list[dict[str, Any]] = []
+            if rv_param in ("", "0") or send_initial:
+                initial = [
+                    {"type": "ADDED", "object": self.api.present(info, obj)}
+                    for obj in store.iter(info.storage_key, options.namespace)
+                    if matches(obj)
+                ]
+            if rv_param not in ("", "0") and not send_initial:
+                history = store.history_since(info.storage_key, _int(rv_param, -1))
+                if history is None:
+                    initial = [
+                        {
+                            "type": "ERROR",
+                            "object": errors.gone(
+                                f"too old resource version: {rv_param} ({store.compacted_rv})"
+                            ).status(),
+                        }
+                    ]
+                else:
+                    initial = [e for c in history if (e := self._event(info, c, options, matches))]
+            if send_initial:
+                initial.append(self._bookmark(info, initial_end=True))
+
+            response = web.StreamResponse(
+                status=200,
+                headers={"Content-Type": "application/json", "Cache-Control": "no-cache"},
+            )
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            first_table = [True]
+
+            async def send(event: dict[str, Any]) -> None:
+                if as_table and event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                    event = {
+                        "type": event["type"],
+                        "object": self._table(
+                            info,
+                            [event["object"]],
+                            _include_object(request),
+                            None,
+                            with_columns=first_table[0],
+                        ),
+                    }
+                    first_table[0] = False
+                await response.write(json.dumps(event).encode() + b"\n")
+
+            for event in initial:
+                await send(event)
+                if event["type"] == "ERROR":
+                    return response
+            deadline = time.monotonic() + timeout
+            while (remaining := deadline - time.monotonic()) > 0:
+                wait = min(remaining, self.bookmark_interval) if bookmarks else remaining
+                try:
+                    change = await asyncio.wait_for(watcher.queue.get(), wait)
+                except TimeoutError:
+                    if bookmarks and deadline - time.monotonic() > 0:
+                        await send(self._bookmark(info))
+                    continue
+                event = self._event(info, change, options, matches)
+                if event:
+                    await send(event)
+            return response
+        except (ConnectionResetError, ConnectionError):
+            return web.Response(status=200)
+        finally:
+            store.unsubscribe(watcher)
+
+    def _event(
+        self,
+        info: ResourceInfo,
+        change: Change,
+        options: ListOptions,
+        matches: Callable[[dict[str, Any]], bool],
+    ) -> dict[str, Any] | None:
+        """A change as this watch sees it: moving into or out of its selector is ADDED/DELETED."""
+        ns = options.namespace
+        if ns is not None and change.obj["metadata"].get("namespace", "") != ns:
+            return None
+        now_in = matches(change.obj)
+        was_in = change.old is not None and matches(change.old)
+        kind = change.type
+        if kind == "MODIFIED":
+            if now_in and not was_in:
+                kind = "ADDED"
+            elif was_in and not now_in:
+                kind = "DELETED"
+            elif not now_in:
+                return None
+        elif kind == "DELETED":
+            if not (was_in or now_in):
+                return None
+        elif not now_in:
+            return None
+        return {"type": kind, "object": self.api.present(info, change.obj)}
+
+    def _bookmark(self, info: ResourceInfo, initial_end: bool = False) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"resourceVersion": str(self.api.store.rv)}
+        if initial_end:
+            metadata["annotations"] = {"k8s.io/initial-events-end": "true"}
+        return {
+            "type": "BOOKMARK",
+            "object": {"kind": info.kind, "apiVersion": info.api_version, "metadata": metadata},
+        }
+
+
+def _verb(request: web.Request, target: Target) -> str:
+    method = request.method
+    if method == "GET":
+        if target.name:
+            return "watch" if request.query.get("watch") in ("true", "1") else "get"
+        return "watch" if request.query.get("watch") in ("true", "1") else "list"
+    if method == "POST":
+        return "create"
+    if method == "PUT" and target.name:
+        return "update"
+    if method == "PATCH" and target.name:
+        return "patch"
+    if method == "DELETE":
+        return "delete" if target.name else "deletecollection"
+    raise errors.method_not_allowed(method)
+
+
+async def _body(request: web.Request) -> Any:
+    content_type = request.content_type
+    if content_type == PROTOBUF:
+        raise errors.unsupported_media_type(content_type, JSON_TYPES)
+    if content_type not in (*JSON_TYPES, "application/octet-stream", ""):
+        raise errors.unsupported_media_type(content_type, JSON_TYPES)
+    raw = await request.read()
+    return _parse(raw, yaml_ok=content_type == "application/yaml")
+
+
+async def _optional_body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    body = await _body(request)
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise errors.bad_request("DeleteOptions must be a JSON object")
+    return body
+
+
+def _parse(raw: bytes, *, yaml_ok: bool) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        if yaml_ok:
+            return yaml.safe_load(raw)
+        return json.loads(raw)
+    except (ValueError, yaml.YAMLError) as e:
+        raise errors.bad_request(f"the body of the request could not be decoded: {e}") from None
+
+
+def _created_name(response: web.StreamResponse) -> str:
+    """The name the server gave a created object (generateName), read back from the answer."""
+    if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
+        return ""
+    try:
+        return str(json.loads(response.body).get("metadata", {}).get("name", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _check_accept(accept: str) -> None:
+    if not accept:
+        return
+    types = [part.split(";")[0].strip() for part in accept.split(",")]
+    if all(t == PROTOBUF for t in types):
+        raise errors.not_acceptable(("application/json", "application/yaml"))
+
+
+def _include_object(request: web.Request) -> str:
+    value = request.query.get("includeObject", "Metadata")
+    return value if value in ("None", "Metadata", "Object") else "Metadata"
+
+
+def _partial(obj: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata", {}),
+    }
+
+
+def _sort_key(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+
+
+def _encode_continue(key: str) -> str:
+    return base64.urlsafe_b64encode(
+        json.dumps({"v": "meta.k8s.io/v1", "start": key}).encode()
+    ).decode()
+
+
+def _decode_continue(token: str | None) -> str | None:
+    if not token:
+        return None
+    try:
+        start = json.loads(base64.urlsafe_b64decode(token.encode()))["start"]
+    except (ValueError, KeyError, TypeError):
+        raise errors.bad_request("continue key is not valid: incorrect encoded start") from None
+    return str(start)
+
+
+def _int(value: str | None, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise errors.bad_request(f"invalid integer value: {value!r}") from None
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status, body=json.dumps(body).encode(), content_type="application/json"
+    )
+
+
+def _status_response(error: ApiError) -> web.Response:
+    return _json(error.status(), status=error.code)
