@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint pytest bench bench-sandbox sandbox clean
+.PHONY: setup demo test lint pytest bench bench-sandbox sandbox crds clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench-sandbox: setup ## the emulator's own throughput (GET, PATCH, watch events)
 	$(BIN)/python -m remediator.sandbox.bench
 
 bench: bench-sandbox
+
+crds: setup ## regenerate crds/*.yaml from the pydantic models
+	$(BIN)/remediator crds
 
 sandbox: setup ## serve the emulator for kubectl until Ctrl-C
 	$(BIN)/remediator sandbox --kubeconfig sandbox.kubeconfig

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -98,14 +98,15 @@ def ext(api_client: client.ApiClient) -> client.ApiextensionsV1Api:
 
 
 @pytest.fixture
-def widget_crd_created(
-    sandbox: Sandbox, api_client: client.ApiClient
-) -> Iterator[dict[str, Any]]:
+def widget_crd_created(sandbox: Sandbox, api_client: client.ApiClient) -> dict[str, Any]:
     """The test CRD, created through the API (not through the emulator's internals)."""
-    created: dict[str, Any] = api_request(api_client, "POST",
-                                          "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-                                          body=widget_crd())
-    yield created
+    created: dict[str, Any] = api_request(
+        api_client,
+        "POST",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        body=widget_crd(),
+    )
+    return created
 
 
 @pytest.fixture

@@ -14,32 +14,95 @@ from .conftest import CRD_NAME, GROUP, KIND, PLURAL, VERSION, api_request, expec
 # group/version, resource, namespaced, kind, short names, categories, subresources
 EXPECTED: list[tuple[str, str, bool, str, set[str], set[str], dict[str, tuple[str, str]]]] = [
     ("v1", "namespaces", False, "Namespace", {"ns"}, set(), {"status": ("", "Namespace")}),
-    ("v1", "pods", True, "Pod", {"po"}, {"all"},
-     {"status": ("", "Pod"), "eviction": ("policy/v1", "Eviction")}),
+    (
+        "v1",
+        "pods",
+        True,
+        "Pod",
+        {"po"},
+        {"all"},
+        {"status": ("", "Pod"), "eviction": ("policy/v1", "Eviction")},
+    ),
     ("v1", "configmaps", True, "ConfigMap", {"cm"}, set(), {}),
     ("v1", "secrets", True, "Secret", set(), set(), {}),
     ("v1", "services", True, "Service", {"svc"}, {"all"}, {"status": ("", "Service")}),
     ("v1", "events", True, "Event", {"ev"}, set(), {}),
     ("events.k8s.io/v1", "events", True, "Event", {"ev"}, set(), {}),
-    ("apps/v1", "deployments", True, "Deployment", {"deploy"}, {"all"},
-     {"status": ("", "Deployment"), "scale": ("autoscaling/v1", "Scale")}),
-    ("apps/v1", "replicasets", True, "ReplicaSet", {"rs"}, {"all"},
-     {"status": ("", "ReplicaSet"), "scale": ("autoscaling/v1", "Scale")}),
-    ("apps/v1", "statefulsets", True, "StatefulSet", {"sts"}, {"all"},
-     {"status": ("", "StatefulSet"), "scale": ("autoscaling/v1", "Scale")}),
-    ("autoscaling/v2", "horizontalpodautoscalers", True, "HorizontalPodAutoscaler", {"hpa"},
-     {"all"}, {"status": ("", "HorizontalPodAutoscaler")}),
-    ("policy/v1", "poddisruptionbudgets", True, "PodDisruptionBudget", {"pdb"}, set(),
-     {"status": ("", "PodDisruptionBudget")}),
+    (
+        "apps/v1",
+        "deployments",
+        True,
+        "Deployment",
+        {"deploy"},
+        {"all"},
+        {"status": ("", "Deployment"), "scale": ("autoscaling/v1", "Scale")},
+    ),
+    (
+        "apps/v1",
+        "replicasets",
+        True,
+        "ReplicaSet",
+        {"rs"},
+        {"all"},
+        {"status": ("", "ReplicaSet"), "scale": ("autoscaling/v1", "Scale")},
+    ),
+    (
+        "apps/v1",
+        "statefulsets",
+        True,
+        "StatefulSet",
+        {"sts"},
+        {"all"},
+        {"status": ("", "StatefulSet"), "scale": ("autoscaling/v1", "Scale")},
+    ),
+    (
+        "autoscaling/v2",
+        "horizontalpodautoscalers",
+        True,
+        "HorizontalPodAutoscaler",
+        {"hpa"},
+        {"all"},
+        {"status": ("", "HorizontalPodAutoscaler")},
+    ),
+    (
+        "policy/v1",
+        "poddisruptionbudgets",
+        True,
+        "PodDisruptionBudget",
+        {"pdb"},
+        set(),
+        {"status": ("", "PodDisruptionBudget")},
+    ),
     ("batch/v1", "cronjobs", True, "CronJob", {"cj"}, {"all"}, {"status": ("", "CronJob")}),
     ("networking.k8s.io/v1", "networkpolicies", True, "NetworkPolicy", {"netpol"}, set(), {}),
     ("coordination.k8s.io/v1", "leases", True, "Lease", set(), set(), {}),
-    ("apiextensions.k8s.io/v1", "customresourcedefinitions", False, "CustomResourceDefinition",
-     {"crd", "crds"}, {"api-extensions"}, {"status": ("", "CustomResourceDefinition")}),
-    ("admissionregistration.k8s.io/v1", "validatingwebhookconfigurations", False,
-     "ValidatingWebhookConfiguration", set(), {"api-extensions"}, {}),
-    ("admissionregistration.k8s.io/v1", "mutatingwebhookconfigurations", False,
-     "MutatingWebhookConfiguration", set(), {"api-extensions"}, {}),
+    (
+        "apiextensions.k8s.io/v1",
+        "customresourcedefinitions",
+        False,
+        "CustomResourceDefinition",
+        {"crd", "crds"},
+        {"api-extensions"},
+        {"status": ("", "CustomResourceDefinition")},
+    ),
+    (
+        "admissionregistration.k8s.io/v1",
+        "validatingwebhookconfigurations",
+        False,
+        "ValidatingWebhookConfiguration",
+        set(),
+        {"api-extensions"},
+        {},
+    ),
+    (
+        "admissionregistration.k8s.io/v1",
+        "mutatingwebhookconfigurations",
+        False,
+        "MutatingWebhookConfiguration",
+        set(),
+        {"api-extensions"},
+        {},
+    ),
 ]
 ALL_VERBS = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
 
@@ -179,9 +242,16 @@ def test_deleted_crd_disappears_from_discovery_with_its_objects(
     widget_crd_created: dict[str, Any],
 ) -> None:
     custom.create_namespaced_custom_object(
-        GROUP, VERSION, "default", PLURAL,
-        {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "metadata": {"name": "w"},
-         "spec": {"size": 1}},
+        GROUP,
+        VERSION,
+        "default",
+        PLURAL,
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": KIND,
+            "metadata": {"name": "w"},
+            "spec": {"size": 1},
+        },
     )
     ext.delete_custom_resource_definition(CRD_NAME)
     groups = {g.name for g in client.ApisApi(api_client).get_api_versions().groups}
@@ -189,6 +259,10 @@ def test_deleted_crd_disappears_from_discovery_with_its_objects(
     expect_error(404, resource_list, api_client, f"{GROUP}/{VERSION}")
     expect_error(404, custom.list_namespaced_custom_object, GROUP, VERSION, "default", PLURAL)
     # Recreated, the resource starts empty: the old objects went with the CRD.
-    api_request(api_client, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-                body=widget_crd_created | {"metadata": {"name": CRD_NAME}, "status": {}})
+    api_request(
+        api_client,
+        "POST",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        body=widget_crd_created | {"metadata": {"name": CRD_NAME}, "status": {}},
+    )
     assert custom.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL)["items"] == []

@@ -8,7 +8,7 @@ from typing import Any
 
 from kubernetes import client
 
-from .conftest import GROUP, PLURAL, VERSION, expect_error
+from .conftest import GROUP, PLURAL, VERSION, api_request, expect_error
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -35,13 +35,18 @@ def deployment(name: str = "web", replicas: int = 1) -> dict[str, Any]:
 def test_create_sets_uid_and_creation_timestamp(core: client.CoreV1Api) -> None:
     created = core.create_namespaced_config_map(
         "default",
-        {"metadata": {"name": "a", "uid": "client-chosen", "creationTimestamp":
-                      "2000-01-01T00:00:00Z"}},
+        {
+            "metadata": {
+                "name": "a",
+                "uid": "client-chosen",
+                "creationTimestamp": "2000-01-01T00:00:00Z",
+            }
+        },
     )
     assert UUID.match(created.metadata.uid)
     assert created.metadata.uid != "client-chosen"
     assert created.metadata.creation_timestamp.year > 2000
-    raw = core.api_client.sanitize_for_serialization(created)
+    raw = api_request(core.api_client, "GET", "/api/v1/namespaces/default/configmaps/a")
     assert RFC3339.match(raw["metadata"]["creationTimestamp"])
     assert core.read_namespaced_config_map("a", "default").metadata.uid == created.metadata.uid
 
@@ -111,10 +116,12 @@ def test_resource_version_increases_across_all_resources(
 ) -> None:
     rvs = [
         core.create_namespaced_config_map("default", cm("a")).metadata.resource_version,
-        core.create_namespaced_secret("default", {"metadata": {"name": "s"}})
-        .metadata.resource_version,
-        core.patch_namespaced_config_map("a", "default", {"data": {"k": "v"}})
-        .metadata.resource_version,
+        core.create_namespaced_secret(
+            "default", {"metadata": {"name": "s"}}
+        ).metadata.resource_version,
+        core.patch_namespaced_config_map(
+            "a", "default", {"data": {"k": "v"}}
+        ).metadata.resource_version,
         core.create_namespace({"metadata": {"name": "other"}}).metadata.resource_version,
     ]
     numbers = [int(rv) for rv in rvs]
@@ -131,8 +138,9 @@ def test_list_resource_version_is_the_latest_of_the_cluster(core: client.CoreV1A
 
 def test_generate_name_creates_a_unique_name(core: client.CoreV1Api) -> None:
     names = {
-        core.create_namespaced_config_map("default", {"metadata": {"generateName": "job-"}})
-        .metadata.name
+        core.create_namespaced_config_map(
+            "default", {"metadata": {"generateName": "job-"}}
+        ).metadata.name
         for _ in range(3)
     }
     assert len(names) == 3
@@ -209,7 +217,10 @@ def test_new_finalizer_on_a_deleting_object_is_refused(core: client.CoreV1Api) -
     )
     core.delete_namespaced_config_map("a", "default")
     body = expect_error(
-        422, core.patch_namespaced_config_map, "a", "default",
+        422,
+        core.patch_namespaced_config_map,
+        "a",
+        "default",
         {"metadata": {"finalizers": ["x.io/one", "x.io/two"]}},
     )
     assert body["reason"] == "Invalid"
@@ -242,7 +253,10 @@ def test_dry_run_create_stores_nothing(core: client.CoreV1Api) -> None:
 def test_delete_precondition_on_uid(core: client.CoreV1Api) -> None:
     core.create_namespaced_config_map("default", cm("a"))
     body = expect_error(
-        409, core.delete_namespaced_config_map, "a", "default",
+        409,
+        core.delete_namespaced_config_map,
+        "a",
+        "default",
         body={"preconditions": {"uid": "00000000-0000-0000-0000-000000000000"}},
     )
     assert body["reason"] == "Conflict"

@@ -11,6 +11,7 @@ field), and Eviction honouring PodDisruptionBudgets.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import secrets
 import uuid
@@ -88,7 +89,7 @@ class Api:
             raise errors.not_found(info.plural, info.group, name)
         return self.present(info, obj)
 
-    def list(self, info: ResourceInfo, options: ListOptions) -> list[dict[str, Any]]:
+    def list(self, info: ResourceInfo, options: ListOptions) -> builtins.list[dict[str, Any]]:
         matcher = self.matcher(info, options)
         return [
             self.present(info, obj)
@@ -239,6 +240,16 @@ class Api:
         patched = self._apply_patch(self.present(info, old), patch, content_type, info)
         if not isinstance(patched, dict):
             raise errors.bad_request("the patched object is not a JSON object")
+        problem = _go_type_error(info, patched)
+        if problem:
+            # patcher.go: the patched JSON does not decode into the type.
+            raise errors.invalid(
+                "",
+                "",
+                "",
+                [{"reason": "FieldValueInvalid", "field": "patch", "message": problem}],
+                f' "" is invalid: patch: Invalid value: "...": {problem}',
+            )
         rv = (patched.get("metadata") or {}).get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(info.plural, info.group, name)
@@ -296,7 +307,12 @@ class Api:
             else:
                 result.pop("status", None)
             if info.custom:
-                self._validate_custom(info, result, req, name=old_meta["name"])
+                # pruned, defaulted and validated like any write of a custom resource
+                result = self._admit_custom(
+                    info, {"apiVersion": info.api_version, "kind": info.kind, **result}, req
+                )
+                result.pop("apiVersion", None)
+                result.pop("kind", None)
         elif subresource:
             raise errors.no_such_path()
         else:
@@ -333,8 +349,8 @@ class Api:
                             {
                                 "reason": "FieldValueForbidden",
                                 "field": "metadata.finalizers",
-                                "message": "Forbidden: no new finalizers can be added if the object "
-                                "is being deleted",
+                                "message": "Forbidden: no new finalizers can be added if the "
+                                "object is being deleted",
                             }
                         ],
                         f'{info.kind} "{old_meta["name"]}" is invalid: metadata.finalizers: '
@@ -449,7 +465,7 @@ class Api:
         if req.dry_run:
             return self.present(info, old)
         if info.plural == "namespaces" and not info.group:
-            for key in self.store.keys():
+            for key in self.store.storage_keys():
                 other = self.registry.find(*key)
                 if other is None or not other.namespaced:
                     continue
@@ -476,7 +492,7 @@ class Api:
         options: ListOptions,
         delete_options: Mapping[str, Any],
         req: Request,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         deleted = []
         for obj in self.list(info, options):
             meta = obj["metadata"]
@@ -535,7 +551,7 @@ class Api:
 
     def internal_list(
         self, group: str, plural: str, namespace: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         info = self._info(group, plural)
         return self.list(info, ListOptions(namespace=namespace))
 
@@ -594,6 +610,12 @@ class Api:
         if kind and kind != info.kind:
             raise errors.bad_request(
                 f"the kind in the data ({kind}) does not match the expected kind ({info.kind})"
+            )
+        problem = _go_type_error(info, obj)
+        if problem:
+            raise errors.bad_request(
+                f'{info.kind} in version "{info.version}" cannot be handled as a {info.kind}: '
+                f"{problem}"
             )
         obj["apiVersion"] = info.api_version
         obj["kind"] = info.kind
@@ -654,7 +676,10 @@ class Api:
         if unknown:
             messages = [f'unknown field "{path.lstrip(".")}"' for path in unknown]
             if req.field_validation == "Strict":
-                raise errors.bad_request(f"strict decoding error: {', '.join(messages)}")
+                raise errors.bad_request(
+                    f'{info.kind} in version "{info.version}" cannot be handled as a {info.kind}: '
+                    f"strict decoding error: {', '.join(messages)}"
+                )
             if req.field_validation == "Warn":
                 req.warnings.extend(messages)
         result: dict[str, Any] = schema.apply_defaults(pruned, info.schema)
@@ -801,7 +826,7 @@ class Api:
         """What the garbage collector does with background propagation: dependents go too."""
         if not owner_uid:
             return
-        for key in self.store.keys():
+        for key in self.store.storage_keys():
             dependent_info = self.registry.find(*key)
             if dependent_info is None:
                 continue
@@ -825,6 +850,68 @@ class Api:
 
 def _without_type(obj: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+
+
+_STRING_MAPS = {("", "configmaps"): ("data",), ("", "secrets"): ("data", "stringData")}
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _go_type_error(info: ResourceInfo, obj: Mapping[str, Any]) -> str | None:
+    """The json decoding error kube-apiserver reports when a field has the wrong JSON type.
+
+    Only what every object shares (ObjectMeta) and the string maps of ConfigMaps and Secrets
+    are checked: the emulator has no Go types for the rest of the built-ins.
+    """
+
+    def wrong(value: Any, path: str, go_type: str) -> str:
+        return (
+            f"json: cannot unmarshal {_json_kind(value)} into Go struct field {path} "
+            f"of type {go_type}"
+        )
+
+    meta = obj.get("metadata")
+    if meta is None:
+        return None
+    if not isinstance(meta, Mapping):
+        return wrong(meta, f"{info.kind}.metadata", "v1.ObjectMeta")
+    for key in ("name", "generateName", "namespace", "resourceVersion", "uid"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            return wrong(meta[key], f"ObjectMeta.metadata.{key}", "string")
+    for key in ("labels", "annotations"):
+        value = meta.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            return wrong(value, f"ObjectMeta.metadata.{key}", "map[string]string")
+        for item in value.values():
+            if item is not None and not isinstance(item, str):
+                return wrong(item, f"ObjectMeta.metadata.{key}", "string")
+    finalizers = meta.get("finalizers")
+    if finalizers is not None:
+        if not isinstance(finalizers, list):
+            return wrong(finalizers, "ObjectMeta.metadata.finalizers", "[]string")
+        for item in finalizers:
+            if not isinstance(item, str):
+                return wrong(item, "ObjectMeta.metadata.finalizers", "string")
+    for key in _STRING_MAPS.get(info.storage_key, ()):
+        value = obj.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            return wrong(value, f"{info.kind}.{key}", "map[string]string")
+        for item in value.values():
+            if item is not None and not isinstance(item, str):
+                return wrong(item, f"{info.kind}.{key}", "string")
+    return None
 
 
 def _generational(info: ResourceInfo) -> bool:

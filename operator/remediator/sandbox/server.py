@@ -41,6 +41,7 @@ VERSION_INFO = {
 JSON_TYPES = ("application/json", "application/yaml")
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 DEFAULT_WATCH_TIMEOUT = 1800.0
+LIVENESS_CHECK = 0.5
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 
 
@@ -63,6 +64,12 @@ class ApiServer:
         self.bookmark_interval = bookmark_interval
         self.app = web.Application(client_max_size=3 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        self.app.on_shutdown.append(self._on_shutdown)
+        self._closing = False
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        """Like kube-apiserver shutting down: open watches end (clients re-watch elsewhere)."""
+        self._closing = True
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -383,17 +390,26 @@ class ApiServer:
                 if event["type"] == "ERROR":
                     return response
             deadline = time.monotonic() + timeout
+            next_bookmark = time.monotonic() + self.bookmark_interval
             while (remaining := deadline - time.monotonic()) > 0:
-                wait = min(remaining, self.bookmark_interval) if bookmarks else remaining
+                # aiohttp does not cancel a handler whose client went away: look every
+                # LIVENESS_CHECK seconds, so abandoned watches (and their queues) end.
+                if self._closing or request.transport is None or request.transport.is_closing():
+                    break
+                wait = min(remaining, LIVENESS_CHECK)
+                if bookmarks:
+                    wait = max(0.0, min(wait, next_bookmark - time.monotonic()))
                 try:
                     change = await asyncio.wait_for(watcher.queue.get(), wait)
                 except TimeoutError:
-                    if bookmarks and deadline - time.monotonic() > 0:
+                    now = time.monotonic()
+                    if bookmarks and now >= next_bookmark and deadline > now:
                         await send(self._bookmark(info))
+                        next_bookmark = now + self.bookmark_interval
                     continue
-                event = self._event(info, change, options, matches)
-                if event:
-                    await send(event)
+                live = self._event(info, change, options, matches)
+                if live:
+                    await send(live)
             return response
         except (ConnectionResetError, ConnectionError):
             return web.Response(status=200)

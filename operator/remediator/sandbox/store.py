@@ -81,6 +81,10 @@ class Store:
     def keys(self) -> list[StorageKey]:
         return list(self._objects)
 
+    def storage_keys(self) -> list[StorageKey]:
+        """The resources that have (or had) objects: what cascading deletes walk."""
+        return list(self._objects)
+
     # writes
     def next_rv(self) -> str:
         """Reserve the resourceVersion of the next commit (it is only used by that commit)."""

@@ -1,0 +1,1 @@
+"""Thin wrappers around the external systems the operator talks to."""

@@ -1,0 +1,280 @@
+"""Every Kubernetes API call the operator makes, one small method each.
+
+Connection settings come from the `kubernetes` client's loaders (kubeconfig or in-cluster
+service account, with its token refresh); requests go out through one shared aiohttp
+session, so the operator's event loop never blocks on a sync client. Transient failures
+(connection errors, 429, 5xx) are retried with exponential backoff by tenacity; everything
+else surfaces as `KubeError` with the API's status code and message.
+
+Bodies are plain dicts as the API serves them: the executor compares and patches the exact
+fields it owns and nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import aiohttp
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+JSON = "application/json"
+MERGE = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+GROUP = "remediator.dev"
+VERSION = "v1alpha1"
+WORKLOAD_PATHS = {"Deployment": "deployments", "StatefulSet": "statefulsets"}
+USER_AGENT = "remediator/0.1"
+
+
+class KubeError(Exception):
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(f"{status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+    @property
+    def transient(self) -> bool:
+        return self.status in (0, 429, 500, 502, 503, 504)
+
+
+def _retryable(error: BaseException) -> bool:
+    if isinstance(error, KubeError):
+        return error.transient
+    return isinstance(error, aiohttp.ClientConnectionError | asyncio.TimeoutError)
+
+
+def _retryable_not_429(error: BaseException) -> bool:
+    return _retryable(error) and not (isinstance(error, KubeError) and error.status == 429)
+
+
+def load_configuration(kubeconfig: str | None = None) -> k8s_client.Configuration:
+    """Kubeconfig (explicit, $KUBECONFIG or ~/.kube/config) or the in-cluster account."""
+    configuration = k8s_client.Configuration()
+    try:
+        k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    except (k8s_config.ConfigException, FileNotFoundError, TypeError):
+        if kubeconfig:
+            raise
+        k8s_config.load_incluster_config(client_configuration=configuration)
+    return configuration
+
+
+class KubeClient:
+    def __init__(
+        self,
+        configuration: k8s_client.Configuration,
+        *,
+        attempts: int = 5,
+        timeout: float = 15.0,
+    ) -> None:
+        self.configuration = configuration
+        self.base = configuration.host.rstrip("/")
+        self.attempts = attempts
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _ssl(self) -> ssl.SSLContext | bool:
+        if not self.base.startswith("https"):
+            return False
+        if not self.configuration.verify_ssl:
+            return False
+        context = ssl.create_default_context(cafile=self.configuration.ssl_ca_cert)
+        if self.configuration.cert_file:
+            context.load_cert_chain(self.configuration.cert_file, self.configuration.key_file)
+        return context
+
+    async def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self.timeout,
+                connector=aiohttp.TCPConnector(ssl=self._ssl(), limit=50),
+                headers={"User-Agent": USER_AGENT, "Accept": JSON},
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _auth_headers(self) -> dict[str, str]:
+        token = self.configuration.get_api_key_with_prefix("authorization")
+        return {"Authorization": token} if token else {}
+
+    # ----------------------------------------------------------------- transport
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        content_type: str = JSON,
+        query: Mapping[str, str] | None = None,
+        retry_429: bool = True,
+    ) -> Any:
+        """One API call with retries for transient failures; returns the decoded body."""
+        url = self.base + path + (f"?{urlencode(query)}" if query else "")
+        data = None if body is None else json.dumps(body).encode()
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.05),
+            retry=retry_if_exception(_retryable if retry_429 else _retryable_not_429),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._once(method, url, data, content_type)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(self, method: str, url: str, data: bytes | None, content_type: str) -> Any:
+        session = await self.session()
+        headers = self._auth_headers()
+        if data is not None:
+            headers["Content-Type"] = content_type
+        async with session.request(method, url, data=data, headers=headers) as response:
+            raw = await response.read()
+            decoded: Any = None
+            if raw:
+                try:
+                    decoded = json.loads(raw)
+                except ValueError:
+                    decoded = {"message": raw.decode(errors="replace")}
+            if response.status >= 400:
+                status = decoded if isinstance(decoded, dict) else {}
+                raise KubeError(
+                    response.status,
+                    str(status.get("reason", response.reason or "")),
+                    str(status.get("message", "")),
+                )
+            return decoded
+
+    async def get_or_none(self, path: str) -> dict[str, Any] | None:
+        try:
+            result: dict[str, Any] = await self.request("GET", path)
+        except KubeError as e:
+            if e.status == 404:
+                return None
+            raise
+        return result
+
+    # ------------------------------------------------------------- custom resources
+    @staticmethod
+    def custom_path(namespace: str, plural: str, name: str = "") -> str:
+        path = f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace)}/{plural}"
+        return f"{path}/{quote(name)}" if name else path
+
+    async def get_custom(self, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
+        return await self.get_or_none(self.custom_path(namespace, plural, name))
+
+    async def list_custom(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        path = (
+            self.custom_path(namespace, plural)
+            if namespace
+            else f"/apis/{GROUP}/{VERSION}/{plural}"
+        )
+        result = await self.request("GET", path)
+        return list(result.get("items", []))
+
+    async def create_custom(self, namespace: str, plural: str, body: dict[str, Any]) -> Any:
+        return await self.request("POST", self.custom_path(namespace, plural), body=body)
+
+    async def patch_status(
+        self, namespace: str, plural: str, name: str, status: dict[str, Any]
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request(
+            "PATCH",
+            self.custom_path(namespace, plural, name) + "/status",
+            body={"status": status},
+            content_type=MERGE,
+        )
+        return result
+
+    # ------------------------------------------------------------------- workloads
+    @staticmethod
+    def workload_path(kind: str, namespace: str, name: str) -> str:
+        return f"/apis/apps/v1/namespaces/{quote(namespace)}/{WORKLOAD_PATHS[kind]}/{quote(name)}"
+
+    async def get_workload(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self.get_or_none(self.workload_path(kind, namespace, name))
+
+    async def list_replicasets(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        result = await self.request(
+            "GET",
+            f"/apis/apps/v1/namespaces/{quote(namespace)}/replicasets",
+            query={"labelSelector": selector} if selector else None,
+        )
+        return list(result.get("items", []))
+
+    async def list_pods(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        result = await self.request(
+            "GET",
+            f"/api/v1/namespaces/{quote(namespace)}/pods",
+            query={"labelSelector": selector} if selector else None,
+        )
+        return list(result.get("items", []))
+
+    async def list_hpas(self, namespace: str) -> list[dict[str, Any]]:
+        result = await self.request(
+            "GET", f"/apis/autoscaling/v2/namespaces/{quote(namespace)}/horizontalpodautoscalers"
+        )
+        return list(result.get("items", []))
+
+    async def get_configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self.get_or_none(f"/api/v1/namespaces/{quote(namespace)}/configmaps/{quote(name)}")
+
+    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self.get_or_none(f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}")
+
+    async def patch(
+        self,
+        path: str,
+        body: Any,
+        *,
+        content_type: str = MERGE,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request(
+            "PATCH",
+            path,
+            body=body,
+            content_type=content_type,
+            query={"dryRun": "All"} if dry_run else None,
+        )
+        return result
+
+    async def get_scale(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request(
+            "GET", self.workload_path(kind, namespace, name) + "/scale"
+        )
+        return result
+
+    async def evict(self, namespace: str, name: str, *, dry_run: bool = False) -> None:
+        body: dict[str, Any] = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": name, "namespace": namespace},
+        }
+        if dry_run:
+            body["deleteOptions"] = {"dryRun": ["All"]}
+        # 429 (a PodDisruptionBudget says "not now") is not retried here: the caller decides.
+        await self.request(
+            "POST",
+            f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}/eviction",
+            body=body,
+            retry_429=False,
+        )
+
+    async def post_event(self, namespace: str, event: dict[str, Any]) -> None:
+        await self.request("POST", f"/api/v1/namespaces/{quote(namespace)}/events", body=event)

@@ -1,0 +1,1 @@
+"""The pure core: models and decisions, no I/O (only the standard library and pydantic)."""

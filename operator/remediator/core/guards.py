@@ -1,0 +1,165 @@
+"""The guards that may refuse a remediation, in a fixed order, each naming its reason.
+
+Guards fail closed and their state survives an operator restart: the history they count
+is derived from the `status.actions` of Incidents, not kept in memory. Purely
+computational, no side effects: the history, the count of active remediations and `now`
+are arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from remediator.core import reasons
+from remediator.core.lifecycle import ACTIVE
+from remediator.core.models import Incident, RemediationPolicy, TargetRef, parse_duration
+
+RATE_WINDOW = timedelta(hours=1)
+MAX_CONCURRENT_RETRY_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class GlobalConfig:
+    """Operator-wide switches (from the operator's configuration)."""
+
+    paused: bool = False
+    protected_namespaces: frozenset[str] = frozenset(
+        {"kube-system", "kube-public", "kube-node-lease"}
+    )
+    max_concurrent: int = 5
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class PastAction:
+    """One action that changed a workload, as recorded in an Incident's status."""
+
+    namespace: str
+    target: str  # "Deployment/checkout"
+    policy: str  # the policy's name (it acts only in `namespace`)
+    incident: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the remediation may go ahead; `retry_after` is set when "not yet"."""
+
+    allowed: bool
+    reason: str = ""
+    message: str = ""
+    retry_after: float | None = None
+
+
+ALLOWED = Verdict(allowed=True)
+
+
+def past_actions(incidents: Iterable[Incident]) -> list[PastAction]:
+    """Every action that changed something: state Applied, or Reverted since that too
+    was applied once; timed by when it finished (or started)."""
+    history: list[PastAction] = []
+    for incident in incidents:
+        for action in incident.status.actions:
+            at = action.finished_at or action.started_at
+            if action.state in ("Applied", "Reverted") and at is not None:
+                history.append(
+                    PastAction(
+                        namespace=incident.metadata.namespace,
+                        target=action.target,
+                        policy=incident.status.policy or "",
+                        incident=incident.metadata.name,
+                        at=at,
+                    )
+                )
+    return history
+
+
+def active_remediations(incidents: Iterable[Incident]) -> int:
+    """How many incidents are Remediating or Verifying."""
+    return sum(1 for incident in incidents if incident.status.phase in ACTIVE)
+
+
+def format_duration(seconds: float) -> str:
+    """`45s`, `3m`, `1h5m`: a duration as people write it."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m"
+    hours, minutes = divmod(whole // 60, 60)
+    return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+
+
+def check_guards(
+    incident: Incident,
+    policy: RemediationPolicy,
+    target: TargetRef,
+    config: GlobalConfig,
+    history: Sequence[PastAction],
+    active: int,
+    now: datetime,
+) -> Verdict:
+    """The first guard that refuses, in order: Paused, ProtectedNamespace, Cooldown,
+    TargetRateLimit, PolicyRateLimit, MaxConcurrent; else allowed.
+
+    This incident's own actions never count against it, so checking again after a
+    crash in the middle of a plan gives the same answer. `active` must not count this
+    incident. Only MaxConcurrent is temporary (`retry_after` set).
+    """
+    namespace = incident.metadata.namespace
+    ref = f"{target.kind}/{target.name}"
+    guards = policy.spec.guards
+    others = [a for a in history if a.incident != incident.metadata.name]
+    on_target = [a for a in others if a.namespace == namespace and a.target == ref]
+
+    if config.paused:
+        return Verdict(False, reasons.PAUSED, "paused: remediation is paused operator-wide")
+    if namespace in config.protected_namespaces:
+        return Verdict(
+            False,
+            reasons.PROTECTED_NAMESPACE,
+            f"protected namespace: {namespace} is never remediated automatically",
+        )
+    cooldown = parse_duration(guards.cooldown)
+    last = max(on_target, key=lambda a: a.at, default=None)
+    if last is not None and (now - last.at).total_seconds() < cooldown:
+        return Verdict(
+            False,
+            reasons.COOLDOWN,
+            f"cooldown: {ref} was acted on {format_duration((now - last.at).total_seconds())}"
+            f" ago by incident {last.incident}; cooldown is {guards.cooldown}",
+        )
+    since = now - RATE_WINDOW
+    recent_on_target = sum(1 for a in on_target if a.at > since)
+    if recent_on_target >= guards.max_actions_per_target_per_hour:
+        return Verdict(
+            False,
+            reasons.TARGET_RATE_LIMIT,
+            f"target rate limit: {recent_on_target} actions on {ref} in the last hour;"
+            f" the limit is {guards.max_actions_per_target_per_hour}",
+        )
+    recent_by_policy = sum(
+        1
+        for a in others
+        if a.namespace == policy.metadata.namespace
+        and a.policy == policy.metadata.name
+        and a.at > since
+    )
+    if recent_by_policy >= guards.max_actions_per_policy_per_hour:
+        return Verdict(
+            False,
+            reasons.POLICY_RATE_LIMIT,
+            f"policy rate limit: policy {policy.metadata.name} took {recent_by_policy}"
+            f" actions in the last hour; the limit is {guards.max_actions_per_policy_per_hour}",
+        )
+    if active >= config.max_concurrent:
+        return Verdict(
+            False,
+            reasons.MAX_CONCURRENT,
+            f"max concurrent: {active} remediations are running; the limit is"
+            f" {config.max_concurrent}",
+            retry_after=MAX_CONCURRENT_RETRY_SECONDS,
+        )
+    return ALLOWED

@@ -1,0 +1,141 @@
+"""The Incident lifecycle: one table of allowed phase changes, and the record each leaves.
+
+`Pending → Matched → AwaitingApproval → Remediating → Verifying → Remediated`, with the
+exits NoPolicy, Rejected, Blocked, DryRun, Failed, Escalated and Resolved. Every change
+goes through `transition`, which refuses a move the table does not allow and records it
+in the timeline and the conditions, so `kubectl describe` tells the whole story.
+Purely computational, no side effects: `now` is an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from remediator.core import reasons
+from remediator.core.conditions import ConditionStatus, get_condition, set_condition
+from remediator.core.models import Condition, IncidentStatus, Phase, TimelineEntry
+
+TERMINAL: frozenset[Phase] = frozenset(
+    {"NoPolicy", "Rejected", "Blocked", "DryRun", "Failed", "Escalated", "Resolved"}
+)
+"""Phases nothing follows. Remediated is final too, except that the alert may resolve."""
+
+ACTIVE: frozenset[Phase] = frozenset({"Remediating", "Verifying"})
+"""Phases in which the operator is changing or checking a workload."""
+
+TRANSITIONS: Mapping[Phase, frozenset[Phase]] = {
+    "Pending": frozenset({"Matched", "NoPolicy", "Blocked", "Failed", "Resolved"}),
+    "Matched": frozenset(
+        {"AwaitingApproval", "Remediating", "Blocked", "DryRun", "Failed", "Resolved"}
+    ),
+    "AwaitingApproval": frozenset(
+        {"Remediating", "Rejected", "Blocked", "DryRun", "Failed", "Escalated", "Resolved"}
+    ),
+    "Remediating": frozenset({"Verifying", "Remediated", "Failed", "Resolved"}),
+    "Verifying": frozenset({"Remediated", "Failed", "Escalated", "Resolved"}),
+    "Remediated": frozenset({"Resolved"}),
+    **{phase: frozenset() for phase in TERMINAL},
+}
+
+TIMELINE_LIMIT = 50
+
+
+class InvalidTransition(ValueError):  # noqa: N818  (reads as a sentence: raise InvalidTransition)
+    """The lifecycle table does not allow this phase change."""
+
+
+def _appended(timeline: list[TimelineEntry], entry: TimelineEntry) -> list[TimelineEntry]:
+    """The timeline with the entry added, keeping the first and the latest entries."""
+    entries = [*timeline, entry]
+    if len(entries) <= TIMELINE_LIMIT:
+        return entries
+    return [entries[0], *entries[-(TIMELINE_LIMIT - 1) :]]
+
+
+def note(
+    status: IncidentStatus, reason: str, message: str, now: datetime, actor: str = "remediator"
+) -> IncidentStatus:
+    """A new status with a timeline entry and the phase unchanged."""
+    entry = TimelineEntry(time=now, reason=reason, message=message, actor=actor)
+    return status.model_copy(update={"timeline": _appended(status.timeline, entry)})
+
+
+def _conditions_for(
+    conditions: list[Condition],
+    to: Phase,
+    reason: str,
+    message: str,
+    now: datetime,
+    generation: int | None,
+) -> list[Condition]:
+    def put(kind: str, value: ConditionStatus, why: str = reason) -> None:
+        nonlocal conditions
+        conditions = set_condition(conditions, kind, value, why, message, now, generation)
+
+    def settle_unknown(kind: str, value: ConditionStatus) -> None:
+        current = get_condition(conditions, kind)
+        if current is not None and current.status == "Unknown":
+            put(kind, value)
+
+    match to:
+        case "Matched":
+            put(reasons.CONDITION_MATCHED, "True")
+        case "NoPolicy":
+            put(reasons.CONDITION_MATCHED, "False")
+        case "AwaitingApproval":
+            put(reasons.CONDITION_APPROVED, "Unknown")
+        case "Remediating":
+            current = get_condition(conditions, reasons.CONDITION_APPROVED)
+            if current is not None and current.status == "Unknown":
+                put(reasons.CONDITION_APPROVED, "True", reasons.APPROVED)
+        case "Rejected":
+            put(reasons.CONDITION_APPROVED, "False")
+        case "Verifying":
+            put(reasons.CONDITION_REMEDIATED, "True")
+            put(reasons.CONDITION_VERIFIED, "Unknown")
+        case "Remediated":
+            put(reasons.CONDITION_REMEDIATED, "True")
+            settle_unknown(reasons.CONDITION_VERIFIED, "True")
+        case "Failed" | "Blocked" | "Escalated" | "DryRun":
+            put(reasons.CONDITION_REMEDIATED, "False")
+            settle_unknown(reasons.CONDITION_APPROVED, "False")
+            settle_unknown(reasons.CONDITION_VERIFIED, "False")
+        case _:  # Pending, Resolved: the conditions keep what they said
+            pass
+    return conditions
+
+
+def transition(
+    status: IncidentStatus,
+    to: Phase,
+    reason: str,
+    message: str,
+    now: datetime,
+    *,
+    actor: str = "remediator",
+    generation: int | None = None,
+) -> IncidentStatus:
+    """A new status in phase `to`, with a timeline entry and the conditions updated.
+
+    Raises InvalidTransition when the table does not allow the move (a same-phase
+    update is a `note`, not a transition).
+    """
+    if to not in TRANSITIONS[status.phase]:
+        hint = " (use note() to record something without changing phase)"
+        raise InvalidTransition(
+            f"an incident cannot go from {status.phase} to {to}"
+            + (hint if to == status.phase else "")
+        )
+    entry = TimelineEntry(time=now, reason=reason, message=message, actor=actor)
+    update: dict[str, object] = {
+        "phase": to,
+        "message": message,
+        "timeline": _appended(status.timeline, entry),
+        "conditions": _conditions_for(
+            list(status.conditions), to, reason, message, now, generation
+        ),
+    }
+    if generation is not None:
+        update["observed_generation"] = generation
+    return status.model_copy(update=update)

@@ -1,0 +1,69 @@
+"""Which RemediationPolicy answers an Incident.
+
+Matching is the first decision the operator makes and the one users most need to predict,
+so it is a handful of plain rules: every constraint of `spec.match` must hold, and among
+the policies that match, the highest `priority`, then the most specific, then the first
+name wins. Purely computational, no side effects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from remediator.core.models import Incident, LabelExpression, RemediationPolicy
+
+
+def _expression_holds(expression: LabelExpression, labels: Mapping[str, str]) -> bool:
+    value = labels.get(expression.key)
+    match expression.operator:
+        case "In":
+            return value is not None and value in expression.values
+        case "NotIn":
+            return value is None or value not in expression.values
+        case "Exists":
+            return value is not None
+        case "DoesNotExist":
+            return value is None
+        case "Regex":
+            return value is not None and re.fullmatch(expression.values[0], value) is not None
+
+
+def matches(policy: RemediationPolicy, incident: Incident) -> bool:
+    """Whether every constraint of the policy's `spec.match` holds for the incident."""
+    match = policy.spec.match
+    spec = incident.spec
+    if match.alertnames and spec.alertname not in match.alertnames:
+        return False
+    if match.severities and spec.severity not in match.severities:
+        return False
+    if any(spec.labels.get(key) != value for key, value in match.labels.items()):
+        return False
+    return all(_expression_holds(e, spec.labels) for e in match.expressions)
+
+
+def specificity(policy: RemediationPolicy) -> int:
+    """How many constraints the policy's match has: the more, the more specific."""
+    match = policy.spec.match
+    return (
+        bool(match.alertnames) + bool(match.severities) + len(match.labels) + len(match.expressions)
+    )
+
+
+def select_policy(
+    incident: Incident, policies: Iterable[RemediationPolicy]
+) -> RemediationPolicy | None:
+    """The policy that handles the incident, or None.
+
+    Only policies in the incident's own namespace are considered (a policy acts only
+    inside its namespace); then highest `spec.priority`, highest specificity, and the
+    name in ascending order break ties, so the choice never depends on list order.
+    """
+    candidates = [
+        p
+        for p in policies
+        if p.metadata.namespace == incident.metadata.namespace and matches(p, incident)
+    ]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda p: (-p.spec.priority, -specificity(p), p.metadata.name))

@@ -1,0 +1,386 @@
+"""From a policy's steps and what the cluster looks like now, the exact state to set.
+
+Every action is split in two: `plan` (here) fixes the concrete desired state of each step
+before anything changes, and the executor applies it idempotently. The plan is stored in
+the Incident's status and hashed, so approvals bind to exactly what will happen and a
+crash mid-action resumes the same plan. Kubernetes semantics follow kubectl: rollback is
+`kubectl rollout undo`, a rolling restart is `kubectl rollout restart`. Purely
+computational, no side effects: the observed objects and `now` are arguments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from remediator.core import reasons
+from remediator.core.models import (
+    Incident,
+    Plan,
+    PlannedStep,
+    RemediationPolicy,
+    Step,
+    TargetRef,
+    parse_duration,
+)
+
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+POD_TEMPLATE_HASH = "pod-template-hash"
+RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The raw Kubernetes objects (as dicts) that planning reads.
+
+    `replicasets` are those owned by the workload, `pods` those its selector selects,
+    `hpa` the HorizontalPodAutoscaler whose scaleTargetRef is the workload, and
+    `config_maps` the ConfigMaps named by circuitBreaker steps (None: not found).
+    """
+
+    workload: dict[str, Any] | None
+    replicasets: tuple[dict[str, Any], ...] = ()
+    pods: tuple[dict[str, Any], ...] = ()
+    hpa: dict[str, Any] | None = None
+    config_maps: Mapping[str, dict[str, Any] | None] = field(default_factory=dict)
+
+
+class PlanningError(ValueError):
+    """A step cannot be planned; `reason` is a constant from `reasons`, `step` its index."""
+
+    def __init__(self, reason: str, step: int, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.step = step
+        self.message = message
+
+
+def rfc3339(moment: datetime) -> str:
+    """`2024-05-01T12:00:00Z`: the form Kubernetes writes timestamps in."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _revision(obj: Mapping[str, Any]) -> int | None:
+    value = obj.get("metadata", {}).get("annotations", {}).get(REVISION_ANNOTATION)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _pruned(value: Any) -> Any:
+    """The value without nulls, empty maps and empty lists, at any depth.
+
+    The API server and clients disagree on whether an unset field is absent, null or
+    empty; templates are compared after pruning so that never counts as a difference.
+    """
+    if isinstance(value, Mapping):
+        pruned = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
+def _without_hash(template: Mapping[str, Any]) -> dict[str, Any]:
+    copy: dict[str, Any] = json.loads(json.dumps(template))
+    labels = copy.get("metadata", {}).get("labels")
+    if isinstance(labels, dict):
+        labels.pop(POD_TEMPLATE_HASH, None)
+    return copy
+
+
+def _ago(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{(seconds % 3600) // 60}m"
+
+
+@dataclass(frozen=True)
+class _Context:
+    index: int
+    step: Step
+    target: TargetRef
+    ref: str  # "Deployment/checkout"
+    workload: dict[str, Any]
+    observed: Observed
+    now: datetime
+
+    def refuse(self, reason: str, message: str) -> PlanningError:
+        return PlanningError(
+            reason, self.index, f"step {self.index} ({self.step.action}): {message}"
+        )
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.workload.get("spec", {}).get("paused"))
+
+
+_Planned = tuple[dict[str, Any], str]  # (desired, summary)
+
+
+def _plan_rollback(ctx: _Context) -> _Planned:
+    if ctx.target.kind != "Deployment":
+        raise ctx.refuse(
+            reasons.INVALID_TARGET, f"rollback works on Deployments, not {ctx.target.kind}"
+        )
+    if ctx.paused:
+        raise ctx.refuse(
+            reasons.WORKLOAD_PAUSED, f"{ctx.ref} is paused; resume it before rolling back"
+        )
+    by_revision: dict[int, dict[str, Any]] = {}
+    for rs in ctx.observed.replicasets:
+        revision = _revision(rs)
+        if revision is not None:
+            by_revision[revision] = rs
+    current = _revision(ctx.workload)
+    if current is None:
+        current = max(by_revision, default=0)
+    wanted = ctx.step.to_revision
+    if wanted is not None:
+        if wanted not in by_revision:
+            known = ", ".join(str(r) for r in sorted(by_revision)) or "none"
+            raise ctx.refuse(
+                reasons.REVISION_NOT_FOUND,
+                f"{ctx.ref} has no revision {wanted} (revisions: {known})",
+            )
+    else:
+        older = [r for r in by_revision if r < current]
+        if not older:
+            raise ctx.refuse(
+                reasons.NO_PREVIOUS_REVISION,
+                f"{ctx.ref} has no revision before {current} to roll back to",
+            )
+        wanted = max(older)
+    rs = by_revision[wanted]
+    template = _without_hash(rs.get("spec", {}).get("template", {}))
+    if _pruned(template) == _pruned(_without_hash(ctx.workload["spec"].get("template", {}))):
+        raise ctx.refuse(
+            reasons.TEMPLATE_ALREADY_MATCHES,
+            f"{ctx.ref} already runs the template of revision {wanted}",
+        )
+    window = ctx.step.only_if_rolled_out_within
+    if window is not None:
+        _check_rolled_out_within(ctx, by_revision.get(current), current, window)
+    desired = {
+        "revision": wanted,
+        "fromRevision": current,
+        "replicaSet": rs["metadata"]["name"],
+        "template": template,
+    }
+    return desired, f"roll back {ctx.ref} from revision {current} to {wanted}"
+
+
+def _check_rolled_out_within(
+    ctx: _Context, current_rs: dict[str, Any] | None, current: int, window: str
+) -> None:
+    created = (current_rs or {}).get("metadata", {}).get("creationTimestamp")
+    if created is None:
+        raise ctx.refuse(
+            reasons.ROLLOUT_TOO_OLD,
+            f"cannot tell when revision {current} of {ctx.ref} rolled out"
+            " (no ReplicaSet with a creationTimestamp has it)",
+        )
+    age = (ctx.now - _parse_time(created)).total_seconds()
+    if age > parse_duration(window):
+        raise ctx.refuse(
+            reasons.ROLLOUT_TOO_OLD,
+            f"revision {current} of {ctx.ref} rolled out {_ago(age)} ago,"
+            f" not within {window} (onlyIfRolledOutWithin)",
+        )
+
+
+def _plan_restart(ctx: _Context) -> _Planned:
+    if ctx.step.mode == "evict":
+        pods = sorted(
+            (p for p in ctx.observed.pods if not p["metadata"].get("deletionTimestamp")),
+            key=lambda p: str(p["metadata"]["name"]),
+        )
+        if not pods:
+            raise ctx.refuse(reasons.NO_PODS_SELECTED, f"{ctx.ref} selects no running pods")
+        desired = {
+            "mode": "evict",
+            "pods": [
+                {"name": p["metadata"]["name"], "uid": p["metadata"].get("uid", "")} for p in pods
+            ],
+        }
+        noun = "pod" if len(pods) == 1 else "pods"
+        return desired, f"evict {len(pods)} {noun} of {ctx.ref}"
+    if ctx.paused:
+        raise ctx.refuse(
+            reasons.WORKLOAD_PAUSED, f"{ctx.ref} is paused; resume it before restarting it"
+        )
+    return {"mode": "rolling", "restartedAt": rfc3339(ctx.now)}, f"rolling restart of {ctx.ref}"
+
+
+def _plan_scale(ctx: _Context) -> _Planned:
+    step = ctx.step
+    current = int(ctx.workload.get("spec", {}).get("replicas", 1))
+    if step.to is not None:
+        wanted = step.to
+    elif step.by is not None:
+        wanted = current + step.by
+    else:
+        assert step.factor is not None  # Step requires exactly one of to, by, factor
+        wanted = math.ceil(current * step.factor)
+    low = step.min or 0
+    wanted = max(wanted, low)
+    if step.max is not None:
+        wanted = min(wanted, step.max)
+    bounds = f"bounds {low}..{step.max if step.max is not None else '∞'}"
+    hpa = ctx.observed.hpa
+    if hpa is not None:
+        hpa_spec = hpa.get("spec", {})
+        hpa_name = hpa["metadata"]["name"]
+        previous_min = int(hpa_spec.get("minReplicas", 1))
+        previous_max = hpa_spec.get("maxReplicas")
+        if previous_min >= wanted:
+            raise ctx.refuse(
+                reasons.SCALE_BOUNDS,
+                f"HorizontalPodAutoscaler {hpa_name} already keeps at least {previous_min}"
+                f" replicas of {ctx.ref} (wanted {wanted}); {bounds}",
+            )
+        desired = {
+            "via": "hpa",
+            "hpa": hpa_name,
+            "replicas": wanted,
+            "previousMinReplicas": previous_min,
+            "previousMaxReplicas": previous_max,
+            "maxReplicas": max(int(previous_max or 0), wanted),
+        }
+        return desired, f"scale {ctx.ref} {current} → {wanted} (via HPA minReplicas)"
+    if wanted == current:
+        raise ctx.refuse(
+            reasons.SCALE_BOUNDS, f"{ctx.ref} is already at {current} replicas; {bounds}"
+        )
+    return {"via": "scale", "replicas": wanted, "previous": current}, (
+        f"scale {ctx.ref} {current} → {wanted}"
+    )
+
+
+def _plan_circuit_breaker(index: int, step: Step, observed: Observed) -> PlannedStep:
+    name, key = step.config_map, step.key
+    # Step requires both for circuitBreaker
+    assert name is not None
+    assert key is not None
+    ref = f"ConfigMap/{name}"
+    config_map = observed.config_maps.get(name)
+    if config_map is None:
+        raise PlanningError(
+            reasons.CONFIG_MAP_NOT_FOUND,
+            index,
+            f"step {index} (circuitBreaker): {ref} does not exist",
+        )
+    previous = (config_map.get("data") or {}).get(key)
+    value = step.value if step.value is not None else "open"
+    revert = parse_duration(step.revert_after) if step.revert_after else None
+    summary = f'set {ref} key "{key}" to "{value}"'
+    summary += f' (was "{previous}")' if previous is not None else " (was unset)"
+    if step.revert_after:
+        summary += f", revert after {step.revert_after}"
+    desired = {
+        "configMap": name,
+        "key": key,
+        "value": value,
+        "previous": previous,
+        "revertAfterSeconds": revert,
+    }
+    return PlannedStep(
+        index=index, action="circuitBreaker", target=ref, summary=summary, desired=desired
+    )
+
+
+_WORKLOAD_PLANNERS: dict[str, Callable[[_Context], _Planned]] = {
+    "rollback": _plan_rollback,
+    "restartPods": _plan_restart,
+    "scale": _plan_scale,
+}
+
+
+def plan_hash(steps: list[PlannedStep]) -> str:
+    """First 16 hex digits of sha256 over the steps' action, target and desired state."""
+    canonical = json.dumps(
+        [{"action": s.action, "target": s.target, "desired": s.desired} for s in steps],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def plan(
+    incident: Incident,
+    policy: RemediationPolicy,
+    target: TargetRef,
+    observed: Observed,
+    now: datetime,
+) -> Plan:
+    """One planned step per policy step, with the concrete state each will set.
+
+    Raises PlanningError for the first step that cannot be planned (the workload is
+    missing, paused, already in the wanted state, ...): a plan is all or nothing.
+    """
+    ref = f"{target.kind}/{target.name}"
+    steps: list[PlannedStep] = []
+    for index, step in enumerate(policy.spec.steps):
+        if step.action == "circuitBreaker":
+            steps.append(_plan_circuit_breaker(index, step, observed))
+            continue
+        if observed.workload is None:
+            raise PlanningError(
+                reasons.TARGET_NOT_FOUND,
+                index,
+                f"step {index} ({step.action}): {ref} not found in namespace"
+                f" {incident.metadata.namespace}",
+            )
+        ctx = _Context(index, step, target, ref, observed.workload, observed, now)
+        desired, summary = _WORKLOAD_PLANNERS[step.action](ctx)
+        steps.append(
+            PlannedStep(
+                index=index, action=step.action, target=ref, summary=summary, desired=desired
+            )
+        )
+    return Plan(hash=plan_hash(steps), steps=steps, created_at=now)
+
+
+def revert_of(step: PlannedStep) -> dict[str, Any] | None:
+    """The desired state that undoes the step, in the same shape as `step.desired`.
+
+    Because it has the same shape, the executor applies a revert as it applies the step.
+    Scale and circuitBreaker record the previous value; the others have no revert (a
+    rollback is undone by another rollback, a restart needs none).
+    """
+    desired = step.desired
+    if step.action == "scale" and desired.get("via") == "hpa":
+        return {
+            "via": "hpa",
+            "hpa": desired["hpa"],
+            "replicas": desired["previousMinReplicas"],
+            "previousMinReplicas": desired["replicas"],
+            "previousMaxReplicas": desired["maxReplicas"],
+            "maxReplicas": desired["previousMaxReplicas"],
+        }
+    if step.action == "scale":
+        return {"via": "scale", "replicas": desired["previous"], "previous": desired["replicas"]}
+    if step.action == "circuitBreaker":
+        return {
+            "configMap": desired["configMap"],
+            "key": desired["key"],
+            "value": desired["previous"],
+            "previous": desired["value"],
+            "revertAfterSeconds": None,
+        }
+    return None

@@ -1,0 +1,8 @@
+"""Thin Kopf handlers: parse the event, hand it to the reconciler or the core, report back.
+
+Importing this package registers every handler with Kopf.
+"""
+
+from . import approvals, incidents, lifecycle, policies
+
+__all__ = ["approvals", "incidents", "lifecycle", "policies"]

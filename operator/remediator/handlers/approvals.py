@@ -1,0 +1,18 @@
+"""Approval events: a new decision may unblock (or end) the incident it names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from ..core.models import GROUP, VERSION
+
+
+@kopf.on.create(GROUP, VERSION, "approvals")
+async def approval_created(
+    spec: kopf.Spec, namespace: str, memo: kopf.Memo, **_: Any
+) -> None:
+    incident = spec.get("incident")
+    if incident:
+        await memo.reconciler.reconcile(namespace, incident)

@@ -1,0 +1,16 @@
+"""Incident events: any creation, resumption or spec change advances the incident."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from ..core.models import GROUP, VERSION
+
+
+@kopf.on.create(GROUP, VERSION, "incidents")
+@kopf.on.resume(GROUP, VERSION, "incidents")
+@kopf.on.update(GROUP, VERSION, "incidents", field="spec")
+async def incident_changed(namespace: str, name: str, memo: kopf.Memo, **_: Any) -> None:
+    await memo.reconciler.reconcile(namespace, name)

@@ -1,0 +1,102 @@
+"""Operator start and stop: Kopf settings, the API client, the reconciler and its ticker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+import structlog
+from pydantic import ValidationError
+
+from ..adapters.kube import KubeClient, KubeError, load_configuration
+from ..core.models import GROUP
+from ..core.models import Incident as IncidentModel
+from ..reconciler import OperatorConfig, Reconciler
+
+log = structlog.get_logger("remediator.operator")
+
+
+@kopf.on.login()
+def login(**_: Any) -> kopf.ConnectionInfo:
+    """Log in with the same kubeconfig or service account the reconciler's client uses."""
+    from .. import settings
+
+    configuration = load_configuration(settings.kubeconfig)
+    token = configuration.get_api_key_with_prefix("authorization") or ""
+    return kopf.ConnectionInfo(
+        server=configuration.host,
+        scheme="Bearer" if token else None,
+        token=token.removeprefix("Bearer ") or None,
+        ca_path=configuration.ssl_ca_cert,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+        insecure=not configuration.verify_ssl,
+    )
+
+
+@kopf.on.startup()
+async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    from .. import settings as operator_settings
+
+    # Keep Kopf's bookkeeping in annotations: the Incident status schema is ours.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    settings.posting.level = 30  # Kopf's own warnings and errors become Events
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    config: OperatorConfig = operator_settings.config
+    kube = KubeClient(load_configuration(operator_settings.kubeconfig))
+    memo.reconciler = Reconciler(kube, config)
+    memo.ticker = asyncio.create_task(tick(memo.reconciler, operator_settings.namespaces))
+    log.info("operator started", dry_run=config.dry_run, namespaces=operator_settings.namespaces)
+
+
+@kopf.on.cleanup()
+async def stop(memo: kopf.Memo, **_: Any) -> None:
+    ticker = memo.get("ticker")
+    if ticker is not None:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+    reconciler = memo.get("reconciler")
+    if reconciler is not None:
+        await reconciler.kube.close()
+
+
+async def tick(reconciler: Reconciler, namespaces: list[str]) -> None:
+    """Revisit incidents whose next step is due by time: deadlines, retries, reverts."""
+    running: set[asyncio.Task[None]] = set()
+    while True:
+        await asyncio.sleep(reconciler.config.tick_seconds)
+        try:
+            bodies: list[dict[str, Any]] = []
+            for namespace in namespaces or [None]:  # type: ignore[list-item]
+                bodies.extend(await reconciler.kube.list_custom("incidents", namespace))
+        except (KubeError, OSError, asyncio.TimeoutError) as e:
+            log.warning("ticker could not list incidents", error=str(e))
+            continue
+        now = datetime.now(UTC)
+        for body in bodies:
+            try:
+                incident = IncidentModel.model_validate(body)
+            except ValidationError:
+                continue
+            meta = incident.metadata
+            if reconciler.lock(meta.namespace, meta.name).locked():
+                continue
+            if reconciler.due(incident, now):
+                task = asyncio.create_task(_safely(reconciler, meta.namespace, meta.name))
+                running.add(task)
+                task.add_done_callback(running.discard)
+
+
+async def _safely(reconciler: Reconciler, namespace: str, name: str) -> None:
+    try:
+        await reconciler.reconcile(namespace, name)
+    except Exception as e:  # the ticker must survive one incident's trouble
+        log.exception("reconcile failed", incident=f"{namespace}/{name}", error=str(e))

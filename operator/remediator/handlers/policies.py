@@ -1,0 +1,40 @@
+"""RemediationPolicy events: report whether the policy is valid, naming the field if not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from ..core import reasons
+from ..core.conditions import set_condition
+from ..core.models import GROUP, VERSION, RemediationPolicy
+from ..core.validation import describe_errors
+
+
+@kopf.on.create(GROUP, VERSION, "remediationpolicies")
+@kopf.on.resume(GROUP, VERSION, "remediationpolicies")
+@kopf.on.update(GROUP, VERSION, "remediationpolicies", field="spec")
+def policy_changed(
+    body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch, **_: Any
+) -> None:
+    try:
+        RemediationPolicy.model_validate(dict(body))
+    except ValidationError as e:
+        state, reason, message = "False", reasons.INVALID_POLICY, describe_errors(e)
+    else:
+        state, reason, message = "True", reasons.VALID, "the policy is valid"
+    generation = meta.get("generation")
+    current = [c for c in (status.get("conditions") or [])]
+    from ..core.models import Condition
+
+    conditions = set_condition(
+        [Condition.model_validate(c) for c in current],
+        reasons.CONDITION_VALID, state, reason, message, datetime.now(UTC), generation,
+    )
+    patch.status["conditions"] = [c.dump() for c in conditions]
+    patch.status["observedGeneration"] = generation
+    if state == "False":
+        kopf.warn(dict(body), reason=reason, message=message)

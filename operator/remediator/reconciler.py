@@ -1,0 +1,526 @@
+"""Drives one Incident through its lifecycle: gather inputs, let the core decide, act, record.
+
+Each call reads the Incident and everything its next decision needs fresh from the API
+(policies, approvals, other Incidents for the guards, the global pause switch), so the
+outcome never depends on what this process remembers: an operator that restarts, or a
+second replica that takes over, continues exactly where the status says the incident is.
+Every transition is written to the Incident's status before the next step starts —
+including the planned desired state and an `Applying` mark before a change is made — and
+is told as a Kubernetes Event on the Incident.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from pydantic import ValidationError
+
+from .adapters.kube import KubeClient, KubeError
+from .core import gating, guards, lifecycle, matching, planning, reasons, targets
+from .core.models import (
+    ActionRecord,
+    Approval,
+    ApprovalRecord,
+    Incident,
+    IncidentStatus,
+    Phase,
+    RemediationPolicy,
+    TargetRef,
+)
+from .executor import ActionFailed, Executor, NotNow
+
+log = structlog.get_logger("remediator.reconciler")
+
+DONE_STATES = ("Applied", "Skipped", "DryRun", "Reverted")
+WARNING_REASONS = frozenset(
+    {reasons.REJECTED, reasons.ACTION_FAILED, reasons.ESCALATED, reasons.APPROVAL_DEADLINE_PASSED}
+    | reasons.GUARD_REASONS
+    | reasons.PLANNING_REASONS
+)
+MAX_STEPS = 32
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    """Settings of this operator process (`remediator run` flags)."""
+
+    namespace: str = "remediator-system"  # where ConfigMap remediator-config lives
+    config_map: str = "remediator-config"
+    protected_namespaces: frozenset[str] = frozenset(
+        {"kube-system", "kube-public", "kube-node-lease"}
+    )
+    max_concurrent: int = 5
+    dry_run: bool = False
+    timezone: str = "UTC"
+    identity: str = "remediator"
+    tick_seconds: float = 1.0
+
+
+@dataclass
+class Wait:
+    """Nothing to do until `at` (monotonic seconds) or an outside change."""
+
+    at: float | None = None
+
+
+@dataclass
+class Reconciler:
+    kube: KubeClient
+    config: OperatorConfig = field(default_factory=OperatorConfig)
+    _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+    retry_at: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.executor = Executor(self.kube)
+
+    def lock(self, namespace: str, name: str) -> asyncio.Lock:
+        return self._locks.setdefault((namespace, name), asyncio.Lock())
+
+    # ------------------------------------------------------------------ entry point
+    async def reconcile(self, namespace: str, name: str) -> None:
+        """Advance the incident as far as it can go now; safe to call any number of times."""
+        async with self.lock(namespace, name):
+            body = await self.kube.get_custom(namespace, "incidents", name)
+            if body is None:
+                self.retry_at.pop((namespace, name), None)
+                return
+            incident = Incident.model_validate(body)
+            bound = log.bind(incident=f"{namespace}/{name}")
+            for _ in range(MAX_STEPS):
+                outcome = await self._step(incident, bound)
+                if isinstance(outcome, Wait):
+                    if outcome.at is None:
+                        self.retry_at.pop((namespace, name), None)
+                    else:
+                        self.retry_at[(namespace, name)] = outcome.at
+                    return
+                incident = outcome
+
+    def due(self, incident: Incident, now: datetime) -> bool:
+        """Whether the ticker should look at this incident now (deadlines, retries, reverts)."""
+        status = incident.status
+        key = (incident.metadata.namespace, incident.metadata.name)
+        if key in self.retry_at:
+            return time.monotonic() >= self.retry_at[key]
+        if status.phase in ("Pending", "Matched", "Remediating"):
+            return True
+        if status.phase == "AwaitingApproval":
+            return status.respond_by is not None and now >= status.respond_by
+        if status.phase in ("Remediated", "Resolved", "Escalated", "Failed"):
+            return any(
+                a.state == "Applied" and a.revert_at is not None and now >= a.revert_at
+                for a in status.actions
+            )
+        return False
+
+    # ---------------------------------------------------------------------- steps
+    async def _step(self, incident: Incident, bound: Any) -> Incident | Wait:
+        now = datetime.now(UTC)
+        status = incident.status
+        phase = status.phase
+        resolved = incident.spec.alert_status == "resolved"
+        if resolved and phase in ("Pending", "Matched", "AwaitingApproval"):
+            return await self._transition(
+                incident, "Resolved", reasons.RESOLVED,
+                "the alert resolved before any action; nothing was changed", now,
+            )
+        if resolved and phase == "Remediated":
+            return await self._transition(
+                incident, "Resolved", reasons.RESOLVED, "the alert resolved after remediation",
+                now,
+            )
+        if phase == "Pending":
+            return await self._match(incident, now)
+        if phase == "Matched":
+            return await self._gate(incident, now)
+        if phase == "AwaitingApproval":
+            return await self._await_approval(incident, now)
+        if phase == "Remediating":
+            return await self._remediate(incident, now, dry_run=False)
+        return await self._revert_due(incident, now)
+
+    async def _match(self, incident: Incident, now: datetime) -> Incident | Wait:
+        namespace = incident.metadata.namespace
+        policies = await self._policies(namespace)
+        policy = matching.select_policy(incident, policies)
+        if policy is None:
+            return await self._transition(
+                incident, "NoPolicy", reasons.NO_MATCHING_POLICY,
+                f"no valid RemediationPolicy in namespace {namespace} matches alert "
+                f"{incident.spec.alertname} ({incident.spec.severity})", now,
+            )
+        policy_name = policy.metadata.name
+        status = incident.status.model_copy(update={"policy": policy_name})
+        incident = incident.model_copy(update={"status": status})
+        try:
+            target = targets.resolve_target(incident, policy)
+            observed = await self._observe(namespace, target, policy)
+            plan = planning.plan(incident, policy, target, observed, now)
+        except (targets.TargetError, planning.PlanningError) as e:
+            return await self._transition(incident, "Blocked", e.reason, str(e), now)
+        started = incident.spec.starts_at or incident.metadata.creation_timestamp or now
+        respond_by = gating.respond_by(
+            incident.spec.severity, started, ZoneInfo(self.config.timezone)
+        )
+        status = status.model_copy(
+            update={
+                "plan": plan,
+                "action": "+".join(s.action for s in plan.steps),
+                "actions": [
+                    ActionRecord(index=s.index, action=s.action, target=s.target)
+                    for s in plan.steps
+                ],
+                "respond_by": respond_by,
+            }
+        )
+        summary = "; ".join(s.summary for s in plan.steps)
+        return await self._transition(
+            incident.model_copy(update={"status": status}), "Matched", reasons.MATCHED,
+            f"policy {policy_name} matched; plan {plan.hash}: {summary}", now,
+        )
+
+    async def _gate(self, incident: Incident, now: datetime) -> Incident | Wait:
+        policy = await self._policy_of(incident)
+        if policy is None:
+            return await self._transition(
+                incident, "Blocked", reasons.INVALID_POLICY,
+                f"policy {incident.status.policy} is gone or no longer valid", now,
+            )
+        verdict = await self._guards(incident, policy, now)
+        if verdict is not None:
+            return verdict
+        if policy.spec.dry_run or self.config.dry_run:
+            return await self._remediate(incident, now, dry_run=True)
+        rule = gating.approval_rule(policy, incident.spec.severity)
+        if rule.mode == "notifyOnly":
+            return await self._transition(
+                incident, "DryRun", reasons.NOTIFY_ONLY,
+                f"approval mode for {incident.spec.severity} is notifyOnly: the plan is recorded "
+                "and no change is made", now,
+            )
+        if rule.mode == "required":
+            deadline = incident.status.respond_by
+            return await self._transition(
+                incident, "AwaitingApproval", reasons.AWAITING_APPROVAL,
+                f"{incident.spec.severity} needs {rule.approvers} approval(s) of plan "
+                f"{incident.status.plan.hash if incident.status.plan else '?'}"
+                + (f" by {deadline.isoformat()}" if deadline else ""), now,
+            )
+        return await self._transition(
+            incident, "Remediating", reasons.AUTO_APPROVED,
+            f"approval mode for {incident.spec.severity} is auto", now,
+        )
+
+    async def _guards(
+        self, incident: Incident, policy: RemediationPolicy, now: datetime
+    ) -> Incident | Wait | None:
+        namespace = incident.metadata.namespace
+        others = await self._incidents(namespace)
+        everywhere = await self._incidents(None) if self.config.max_concurrent else others
+        config = guards.GlobalConfig(
+            paused=await self._paused(),
+            protected_namespaces=self.config.protected_namespaces,
+            max_concurrent=self.config.max_concurrent,
+            dry_run=self.config.dry_run,
+        )
+        target = targets.resolve_target(incident, policy)
+        verdict = guards.check_guards(
+            incident, policy, target, config, guards.past_actions(others),
+            guards.active_remediations(everywhere), now,
+        )
+        if verdict.allowed:
+            return None
+        if verdict.retry_after is not None:
+            key = (namespace, incident.metadata.name)
+            first = key not in self.retry_at
+            self.retry_at[key] = time.monotonic() + verdict.retry_after
+            if first:
+                await self._note(incident, verdict.reason, verdict.message + "; will retry", now)
+            return Wait(self.retry_at[key])
+        return await self._transition(incident, "Blocked", verdict.reason, verdict.message, now)
+
+    async def _await_approval(self, incident: Incident, now: datetime) -> Incident | Wait:
+        policy = await self._policy_of(incident)
+        plan = incident.status.plan
+        if policy is None or plan is None:
+            return await self._transition(
+                incident, "Blocked", reasons.INVALID_POLICY,
+                f"policy {incident.status.policy} is gone or no longer valid", now,
+            )
+        approvals = await self._approvals(incident.metadata.namespace)
+        tally = gating.tally(
+            approvals, incident.metadata.name, plan.hash, policy.spec.approval.approver_groups
+        )
+        incident = await self._record_approvals(incident, tally.records, now)
+        if tally.rejected_by:
+            return await self._transition(
+                incident, "Rejected", reasons.REJECTED, f"rejected by {tally.rejected_by}", now,
+                actor=tally.rejected_by,
+            )
+        rule = gating.approval_rule(policy, incident.spec.severity)
+        if len(tally.approved_by) >= rule.approvers:
+            verdict = await self._guards(incident, policy, now)
+            if verdict is not None:
+                return verdict
+            who = ", ".join(tally.approved_by)
+            return await self._transition(
+                incident, "Remediating", reasons.APPROVED, f"plan {plan.hash} approved by {who}",
+                now, actor=who,
+            )
+        deadline = incident.status.respond_by
+        if deadline is not None and now >= deadline:
+            return await self._transition(
+                incident, "Escalated", reasons.APPROVAL_DEADLINE_PASSED,
+                f"no decision by {deadline.isoformat()} ({incident.spec.severity} response "
+                f"window); {len(tally.approved_by)} of {rule.approvers} approval(s)", now,
+            )
+        return Wait()
+
+    async def _record_approvals(
+        self, incident: Incident, records: Sequence[ApprovalRecord], now: datetime
+    ) -> Incident:
+        known = {r.name for r in incident.status.approvals}
+        fresh = [r for r in records if r.name not in known]
+        if not fresh:
+            return incident
+        status = incident.status.model_copy(
+            update={"approvals": [*incident.status.approvals, *fresh]}
+        )
+        for record in fresh:
+            if record.counted:
+                status = lifecycle.note(
+                    status, reasons.APPROVED if record.decision == "approve" else reasons.REJECTED,
+                    f"{record.decision} by {record.approver} for plan {record.plan_hash}", now,
+                    actor=record.approver,
+                )
+            else:
+                status = lifecycle.note(
+                    status, reasons.APPROVAL_IGNORED,
+                    f"approval {record.name} by {record.approver or '<unverified>'} ignored: "
+                    f"{record.reason}", now, actor=record.approver or "unknown",
+                )
+        return await self._save(incident, status, events=[
+            (reasons.APPROVAL_IGNORED if not r.counted else reasons.APPROVED,
+             f"{r.decision} by {r.approver or '<unverified>'}"
+             + ("" if r.counted else f" ignored: {r.reason}")) for r in fresh
+        ])
+
+    async def _remediate(self, incident: Incident, now: datetime, *, dry_run: bool) -> Incident | Wait:
+        plan = incident.status.plan
+        if plan is None:
+            return await self._transition(incident, "Failed", reasons.ACTION_FAILED,
+                                          "no plan recorded", now)
+        for step in plan.steps:
+            record = incident.status.actions[step.index]
+            if record.state in DONE_STATES:
+                continue
+            if record.state == "Failed":
+                return await self._transition(incident, "Failed", reasons.ACTION_FAILED,
+                                              record.result, now)
+            if not dry_run:
+                # Persist the intent before the change: a crash from here on resumes with a
+                # re-apply, which is a no-op when the change already happened.
+                incident = await self._update_action(
+                    incident, step.index, state="Applying", started_at=record.started_at or now,
+                )
+            try:
+                outcome = await self.executor.apply(
+                    incident.metadata.namespace, step, dry_run=dry_run, now=now
+                )
+            except NotNow as e:
+                key = (incident.metadata.namespace, incident.metadata.name)
+                self.retry_at[key] = time.monotonic() + e.retry_after
+                await self._note(incident, reasons.ACTION_DEFERRED, e.message, now)
+                return Wait(self.retry_at[key])
+            except ActionFailed as e:
+                incident = await self._update_action(
+                    incident, step.index, state="Failed", finished_at=now, result=e.message,
+                )
+                return await self._transition(incident, "Failed", e.reason, e.message, now)
+            incident = await self._update_action(
+                incident, step.index, state=outcome.state, finished_at=datetime.now(UTC),
+                result=outcome.result, revert=outcome.revert, revert_at=outcome.revert_at,
+                event=(reasons.DRY_RUN if dry_run else (
+                    reasons.ACTION_SKIPPED if outcome.state == "Skipped" else
+                    reasons.ACTION_APPLIED), outcome.result),
+            )
+        results = "; ".join(a.result for a in incident.status.actions)
+        if dry_run:
+            return await self._transition(incident, "DryRun", reasons.DRY_RUN,
+                                          f"dry run, nothing changed: {results}", now)
+        return await self._transition(incident, "Remediated", reasons.REMEDIATED, results, now)
+
+    async def _revert_due(self, incident: Incident, now: datetime) -> Incident | Wait:
+        for record in incident.status.actions:
+            if record.state != "Applied" or record.revert_at is None or now < record.revert_at:
+                continue
+            if record.revert is None:
+                continue
+            outcome = await self.executor.revert(
+                incident.metadata.namespace, record.action, record.target, record.revert
+            )
+            return await self._update_action(
+                incident, record.index, state="Reverted", result=f"{record.result}; "
+                f"{outcome.result}", event=(reasons.ACTION_REVERTED, outcome.result),
+            )
+        return Wait()
+
+    # ----------------------------------------------------------------- inputs
+    async def _policies(self, namespace: str) -> list[RemediationPolicy]:
+        valid = []
+        for body in await self.kube.list_custom("remediationpolicies", namespace):
+            try:
+                valid.append(RemediationPolicy.model_validate(body))
+            except ValidationError:
+                continue  # reported on the policy itself by its own handler
+        return valid
+
+    async def _policy_of(self, incident: Incident) -> RemediationPolicy | None:
+        if not incident.status.policy:
+            return None
+        body = await self.kube.get_custom(
+            incident.metadata.namespace, "remediationpolicies", incident.status.policy
+        )
+        if body is None:
+            return None
+        try:
+            return RemediationPolicy.model_validate(body)
+        except ValidationError:
+            return None
+
+    async def _approvals(self, namespace: str) -> list[Approval]:
+        approvals = []
+        for body in await self.kube.list_custom("approvals", namespace):
+            try:
+                approvals.append(Approval.model_validate(body))
+            except ValidationError:
+                continue
+        return approvals
+
+    async def _incidents(self, namespace: str | None) -> list[Incident]:
+        incidents = []
+        for body in await self.kube.list_custom("incidents", namespace):
+            try:
+                incidents.append(Incident.model_validate(body))
+            except ValidationError:
+                continue
+        return incidents
+
+    async def _paused(self) -> bool:
+        configmap = await self.kube.get_configmap(self.config.namespace, self.config.config_map)
+        data = (configmap or {}).get("data") or {}
+        return str(data.get("paused", "false")).lower() == "true"
+
+    async def _observe(
+        self, namespace: str, target: TargetRef, policy: RemediationPolicy
+    ) -> planning.Observed:
+        workload = await self.kube.get_workload(target.kind, namespace, target.name)
+        if workload is None:
+            raise targets.TargetError(
+                reasons.TARGET_NOT_FOUND, f"{target.kind}/{target.name} not found in {namespace}"
+            )
+        selector = _selector(workload)
+        actions = {s.action for s in policy.spec.steps}
+        replicasets: tuple[dict[str, Any], ...] = ()
+        pods: tuple[dict[str, Any], ...] = ()
+        hpa = None
+        uid = workload["metadata"].get("uid")
+        if "rollback" in actions:
+            replicasets = tuple(
+                rs for rs in await self.kube.list_replicasets(namespace, selector)
+                if any(ref.get("uid") == uid for ref in rs["metadata"].get("ownerReferences") or [])
+            )
+        if "restartPods" in actions:
+            pods = tuple(await self.kube.list_pods(namespace, selector))
+        if "scale" in actions:
+            for candidate in await self.kube.list_hpas(namespace):
+                ref = candidate.get("spec", {}).get("scaleTargetRef", {})
+                if ref.get("kind") == target.kind and ref.get("name") == target.name:
+                    hpa = candidate
+        config_maps = {}
+        for step in policy.spec.steps:
+            if step.action == "circuitBreaker" and step.config_map:
+                config_maps[step.config_map] = await self.kube.get_configmap(
+                    namespace, step.config_map
+                )
+        return planning.Observed(
+            workload=workload, replicasets=replicasets, pods=pods, hpa=hpa,
+            config_maps=config_maps,
+        )
+
+    # ---------------------------------------------------------------- outputs
+    async def _transition(
+        self, incident: Incident, to: Phase, reason: str, message: str, now: datetime,
+        *, actor: str | None = None,
+    ) -> Incident:
+        status = lifecycle.transition(
+            incident.status, to, reason, message, now, actor=actor or self.config.identity,
+            generation=incident.metadata.generation,
+        )
+        status = status.model_copy(update={"observed_generation": incident.metadata.generation})
+        return await self._save(incident, status, events=[(reason, message)])
+
+    async def _note(self, incident: Incident, reason: str, message: str, now: datetime) -> Incident:
+        status = lifecycle.note(incident.status, reason, message, now, actor=self.config.identity)
+        return await self._save(incident, status, events=[(reason, message)])
+
+    async def _update_action(
+        self, incident: Incident, index: int, *, event: tuple[str, str] | None = None,
+        **changes: Any,
+    ) -> Incident:
+        actions = list(incident.status.actions)
+        actions[index] = actions[index].model_copy(update=changes)
+        status = incident.status.model_copy(update={"actions": actions})
+        if event is not None:
+            status = lifecycle.note(status, event[0], event[1], datetime.now(UTC),
+                                    actor=self.config.identity)
+        return await self._save(incident, status, events=[event] if event else [])
+
+    async def _save(
+        self, incident: Incident, status: IncidentStatus, *, events: Sequence[tuple[str, str]]
+    ) -> Incident:
+        meta = incident.metadata
+        await self.kube.patch_status(meta.namespace, "incidents", meta.name, status.dump())
+        for reason, message in events:
+            await self._event(incident, reason, message)
+        return incident.model_copy(update={"status": status})
+
+    async def _event(self, incident: Incident, reason: str, message: str) -> None:
+        meta = incident.metadata
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{meta.name}.", "namespace": meta.namespace},
+            "involvedObject": {
+                "apiVersion": incident.api_version, "kind": "Incident", "name": meta.name,
+                "namespace": meta.namespace, "uid": meta.uid,
+                "resourceVersion": meta.resource_version,
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": "Warning" if reason in WARNING_REASONS else "Normal",
+            "source": {"component": "remediator"},
+            "reportingComponent": "remediator.dev/operator",
+            "reportingInstance": self.config.identity,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+        }
+        try:
+            await self.kube.post_event(meta.namespace, event)
+        except KubeError as e:  # the audit trail in status is authoritative; Events are best effort
+            log.warning("event not posted", reason=reason, error=str(e))
+
+
+def _selector(workload: dict[str, Any]) -> str:
+    labels = (workload.get("spec", {}).get("selector") or {}).get("matchLabels") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
