@@ -21,14 +21,20 @@ async def create_approval(
         status = body.get("status") or {}
         plan_hash = (status.get("plan") or {}).get("hash")
         if not plan_hash:
-            raise LookupError(f"incident {namespace}/{incident} has no plan to {decision} "
-                              f"(phase {status.get('phase', 'Pending')})")
+            raise LookupError(
+                f"incident {namespace}/{incident} has no plan to {decision} "
+                f"(phase {status.get('phase', 'Pending')})"
+            )
         approval = {
             "apiVersion": API_VERSION,
             "kind": "Approval",
             "metadata": {"generateName": f"{incident}-{decision}-", "namespace": namespace},
-            "spec": {"incident": incident, "decision": decision, "planHash": plan_hash,
-                     "reason": reason},
+            "spec": {
+                "incident": incident,
+                "decision": decision,
+                "planHash": plan_hash,
+                "reason": reason,
+            },
         }
         try:
             created = await kube.create_custom(namespace, "approvals", approval)

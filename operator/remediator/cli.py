@@ -75,25 +75,59 @@ def crds(output_dir: Path) -> None:
 
 
 @main.command()
-@click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None,
-              help="Kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster).")
-@click.option("-n", "--namespace", "namespaces", multiple=True,
-              help="Watch only these namespaces (repeatable); default: all namespaces.")
-@click.option("--operator-namespace", default="remediator-system", show_default=True,
-              help="Namespace of the ConfigMap remediator-config (the pause switch).")
-@click.option("--dry-run", is_flag=True, help="Record what every plan would change; change nothing.")
-@click.option("--protected-namespace", "protected", multiple=True,
-              default=("kube-system", "kube-public", "kube-node-lease"), show_default=True,
-              help="Namespaces where no action is ever taken (repeatable).")
-@click.option("--max-concurrent", type=int, default=5, show_default=True,
-              help="Remediations in progress at once, cluster-wide.")
-@click.option("--timezone", default="UTC", show_default=True,
-              help="Time zone of business hours (P3 deadlines).")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster).",
+)
+@click.option(
+    "-n",
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    help="Watch only these namespaces (repeatable); default: all namespaces.",
+)
+@click.option(
+    "--operator-namespace",
+    default="remediator-system",
+    show_default=True,
+    help="Namespace of the ConfigMap remediator-config (the pause switch).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Record what every plan would change; change nothing."
+)
+@click.option(
+    "--protected-namespace",
+    "protected",
+    multiple=True,
+    default=("kube-system", "kube-public", "kube-node-lease"),
+    show_default=True,
+    help="Namespaces where no action is ever taken (repeatable).",
+)
+@click.option(
+    "--max-concurrent",
+    type=int,
+    default=5,
+    show_default=True,
+    help="Remediations in progress at once, cluster-wide.",
+)
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    help="Time zone of business hours (P3 deadlines).",
+)
 @click.option("--identity", default=None, help="Name in the audit trail (default: hostname).")
-@click.option("--standalone/--peering", default=True, show_default=True,
-              help="Run without Kopf peering (one replica) or with it (several replicas).")
-@click.option("--log-format", type=click.Choice(["console", "json"]), default="console",
-              show_default=True)
+@click.option(
+    "--standalone/--peering",
+    default=True,
+    show_default=True,
+    help="Run without Kopf peering (one replica) or with it (several replicas).",
+)
+@click.option(
+    "--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True
+)
 def run(
     kubeconfig: str | None,
     namespaces: tuple[str, ...],
@@ -157,8 +191,9 @@ def reject(incident: str, namespace: str, reason: str, kubeconfig: str | None) -
     _decide(incident, namespace, "reject", reason, kubeconfig)
 
 
-def _decide(incident: str, namespace: str, decision: str, reason: str,
-            kubeconfig: str | None) -> None:
+def _decide(
+    incident: str, namespace: str, decision: str, reason: str, kubeconfig: str | None
+) -> None:
     import asyncio
 
     from .approvals import create_approval
@@ -169,8 +204,10 @@ def _decide(incident: str, namespace: str, decision: str, reason: str,
         )
     except LookupError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"approval.remediator.dev/{name} created: {decision} plan {plan_hash} of "
-               f"incident {namespace}/{incident}")
+    click.echo(
+        f"approval.remediator.dev/{name} created: {decision} plan {plan_hash} of "
+        f"incident {namespace}/{incident}"
+    )
 
 
 def _register() -> None:

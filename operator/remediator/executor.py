@@ -29,7 +29,7 @@ class Outcome:
     writes: int = 0
 
 
-class ActionFailed(Exception):
+class ActionFailed(Exception):  # noqa: N818  (reads as the outcome it reports)
     """The action cannot be applied as planned; the incident fails with this reason."""
 
     def __init__(self, reason: str, message: str) -> None:
@@ -38,7 +38,7 @@ class ActionFailed(Exception):
         self.message = message
 
 
-class NotNow(Exception):
+class NotNow(Exception):  # noqa: N818
     """The cluster says "not now" (a PodDisruptionBudget); try again later."""
 
     def __init__(self, message: str, retry_after: float = 5.0) -> None:
@@ -106,20 +106,27 @@ class Executor:
         template = desired["template"]
         if semantic(workload.get("spec", {}).get("template")) == semantic(template):
             return Outcome(
-                "Skipped", f"{step.target} already runs the template of revision {desired['revision']}"
+                "Skipped",
+                f"{step.target} already runs the template of revision {desired['revision']}",
             )
         patch = [
-            {"op": "test", "path": "/metadata/resourceVersion",
-             "value": workload["metadata"]["resourceVersion"]},
+            {
+                "op": "test",
+                "path": "/metadata/resourceVersion",
+                "value": workload["metadata"]["resourceVersion"],
+            },
             {"op": "replace", "path": "/spec/template", "value": template},
         ]
         await self.kube.patch(
-            self.kube.workload_path(kind, namespace, name), patch, content_type=JSON_PATCH,
+            self.kube.workload_path(kind, namespace, name),
+            patch,
+            content_type=JSON_PATCH,
             dry_run=dry_run,
         )
         return self._done(
-            dry_run, f"roll back {step.target} from revision {desired.get('fromRevision')} to "
-            f"{desired['revision']}"
+            dry_run,
+            f"roll back {step.target} from revision {desired.get('fromRevision')} to "
+            f"{desired['revision']}",
         )
 
     # ---------------------------------------------------------------- restartPods
@@ -137,8 +144,9 @@ class Executor:
         if annotations.get(RESTARTED_AT) == stamp:
             return Outcome("Skipped", f"{step.target} was already restarted at {stamp}")
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
-        await self.kube.patch(self.kube.workload_path(kind, namespace, name), patch,
-                              dry_run=dry_run)
+        await self.kube.patch(
+            self.kube.workload_path(kind, namespace, name), patch, dry_run=dry_run
+        )
         return self._done(dry_run, f"restart the pods of {step.target} (rolling)")
 
     async def _evict(self, namespace: str, step: PlannedStep, dry_run: bool) -> Outcome:
@@ -178,36 +186,49 @@ class Executor:
         kind, name = _split_target(step.target)
         replicas = int(desired["replicas"])
         if desired.get("via") == "hpa":
-            path = (f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/"
-                    f"{desired['hpa']}")
+            path = (
+                f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/"
+                f"{desired['hpa']}"
+            )
             hpa = await self.kube.get_or_none(path)
             if hpa is None:
                 raise ActionFailed(reasons.TARGET_NOT_FOUND, f"HPA {desired['hpa']} not found")
             spec = hpa.get("spec", {})
             maximum = int(desired.get("maxReplicas", spec.get("maxReplicas", replicas)))
-            revert = {"via": "hpa", "hpa": desired["hpa"],
-                      "minReplicas": desired.get("previousMinReplicas"),
-                      "maxReplicas": desired.get("previousMaxReplicas")}
+            revert = {
+                "via": "hpa",
+                "hpa": desired["hpa"],
+                "minReplicas": desired.get("previousMinReplicas"),
+                "maxReplicas": desired.get("previousMaxReplicas"),
+            }
             if spec.get("minReplicas", 1) == replicas and spec.get("maxReplicas") == maximum:
-                return Outcome("Skipped", f"HPA {desired['hpa']} already has minReplicas "
-                               f"{replicas}", revert=revert)
+                return Outcome(
+                    "Skipped",
+                    f"HPA {desired['hpa']} already has minReplicas {replicas}",
+                    revert=revert,
+                )
             await self.kube.patch(
                 path, {"spec": {"minReplicas": replicas, "maxReplicas": maximum}}, dry_run=dry_run
             )
-            return self._done(dry_run, f"raise HPA {desired['hpa']} minReplicas to {replicas} "
-                              f"for {step.target}", revert=revert)
+            return self._done(
+                dry_run,
+                f"raise HPA {desired['hpa']} minReplicas to {replicas} for {step.target}",
+                revert=revert,
+            )
         scale = await self.kube.get_scale(kind, namespace, name)
         revert = {"via": "scale", "replicas": desired.get("previous")}
         if scale.get("spec", {}).get("replicas") == replicas:
-            return Outcome("Skipped", f"{step.target} already has {replicas} replicas",
-                           revert=revert)
+            return Outcome(
+                "Skipped", f"{step.target} already has {replicas} replicas", revert=revert
+            )
         await self.kube.patch(
             self.kube.workload_path(kind, namespace, name) + "/scale",
             {"spec": {"replicas": replicas}},
             dry_run=dry_run,
         )
         return self._done(
-            dry_run, f"scale {step.target} from {desired.get('previous')} to {replicas} replicas",
+            dry_run,
+            f"scale {step.target} from {desired.get('previous')} to {replicas} replicas",
             revert=revert,
         )
 
@@ -227,16 +248,23 @@ class Executor:
         after = desired.get("revertAfterSeconds")
         revert_at = now + timedelta(seconds=float(after)) if after else None
         if (configmap.get("data") or {}).get(key) == value:
-            return Outcome("Skipped", f"ConfigMap {name} already has {key}={value}",
-                           revert=revert, revert_at=revert_at)
-        await self.kube.patch(self._configmap_path(namespace, name), {"data": {key: value}},
-                              dry_run=dry_run)
-        return self._done(dry_run, f"set {key}={value} in ConfigMap {name}", revert=revert,
-                          revert_at=revert_at)
+            return Outcome(
+                "Skipped",
+                f"ConfigMap {name} already has {key}={value}",
+                revert=revert,
+                revert_at=revert_at,
+            )
+        await self.kube.patch(
+            self._configmap_path(namespace, name), {"data": {key: value}}, dry_run=dry_run
+        )
+        return self._done(
+            dry_run, f"set {key}={value} in ConfigMap {name}", revert=revert, revert_at=revert_at
+        )
 
     # ---------------------------------------------------------------------- revert
-    async def revert(self, namespace: str, action: str, target: str,
-                     revert: dict[str, Any]) -> Outcome:
+    async def revert(
+        self, namespace: str, action: str, target: str, revert: dict[str, Any]
+    ) -> Outcome:
         """Restore what an action recorded as its previous state (idempotent too)."""
         try:
             if action == "circuitBreaker":
@@ -246,25 +274,32 @@ class Executor:
                     return Outcome("Skipped", f"ConfigMap {name} is gone; nothing to restore")
                 if (configmap.get("data") or {}).get(key) == previous:
                     return Outcome("Reverted", f"ConfigMap {name} already has {key}={previous}")
-                await self.kube.patch(self._configmap_path(namespace, name),
-                                      {"data": {key: previous}})
+                await self.kube.patch(
+                    self._configmap_path(namespace, name), {"data": {key: previous}}
+                )
                 shown = "removed" if previous is None else f"restored to {previous}"
                 return Outcome("Reverted", f"{key} in ConfigMap {name} {shown}", writes=1)
             if action == "scale":
                 kind, name = _split_target(target)
                 if revert.get("via") == "hpa":
-                    path = (f"/apis/autoscaling/v2/namespaces/{namespace}/"
-                            f"horizontalpodautoscalers/{revert['hpa']}")
-                    spec = {"minReplicas": revert.get("minReplicas"),
-                            "maxReplicas": revert.get("maxReplicas")}
+                    path = (
+                        f"/apis/autoscaling/v2/namespaces/{namespace}/"
+                        f"horizontalpodautoscalers/{revert['hpa']}"
+                    )
+                    spec = {
+                        "minReplicas": revert.get("minReplicas"),
+                        "maxReplicas": revert.get("maxReplicas"),
+                    }
                     await self.kube.patch(path, {"spec": {k: v for k, v in spec.items() if v}})
                     return Outcome("Reverted", f"HPA {revert['hpa']} bounds restored", writes=1)
                 previous = revert.get("replicas")
                 scale = await self.kube.get_scale(kind, namespace, name)
                 if scale.get("spec", {}).get("replicas") == previous:
                     return Outcome("Reverted", f"{target} already has {previous} replicas")
-                await self.kube.patch(self.kube.workload_path(kind, namespace, name) + "/scale",
-                                      {"spec": {"replicas": previous}})
+                await self.kube.patch(
+                    self.kube.workload_path(kind, namespace, name) + "/scale",
+                    {"spec": {"replicas": previous}},
+                )
                 return Outcome("Reverted", f"{target} scaled back to {previous}", writes=1)
         except KubeError as e:
             raise ActionFailed(reasons.ACTION_FAILED, f"revert of {target}: {e}") from None

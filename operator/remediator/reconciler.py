@@ -23,7 +23,7 @@ import structlog
 from pydantic import ValidationError
 
 from .adapters.kube import KubeClient, KubeError
-from .core import gating, guards, lifecycle, matching, planning, reasons, targets
+from .core import gating, guards, lifecycle, matching, planning, reasons, stamps, targets
 from .core.models import (
     ActionRecord,
     Approval,
@@ -61,6 +61,16 @@ class OperatorConfig:
     timezone: str = "UTC"
     identity: str = "remediator"
     tick_seconds: float = 1.0
+    approval_key: bytes = b""  # seals approver identities; shared by all replicas (a Secret)
+    webhook_managed: bool = False  # register the admission webhooks (Kopf manages the config)
+    webhook_port: int | None = None  # None: a free port
+    webhook_host: str = "127.0.0.1"
+    webhook_url_host: str | None = None
+    webhook_insecure: bool = False
+    webhook_cert: str | None = None
+    webhook_key: str | None = None
+    # Upper bound on the wait before retrying a "not now" (PDB refusal, MaxConcurrent).
+    retry_seconds: float = 5.0
 
 
 @dataclass
@@ -128,12 +138,18 @@ class Reconciler:
         resolved = incident.spec.alert_status == "resolved"
         if resolved and phase in ("Pending", "Matched", "AwaitingApproval"):
             return await self._transition(
-                incident, "Resolved", reasons.RESOLVED,
-                "the alert resolved before any action; nothing was changed", now,
+                incident,
+                "Resolved",
+                reasons.RESOLVED,
+                "the alert resolved before any action; nothing was changed",
+                now,
             )
         if resolved and phase == "Remediated":
             return await self._transition(
-                incident, "Resolved", reasons.RESOLVED, "the alert resolved after remediation",
+                incident,
+                "Resolved",
+                reasons.RESOLVED,
+                "the alert resolved after remediation",
                 now,
             )
         if phase == "Pending":
@@ -152,9 +168,12 @@ class Reconciler:
         policy = matching.select_policy(incident, policies)
         if policy is None:
             return await self._transition(
-                incident, "NoPolicy", reasons.NO_MATCHING_POLICY,
+                incident,
+                "NoPolicy",
+                reasons.NO_MATCHING_POLICY,
                 f"no valid RemediationPolicy in namespace {namespace} matches alert "
-                f"{incident.spec.alertname} ({incident.spec.severity})", now,
+                f"{incident.spec.alertname} ({incident.spec.severity})",
+                now,
             )
         policy_name = policy.metadata.name
         status = incident.status.model_copy(update={"policy": policy_name})
@@ -182,16 +201,22 @@ class Reconciler:
         )
         summary = "; ".join(s.summary for s in plan.steps)
         return await self._transition(
-            incident.model_copy(update={"status": status}), "Matched", reasons.MATCHED,
-            f"policy {policy_name} matched; plan {plan.hash}: {summary}", now,
+            incident.model_copy(update={"status": status}),
+            "Matched",
+            reasons.MATCHED,
+            f"policy {policy_name} matched; plan {plan.hash}: {summary}",
+            now,
         )
 
     async def _gate(self, incident: Incident, now: datetime) -> Incident | Wait:
         policy = await self._policy_of(incident)
         if policy is None:
             return await self._transition(
-                incident, "Blocked", reasons.INVALID_POLICY,
-                f"policy {incident.status.policy} is gone or no longer valid", now,
+                incident,
+                "Blocked",
+                reasons.INVALID_POLICY,
+                f"policy {incident.status.policy} is gone or no longer valid",
+                now,
             )
         verdict = await self._guards(incident, policy, now)
         if verdict is not None:
@@ -201,21 +226,30 @@ class Reconciler:
         rule = gating.approval_rule(policy, incident.spec.severity)
         if rule.mode == "notifyOnly":
             return await self._transition(
-                incident, "DryRun", reasons.NOTIFY_ONLY,
+                incident,
+                "DryRun",
+                reasons.NOTIFY_ONLY,
                 f"approval mode for {incident.spec.severity} is notifyOnly: the plan is recorded "
-                "and no change is made", now,
+                "and no change is made",
+                now,
             )
         if rule.mode == "required":
             deadline = incident.status.respond_by
             return await self._transition(
-                incident, "AwaitingApproval", reasons.AWAITING_APPROVAL,
+                incident,
+                "AwaitingApproval",
+                reasons.AWAITING_APPROVAL,
                 f"{incident.spec.severity} needs {rule.approvers} approval(s) of plan "
                 f"{incident.status.plan.hash if incident.status.plan else '?'}"
-                + (f" by {deadline.isoformat()}" if deadline else ""), now,
+                + (f" by {deadline.isoformat()}" if deadline else ""),
+                now,
             )
         return await self._transition(
-            incident, "Remediating", reasons.AUTO_APPROVED,
-            f"approval mode for {incident.spec.severity} is auto", now,
+            incident,
+            "Remediating",
+            reasons.AUTO_APPROVED,
+            f"approval mode for {incident.spec.severity} is auto",
+            now,
         )
 
     async def _guards(
@@ -232,15 +266,22 @@ class Reconciler:
         )
         target = targets.resolve_target(incident, policy)
         verdict = guards.check_guards(
-            incident, policy, target, config, guards.past_actions(others),
-            guards.active_remediations(everywhere), now,
+            incident,
+            policy,
+            target,
+            config,
+            guards.past_actions(others),
+            guards.active_remediations(everywhere),
+            now,
         )
         if verdict.allowed:
             return None
         if verdict.retry_after is not None:
             key = (namespace, incident.metadata.name)
             first = key not in self.retry_at
-            self.retry_at[key] = time.monotonic() + verdict.retry_after
+            self.retry_at[key] = time.monotonic() + min(
+                verdict.retry_after, self.config.retry_seconds
+            )
             if first:
                 await self._note(incident, verdict.reason, verdict.message + "; will retry", now)
             return Wait(self.retry_at[key])
@@ -251,8 +292,11 @@ class Reconciler:
         plan = incident.status.plan
         if policy is None or plan is None:
             return await self._transition(
-                incident, "Blocked", reasons.INVALID_POLICY,
-                f"policy {incident.status.policy} is gone or no longer valid", now,
+                incident,
+                "Blocked",
+                reasons.INVALID_POLICY,
+                f"policy {incident.status.policy} is gone or no longer valid",
+                now,
             )
         approvals = await self._approvals(incident.metadata.namespace)
         tally = gating.tally(
@@ -261,7 +305,11 @@ class Reconciler:
         incident = await self._record_approvals(incident, tally.records, now)
         if tally.rejected_by:
             return await self._transition(
-                incident, "Rejected", reasons.REJECTED, f"rejected by {tally.rejected_by}", now,
+                incident,
+                "Rejected",
+                reasons.REJECTED,
+                f"rejected by {tally.rejected_by}",
+                now,
                 actor=tally.rejected_by,
             )
         rule = gating.approval_rule(policy, incident.spec.severity)
@@ -271,15 +319,22 @@ class Reconciler:
                 return verdict
             who = ", ".join(tally.approved_by)
             return await self._transition(
-                incident, "Remediating", reasons.APPROVED, f"plan {plan.hash} approved by {who}",
-                now, actor=who,
+                incident,
+                "Remediating",
+                reasons.APPROVED,
+                f"plan {plan.hash} approved by {who}",
+                now,
+                actor=who,
             )
         deadline = incident.status.respond_by
         if deadline is not None and now >= deadline:
             return await self._transition(
-                incident, "Escalated", reasons.APPROVAL_DEADLINE_PASSED,
+                incident,
+                "Escalated",
+                reasons.APPROVAL_DEADLINE_PASSED,
                 f"no decision by {deadline.isoformat()} ({incident.spec.severity} response "
-                f"window); {len(tally.approved_by)} of {rule.approvers} approval(s)", now,
+                f"window); {len(tally.approved_by)} of {rule.approvers} approval(s)",
+                now,
             )
         return Wait()
 
@@ -296,39 +351,58 @@ class Reconciler:
         for record in fresh:
             if record.counted:
                 status = lifecycle.note(
-                    status, reasons.APPROVED if record.decision == "approve" else reasons.REJECTED,
-                    f"{record.decision} by {record.approver} for plan {record.plan_hash}", now,
+                    status,
+                    reasons.APPROVED if record.decision == "approve" else reasons.REJECTED,
+                    f"{record.decision} by {record.approver} for plan {record.plan_hash}",
+                    now,
                     actor=record.approver,
                 )
             else:
                 status = lifecycle.note(
-                    status, reasons.APPROVAL_IGNORED,
+                    status,
+                    reasons.APPROVAL_IGNORED,
                     f"approval {record.name} by {record.approver or '<unverified>'} ignored: "
-                    f"{record.reason}", now, actor=record.approver or "unknown",
+                    f"{record.reason}",
+                    now,
+                    actor=record.approver or "unknown",
                 )
-        return await self._save(incident, status, events=[
-            (reasons.APPROVAL_IGNORED if not r.counted else reasons.APPROVED,
-             f"{r.decision} by {r.approver or '<unverified>'}"
-             + ("" if r.counted else f" ignored: {r.reason}")) for r in fresh
-        ])
+        return await self._save(
+            incident,
+            status,
+            events=[
+                (
+                    reasons.APPROVAL_IGNORED if not r.counted else reasons.APPROVED,
+                    f"{r.decision} by {r.approver or '<unverified>'}"
+                    + ("" if r.counted else f" ignored: {r.reason}"),
+                )
+                for r in fresh
+            ],
+        )
 
-    async def _remediate(self, incident: Incident, now: datetime, *, dry_run: bool) -> Incident | Wait:
+    async def _remediate(
+        self, incident: Incident, now: datetime, *, dry_run: bool
+    ) -> Incident | Wait:
         plan = incident.status.plan
         if plan is None:
-            return await self._transition(incident, "Failed", reasons.ACTION_FAILED,
-                                          "no plan recorded", now)
+            return await self._transition(
+                incident, "Failed", reasons.ACTION_FAILED, "no plan recorded", now
+            )
         for step in plan.steps:
             record = incident.status.actions[step.index]
             if record.state in DONE_STATES:
                 continue
             if record.state == "Failed":
-                return await self._transition(incident, "Failed", reasons.ACTION_FAILED,
-                                              record.result, now)
+                return await self._transition(
+                    incident, "Failed", reasons.ACTION_FAILED, record.result, now
+                )
             if not dry_run:
                 # Persist the intent before the change: a crash from here on resumes with a
                 # re-apply, which is a no-op when the change already happened.
                 incident = await self._update_action(
-                    incident, step.index, state="Applying", started_at=record.started_at or now,
+                    incident,
+                    step.index,
+                    state="Applying",
+                    started_at=record.started_at or now,
                 )
             try:
                 outcome = await self.executor.apply(
@@ -336,25 +410,49 @@ class Reconciler:
                 )
             except NotNow as e:
                 key = (incident.metadata.namespace, incident.metadata.name)
-                self.retry_at[key] = time.monotonic() + e.retry_after
-                await self._note(incident, reasons.ACTION_DEFERRED, e.message, now)
+                self.retry_at[key] = time.monotonic() + min(
+                    e.retry_after, self.config.retry_seconds
+                )
+                last = incident.status.timeline[-1] if incident.status.timeline else None
+                if last is None or (last.reason, last.message) != (
+                    reasons.ACTION_DEFERRED,
+                    e.message,
+                ):  # one note per distinct refusal, not one per retry
+                    await self._note(incident, reasons.ACTION_DEFERRED, e.message, now)
                 return Wait(self.retry_at[key])
             except ActionFailed as e:
                 incident = await self._update_action(
-                    incident, step.index, state="Failed", finished_at=now, result=e.message,
+                    incident,
+                    step.index,
+                    state="Failed",
+                    finished_at=now,
+                    result=e.message,
                 )
                 return await self._transition(incident, "Failed", e.reason, e.message, now)
             incident = await self._update_action(
-                incident, step.index, state=outcome.state, finished_at=datetime.now(UTC),
-                result=outcome.result, revert=outcome.revert, revert_at=outcome.revert_at,
-                event=(reasons.DRY_RUN if dry_run else (
-                    reasons.ACTION_SKIPPED if outcome.state == "Skipped" else
-                    reasons.ACTION_APPLIED), outcome.result),
+                incident,
+                step.index,
+                state=outcome.state,
+                finished_at=datetime.now(UTC),
+                result=outcome.result,
+                revert=outcome.revert,
+                revert_at=outcome.revert_at,
+                event=(
+                    reasons.DRY_RUN
+                    if dry_run
+                    else (
+                        reasons.ACTION_SKIPPED
+                        if outcome.state == "Skipped"
+                        else reasons.ACTION_APPLIED
+                    ),
+                    outcome.result,
+                ),
             )
         results = "; ".join(a.result for a in incident.status.actions)
         if dry_run:
-            return await self._transition(incident, "DryRun", reasons.DRY_RUN,
-                                          f"dry run, nothing changed: {results}", now)
+            return await self._transition(
+                incident, "DryRun", reasons.DRY_RUN, f"dry run, nothing changed: {results}", now
+            )
         return await self._transition(incident, "Remediated", reasons.REMEDIATED, results, now)
 
     async def _revert_due(self, incident: Incident, now: datetime) -> Incident | Wait:
@@ -367,8 +465,11 @@ class Reconciler:
                 incident.metadata.namespace, record.action, record.target, record.revert
             )
             return await self._update_action(
-                incident, record.index, state="Reverted", result=f"{record.result}; "
-                f"{outcome.result}", event=(reasons.ACTION_REVERTED, outcome.result),
+                incident,
+                record.index,
+                state="Reverted",
+                result=f"{record.result}; {outcome.result}",
+                event=(reasons.ACTION_REVERTED, outcome.result),
             )
         return Wait()
 
@@ -396,12 +497,30 @@ class Reconciler:
             return None
 
     async def _approvals(self, namespace: str) -> list[Approval]:
+        """Approvals of the namespace; an approver whose seal does not verify is dropped, so
+        the approval counts as unverified (never as whoever it claims to be)."""
         approvals = []
         for body in await self.kube.list_custom("approvals", namespace):
             try:
-                approvals.append(Approval.model_validate(body))
+                approval = Approval.model_validate(body)
             except ValidationError:
                 continue
+            spec = approval.spec
+            sealed = stamps.verify(
+                self.config.approval_key,
+                approval.metadata.annotations.get(stamps.ANNOTATION),
+                namespace=namespace,
+                incident=spec.incident,
+                decision=spec.decision,
+                plan_hash=spec.plan_hash,
+                approver=spec.approver or "",
+                groups=spec.approver_groups,
+            )
+            if spec.approver and not sealed:
+                approval = approval.model_copy(
+                    update={"spec": spec.model_copy(update={"approver": None})}
+                )
+            approvals.append(approval)
         return approvals
 
     async def _incidents(self, namespace: str | None) -> list[Incident]:
@@ -434,7 +553,8 @@ class Reconciler:
         uid = workload["metadata"].get("uid")
         if "rollback" in actions:
             replicasets = tuple(
-                rs for rs in await self.kube.list_replicasets(namespace, selector)
+                rs
+                for rs in await self.kube.list_replicasets(namespace, selector)
                 if any(ref.get("uid") == uid for ref in rs["metadata"].get("ownerReferences") or [])
             )
         if "restartPods" in actions:
@@ -451,17 +571,31 @@ class Reconciler:
                     namespace, step.config_map
                 )
         return planning.Observed(
-            workload=workload, replicasets=replicasets, pods=pods, hpa=hpa,
+            workload=workload,
+            replicasets=replicasets,
+            pods=pods,
+            hpa=hpa,
             config_maps=config_maps,
         )
 
     # ---------------------------------------------------------------- outputs
     async def _transition(
-        self, incident: Incident, to: Phase, reason: str, message: str, now: datetime,
-        *, actor: str | None = None,
+        self,
+        incident: Incident,
+        to: Phase,
+        reason: str,
+        message: str,
+        now: datetime,
+        *,
+        actor: str | None = None,
     ) -> Incident:
         status = lifecycle.transition(
-            incident.status, to, reason, message, now, actor=actor or self.config.identity,
+            incident.status,
+            to,
+            reason,
+            message,
+            now,
+            actor=actor or self.config.identity,
             generation=incident.metadata.generation,
         )
         status = status.model_copy(update={"observed_generation": incident.metadata.generation})
@@ -472,15 +606,20 @@ class Reconciler:
         return await self._save(incident, status, events=[(reason, message)])
 
     async def _update_action(
-        self, incident: Incident, index: int, *, event: tuple[str, str] | None = None,
+        self,
+        incident: Incident,
+        index: int,
+        *,
+        event: tuple[str, str] | None = None,
         **changes: Any,
     ) -> Incident:
         actions = list(incident.status.actions)
         actions[index] = actions[index].model_copy(update=changes)
         status = incident.status.model_copy(update={"actions": actions})
         if event is not None:
-            status = lifecycle.note(status, event[0], event[1], datetime.now(UTC),
-                                    actor=self.config.identity)
+            status = lifecycle.note(
+                status, event[0], event[1], datetime.now(UTC), actor=self.config.identity
+            )
         return await self._save(incident, status, events=[event] if event else [])
 
     async def _save(
@@ -500,8 +639,11 @@ class Reconciler:
             "kind": "Event",
             "metadata": {"generateName": f"{meta.name}.", "namespace": meta.namespace},
             "involvedObject": {
-                "apiVersion": incident.api_version, "kind": "Incident", "name": meta.name,
-                "namespace": meta.namespace, "uid": meta.uid,
+                "apiVersion": incident.api_version,
+                "kind": "Incident",
+                "name": meta.name,
+                "namespace": meta.namespace,
+                "uid": meta.uid,
                 "resourceVersion": meta.resource_version,
             },
             "reason": reason,
@@ -523,4 +665,3 @@ class Reconciler:
 def _selector(workload: dict[str, Any]) -> str:
     labels = (workload.get("spec", {}).get("selector") or {}).get("matchLabels") or {}
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-

@@ -209,7 +209,7 @@ def _same_template_spelled_differently() -> dict[str, Any]:
             deployment(3),
             (replicaset(2, "v2"), replicaset(3, "v3", age=timedelta(hours=2))),
             reasons.ROLLOUT_TOO_OLD,
-            "rolled out 2h0m ago, not within 30m",
+            "rolled out 2h ago, not within 30m",
             id="rollout too old",
         ),
         pytest.param(

@@ -19,6 +19,7 @@ from remediator.testing import OperatorThread
 ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION = "remediator.dev", "v1alpha1"
 NS = "shop"
+APPROVAL_KEY = b"flow-tests-approval-key"
 
 
 @dataclass
@@ -38,6 +39,14 @@ class Cluster:
     def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(self.api)
 
+    @property
+    def policy_api(self) -> client.PolicyV1Api:
+        return client.PolicyV1Api(self.api)
+
+    @property
+    def autoscaling(self) -> client.AutoscalingV2Api:
+        return client.AutoscalingV2Api(self.api)
+
     def create(self, plural: str, body: dict[str, Any], namespace: str = NS) -> dict[str, Any]:
         result: dict[str, Any] = self.custom.create_namespaced_custom_object(
             GROUP, VERSION, namespace, plural, body
@@ -51,26 +60,70 @@ class Cluster:
         return result
 
     def policy(self, name: str, spec: dict[str, Any], namespace: str = NS) -> dict[str, Any]:
-        return self.create("remediationpolicies", {
-            "apiVersion": f"{GROUP}/{VERSION}", "kind": "RemediationPolicy",
-            "metadata": {"name": name}, "spec": spec}, namespace)
+        return self.create(
+            "remediationpolicies",
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "RemediationPolicy",
+                "metadata": {"name": name},
+                "spec": spec,
+            },
+            namespace,
+        )
 
     def incident(self, name: str, spec: dict[str, Any], namespace: str = NS) -> dict[str, Any]:
-        return self.create("incidents", {
-            "apiVersion": f"{GROUP}/{VERSION}", "kind": "Incident",
-            "metadata": {"name": name}, "spec": spec}, namespace)
+        return self.create(
+            "incidents",
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "Incident",
+                "metadata": {"name": name},
+                "spec": spec,
+            },
+            namespace,
+        )
 
-    def approve(self, incident: str, approver: str, decision: str = "approve",
-                plan_hash: str | None = None, namespace: str = NS) -> dict[str, Any]:
-        plan_hash = plan_hash or self.get("incidents", incident, namespace)["status"]["plan"]["hash"]
-        return self.create("approvals", {
-            "apiVersion": f"{GROUP}/{VERSION}", "kind": "Approval",
-            "metadata": {"generateName": f"{incident}-"},
-            "spec": {"incident": incident, "decision": decision, "planHash": plan_hash,
-                     "approver": approver}}, namespace)
+    def approve(
+        self,
+        incident: str,
+        approver: str,
+        decision: str = "approve",
+        plan_hash: str | None = None,
+        namespace: str = NS,
+        groups: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Create an Approval as the user `approver`, through the operator's admission webhook
+        (which stamps and seals the identity), exactly as `remediator approve` does."""
+        plan_hash = (
+            plan_hash or self.get("incidents", incident, namespace)["status"]["plan"]["hash"]
+        )
+        kubeconfig = self.box.kubeconfig_for(
+            approver,
+            Path(str(self.box.kubeconfig)).with_name(f"user-{len(approver)}-{id(self)}"),
+            tuple(groups or ()),
+        )
+        configuration = client.Configuration()
+        from kubernetes import config
 
-    def wait_phase(self, name: str, *phases: str, timeout: float = 15,
-                   namespace: str = NS) -> dict[str, Any]:
+        config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
+        with client.ApiClient(configuration) as api:
+            result: dict[str, Any] = client.CustomObjectsApi(api).create_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                namespace,
+                "approvals",
+                {
+                    "apiVersion": f"{GROUP}/{VERSION}",
+                    "kind": "Approval",
+                    "metadata": {"generateName": f"{incident}-"},
+                    "spec": {"incident": incident, "decision": decision, "planHash": plan_hash},
+                },
+            )
+        return result
+
+    def wait_phase(
+        self, name: str, *phases: str, timeout: float = 15, namespace: str = NS
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         body: dict[str, Any] = {}
         while time.monotonic() < deadline:
@@ -82,15 +135,21 @@ class Cluster:
             f"incident {name} did not reach {phases}; status: {body.get('status')}"
         )
 
-    def deployment(self, name: str, image: str = "v1", replicas: int = 2,
-                   namespace: str = NS) -> None:
+    def deployment(
+        self, name: str, image: str = "v1", replicas: int = 2, namespace: str = NS
+    ) -> None:
         body = {
-            "apiVersion": "apps/v1", "kind": "Deployment",
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
             "metadata": {"name": name, "namespace": namespace},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}},
-                                  "spec": {"containers": [{"name": "app",
-                                                           "image": f"example/{name}:{image}"}]}}},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": name}},
+                "template": {
+                    "metadata": {"labels": {"app": name}},
+                    "spec": {"containers": [{"name": "app", "image": f"example/{name}:{image}"}]},
+                },
+            },
         }
         try:
             self.apps.create_namespaced_deployment(namespace, body)
@@ -100,16 +159,65 @@ class Cluster:
             self.apps.patch_namespaced_deployment(name, namespace, {"spec": body["spec"]})
         self.box.settle()
 
+    def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 10) -> Any:
+        """Poll `check` until it returns something truthy; fail naming `what`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def events(self, incident: dict[str, Any], namespace: str = NS) -> list[Any]:
+        """The core/v1 Events about this incident (matched by involvedObject.uid)."""
+        uid = incident["metadata"]["uid"]
+        return [
+            e
+            for e in self.core.list_namespaced_event(namespace).items
+            if e.involved_object.uid == uid
+        ]
+
+    def event_reasons(self, incident: dict[str, Any], namespace: str = NS) -> list[str]:
+        return [e.reason for e in self.events(incident, namespace)]
+
+    def configmap(self, name: str, data: dict[str, str], namespace: str = NS) -> dict[str, str]:
+        self.core.create_namespaced_config_map(
+            namespace, {"metadata": {"name": name}, "data": data}
+        )
+        return data
+
+    def configmap_data(self, name: str, namespace: str = NS) -> dict[str, str]:
+        return dict(self.core.read_namespaced_config_map(name, namespace).data or {})
+
     def mark(self) -> int:
         """A point in the write log; `writes(since=mark)` counts only what came after."""
         return len(self.box.writes())
 
-    def writes(self, verb: str | None = None, resource: str | None = None,
-               name: str | None = None, since: int = 0) -> list[Any]:
-        return [w for w in self.box.writes()[since:] if w.changed
-                and (verb is None or w.verb == verb)
-                and (resource is None or w.resource == resource)
-                and (name is None or w.name == name)]
+    def writes(
+        self,
+        verb: str | None = None,
+        resource: str | None = None,
+        name: str | None = None,
+        since: int = 0,
+    ) -> list[Any]:
+        return [
+            w
+            for w in self.box.writes()[since:]
+            if w.changed
+            and (verb is None or w.verb == verb)
+            and (resource is None or w.resource == resource)
+            and (name is None or w.name == name)
+        ]
+
+
+def timeline(body: dict[str, Any]) -> list[str]:
+    """The reasons of an incident's timeline, oldest first."""
+    return [entry["reason"] for entry in (body.get("status") or {}).get("timeline", [])]
+
+
+def actions(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return list((body.get("status") or {}).get("actions", []))
 
 
 def install_crds(api: client.ApiClient) -> None:
@@ -120,7 +228,10 @@ def install_crds(api: client.ApiClient) -> None:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    with Sandbox(kubeconfig=tmp_path / "kubeconfig", bookmark_interval=0.5) as box:
+    # anonymous requests get 403: every client here must prove who it is
+    with Sandbox(
+        kubeconfig=tmp_path / "kubeconfig", bookmark_interval=0.5, anonymous_is_admin=False
+    ) as box:
         api = client.ApiClient(_configuration(box))
         install_crds(api)
         core = client.CoreV1Api(api)
@@ -143,7 +254,16 @@ def start_operator(cluster: Cluster) -> Iterator[Callable[..., OperatorThread]]:
     running: list[OperatorThread] = []
 
     def start(**overrides: Any) -> OperatorThread:
-        config = OperatorConfig(tick_seconds=0.2, **overrides)
+        config = OperatorConfig(
+            **{
+                "tick_seconds": 0.2,
+                "retry_seconds": 0.3,
+                "approval_key": APPROVAL_KEY,
+                "webhook_managed": True,
+                "webhook_insecure": True,
+                **overrides,
+            }
+        )
         assert cluster.box.kubeconfig is not None
         operator = OperatorThread(cluster.box.kubeconfig, config).start()
         running.append(operator)
@@ -157,3 +277,21 @@ def start_operator(cluster: Cluster) -> Iterator[Callable[..., OperatorThread]]:
 @pytest.fixture
 def operator(start_operator: Callable[..., OperatorThread]) -> OperatorThread:
     return start_operator()
+
+
+def policy_spec(
+    *steps: dict[str, Any], alert: str = "HighErrorRate", **extra: Any
+) -> dict[str, Any]:
+    """A policy for `alert` on the Deployment named by the incident label `deployment`."""
+    return {
+        "match": {"alertnames": [alert]},
+        "target": {"kind": "Deployment", "nameFromLabel": "deployment"},
+        "steps": list(steps),
+        **extra,
+    }
+
+
+def incident_spec(
+    deployment: str = "web", severity: str = "P2", alert: str = "HighErrorRate", **extra: Any
+) -> dict[str, Any]:
+    return {"alertname": alert, "severity": severity, "labels": {"deployment": deployment}, **extra}

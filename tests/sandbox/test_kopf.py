@@ -338,7 +338,10 @@ def test_delete_runs_the_handler_and_removes_the_finalizer(
     assert "'op': 'add', 'path': '/metadata/finalizers'" in logs
     assert "'op': 'remove', 'path': '/metadata/finalizers'" in logs
     assert "'op': 'test', 'path': '/metadata/resourceVersion'" in logs
-    assert "Deleted, really deleted, and we are notified." in logs
+    wait_for(
+        lambda: "Deleted, really deleted, and we are notified." in caplog.text,
+        what="Kopf to see the DELETED event",
+    )
     assert sandbox.request_counts().get(("patch", GROUP, PLURAL), 0) >= 2
 
 

@@ -64,11 +64,15 @@ def load_configuration(kubeconfig: str | None = None) -> k8s_client.Configuratio
     """Kubeconfig (explicit, $KUBECONFIG or ~/.kube/config) or the in-cluster account."""
     configuration = k8s_client.Configuration()
     try:
-        k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+        k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, client_configuration=configuration
+        )
     except (k8s_config.ConfigException, FileNotFoundError, TypeError):
         if kubeconfig:
             raise
-        k8s_config.load_incluster_config(client_configuration=configuration)
+        k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
+            client_configuration=configuration
+        )
     return configuration
 
 
@@ -110,7 +114,7 @@ class KubeClient:
             await self._session.close()
 
     def _auth_headers(self) -> dict[str, str]:
-        token = self.configuration.get_api_key_with_prefix("authorization")
+        token = self.configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
         return {"Authorization": token} if token else {}
 
     # ----------------------------------------------------------------- transport
@@ -232,7 +236,9 @@ class KubeClient:
         return list(result.get("items", []))
 
     async def get_configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return await self.get_or_none(f"/api/v1/namespaces/{quote(namespace)}/configmaps/{quote(name)}")
+        return await self.get_or_none(
+            f"/api/v1/namespaces/{quote(namespace)}/configmaps/{quote(name)}"
+        )
 
     async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}")

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from remediator.core import reasons
 from remediator.core.lifecycle import ACTIVE
 from remediator.core.models import Incident, RemediationPolicy, TargetRef, parse_duration
+from remediator.core.planning import format_duration
 
 RATE_WINDOW = timedelta(hours=1)
 MAX_CONCURRENT_RETRY_SECONDS = 5.0
@@ -79,17 +80,6 @@ def past_actions(incidents: Iterable[Incident]) -> list[PastAction]:
 def active_remediations(incidents: Iterable[Incident]) -> int:
     """How many incidents are Remediating or Verifying."""
     return sum(1 for incident in incidents if incident.status.phase in ACTIVE)
-
-
-def format_duration(seconds: float) -> str:
-    """`45s`, `3m`, `1h5m`: a duration as people write it."""
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m"
-    hours, minutes = divmod(whole // 60, 60)
-    return f"{hours}h{minutes}m" if minutes else f"{hours}h"
 
 
 def check_guards(

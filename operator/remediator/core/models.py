@@ -50,7 +50,10 @@ ApprovalMode = Literal["auto", "required", "notifyOnly"]
 
 DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-LABEL_KEY = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+LABEL_KEY = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
 DURATION = r"^([0-9]+(ms|s|m|h|d))+$"
 CONFIGMAP_KEY = r"^[-._a-zA-Z0-9]+$"
 
@@ -231,7 +234,7 @@ class IncidentStatus(Model):
 
 
 class Incident(Model):
-    api_version: Literal["remediator.dev/v1alpha1"] = API_VERSION
+    api_version: Literal["remediator.dev/v1alpha1"] = "remediator.dev/v1alpha1"
     kind: Literal["Incident"] = "Incident"
     metadata: Metadata = Field(default_factory=Metadata)
     spec: IncidentSpec
@@ -378,7 +381,7 @@ class RemediationPolicyStatus(Model):
 
 
 class RemediationPolicy(Model):
-    api_version: Literal["remediator.dev/v1alpha1"] = API_VERSION
+    api_version: Literal["remediator.dev/v1alpha1"] = "remediator.dev/v1alpha1"
     kind: Literal["RemediationPolicy"] = "RemediationPolicy"
     metadata: Metadata = Field(default_factory=Metadata)
     spec: RemediationPolicySpec
@@ -402,7 +405,7 @@ class ApprovalSpec(Model):
 
 
 class Approval(Model):
-    api_version: Literal["remediator.dev/v1alpha1"] = API_VERSION
+    api_version: Literal["remediator.dev/v1alpha1"] = "remediator.dev/v1alpha1"
     kind: Literal["Approval"] = "Approval"
     metadata: Metadata = Field(default_factory=Metadata)
     spec: ApprovalSpec

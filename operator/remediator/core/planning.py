@@ -100,13 +100,15 @@ def _without_hash(template: Mapping[str, Any]) -> dict[str, Any]:
     return copy
 
 
-def _ago(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h{(seconds % 3600) // 60}m"
+def format_duration(seconds: float) -> str:
+    """`45s`, `3m`, `1h5m`: a duration as people write it."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m"
+    hours, minutes = divmod(whole // 60, 60)
+    return f"{hours}h{minutes}m" if minutes else f"{hours}h"
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ def _check_rolled_out_within(
     if age > parse_duration(window):
         raise ctx.refuse(
             reasons.ROLLOUT_TOO_OLD,
-            f"revision {current} of {ctx.ref} rolled out {_ago(age)} ago,"
+            f"revision {current} of {ctx.ref} rolled out {format_duration(age)} ago,"
             f" not within {window} (onlyIfRolledOutWithin)",
         )
 

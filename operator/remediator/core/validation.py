@@ -33,4 +33,6 @@ def field_errors(error: ValidationError) -> list[tuple[str, str]]:
 
 
 def describe_errors(error: ValidationError) -> str:
-    return "; ".join(f"{path}: {message}" if path else message for path, message in field_errors(error))
+    return "; ".join(
+        f"{path}: {message}" if path else message for path, message in field_errors(error)
+    )

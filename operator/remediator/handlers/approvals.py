@@ -11,8 +11,8 @@ from ..core.models import GROUP, VERSION
 
 @kopf.on.create(GROUP, VERSION, "approvals")
 async def approval_created(
-    spec: kopf.Spec, namespace: str, memo: kopf.Memo, **_: Any
+    spec: kopf.Spec, namespace: str | None, memo: kopf.Memo, **_: Any
 ) -> None:
     incident = spec.get("incident")
     if incident:
-        await memo.reconciler.reconcile(namespace, incident)
+        await memo.reconciler.reconcile(namespace or "", incident)

@@ -12,5 +12,5 @@ from ..core.models import GROUP, VERSION
 @kopf.on.create(GROUP, VERSION, "incidents")
 @kopf.on.resume(GROUP, VERSION, "incidents")
 @kopf.on.update(GROUP, VERSION, "incidents", field="spec")
-async def incident_changed(namespace: str, name: str, memo: kopf.Memo, **_: Any) -> None:
-    await memo.reconciler.reconcile(namespace, name)
+async def incident_changed(namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
+    await memo.reconciler.reconcile(namespace or "", name)

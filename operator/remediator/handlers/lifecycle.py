@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +27,7 @@ def login(**_: Any) -> kopf.ConnectionInfo:
     from .. import settings
 
     configuration = load_configuration(settings.kubeconfig)
-    token = configuration.get_api_key_with_prefix("authorization") or ""
+    token = configuration.get_api_key_with_prefix("BearerToken", alias="authorization") or ""
     return kopf.ConnectionInfo(
         server=configuration.host,
         scheme="Bearer" if token else None,
@@ -50,6 +52,27 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     config: OperatorConfig = operator_settings.config
+    if not config.approval_key:
+        # Without a shared key approvals cannot be verified across restarts or replicas;
+        # a random one keeps them sealed (fail closed) for this process's lifetime.
+        config = dataclasses.replace(config, approval_key=secrets.token_bytes(32))
+        log.warning(
+            "no approval key configured: approvals made before a restart will not "
+            "verify; mount one with --approval-key-file"
+        )
+    memo.approval_key = config.approval_key
+    # Kopf serves the admission handlers; only a managed server is registered with the API
+    # server. Unregistered, approvals are never sealed and so never count (fail closed).
+    settings.admission.server = kopf.WebhookServer(
+        addr=config.webhook_host,
+        port=config.webhook_port,
+        host=config.webhook_url_host or config.webhook_host,
+        insecure=config.webhook_insecure or not config.webhook_managed,
+        certfile=config.webhook_cert,
+        pkeyfile=config.webhook_key,
+    )
+    if config.webhook_managed:
+        settings.admission.managed = GROUP
     kube = KubeClient(load_configuration(operator_settings.kubeconfig))
     memo.reconciler = Reconciler(kube, config)
     memo.ticker = asyncio.create_task(tick(memo.reconciler, operator_settings.namespaces))
@@ -77,7 +100,7 @@ async def tick(reconciler: Reconciler, namespaces: list[str]) -> None:
             bodies: list[dict[str, Any]] = []
             for namespace in namespaces or [None]:  # type: ignore[list-item]
                 bodies.extend(await reconciler.kube.list_custom("incidents", namespace))
-        except (KubeError, OSError, asyncio.TimeoutError) as e:
+        except (TimeoutError, KubeError, OSError) as e:
             log.warning("ticker could not list incidents", error=str(e))
             continue
         now = datetime.now(UTC)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import kopf
 from pydantic import ValidationError
 
 from ..core import reasons
 from ..core.conditions import set_condition
-from ..core.models import GROUP, VERSION, RemediationPolicy
+from ..core.models import GROUP, VERSION, Condition, RemediationPolicy
 from ..core.validation import describe_errors
 
 
@@ -20,6 +20,7 @@ from ..core.validation import describe_errors
 def policy_changed(
     body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch, **_: Any
 ) -> None:
+    state: Literal["True", "False"]
     try:
         RemediationPolicy.model_validate(dict(body))
     except ValidationError as e:
@@ -27,14 +28,16 @@ def policy_changed(
     else:
         state, reason, message = "True", reasons.VALID, "the policy is valid"
     generation = meta.get("generation")
-    current = [c for c in (status.get("conditions") or [])]
-    from ..core.models import Condition
-
     conditions = set_condition(
-        [Condition.model_validate(c) for c in current],
-        reasons.CONDITION_VALID, state, reason, message, datetime.now(UTC), generation,
+        [Condition.model_validate(c) for c in status.get("conditions") or []],
+        reasons.CONDITION_VALID,
+        state,
+        reason,
+        message,
+        datetime.now(UTC),
+        generation,
     )
     patch.status["conditions"] = [c.dump() for c in conditions]
     patch.status["observedGeneration"] = generation
     if state == "False":
-        kopf.warn(dict(body), reason=reason, message=message)
+        kopf.warn(body, reason=reason, message=message)

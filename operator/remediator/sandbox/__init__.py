@@ -23,6 +23,7 @@ import yaml
 from aiohttp import web
 
 from .api import Api, ListOptions, Request
+from .auth import SANDBOX_ADMIN, Authenticator, User
 from .errors import ApiError
 from .fixtures import DeploymentController
 from .server import ApiServer
@@ -48,11 +49,15 @@ class Sandbox:
         port: int = 0,
         controllers: bool = True,
         bookmark_interval: float = 1.0,
+        anonymous_is_admin: bool = True,
     ) -> None:
+        self._anonymous_is_admin = anonymous_is_admin
         self.host = host
         self.port = port or _free_port(host)
         self.kubeconfig = Path(kubeconfig) if kubeconfig else None
         self.token = secrets.token_urlsafe(24)
+        self.authenticator = Authenticator()
+        self.authenticator.add(SANDBOX_ADMIN, self.token)
         self._controllers = controllers
         self._bookmark_interval = bookmark_interval
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -98,7 +103,12 @@ class Sandbox:
         self.api = Api(Store())
         if self._controllers:
             self.controller = DeploymentController(self.api)
-        server = ApiServer(self.api, bookmark_interval=self._bookmark_interval)
+        server = ApiServer(
+            self.api,
+            bookmark_interval=self._bookmark_interval,
+            authenticator=self.authenticator,
+            anonymous_is_admin=self._anonymous_is_admin,
+        )
         self._runner = web.AppRunner(server.app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -156,19 +166,35 @@ class Sandbox:
         )
         future.result(timeout + 1)
 
+    # identities
+    def add_user(self, name: str, groups: tuple[str, ...] = ()) -> str:
+        """A bearer token that authenticates as `name` (in `groups`, and system:authenticated)."""
+        return self.authenticator.add(User(name, (*groups, "system:authenticated")))
+
+    def kubeconfig_for(self, name: str, path: Path | str, groups: tuple[str, ...] = ()) -> Path:
+        """A kubeconfig that acts as the user `name`."""
+        config = self.kubeconfig_dict(token=self.add_user(name, groups), user=name)
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(config, sort_keys=False))
+        target.chmod(0o600)
+        return target
+
     # clients
-    def kubeconfig_dict(self, namespace: str = "default") -> dict[str, Any]:
+    def kubeconfig_dict(
+        self, namespace: str = "default", *, token: str | None = None, user: str = "sandbox-admin"
+    ) -> dict[str, Any]:
         return {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": "sandbox", "cluster": {"server": self.url}}],
-            "users": [{"name": "sandbox-admin", "user": {"token": self.token}}],
+            "users": [{"name": user, "user": {"token": token or self.token}}],
             "contexts": [
                 {
                     "name": "sandbox",
                     "context": {
                         "cluster": "sandbox",
-                        "user": "sandbox-admin",
+                        "user": user,
                         "namespace": namespace,
                     },
                 }

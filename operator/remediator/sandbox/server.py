@@ -22,7 +22,9 @@ import yaml
 from aiohttp import web
 
 from . import errors, openapi, tables
+from .admission import Admission
 from .api import Api, ListOptions, Request
+from .auth import ANONYMOUS, SANDBOX_ADMIN, Authenticator
 from .errors import ApiError
 from .registry import ResourceInfo
 from .store import Change
@@ -59,8 +61,21 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class ApiServer:
     """The aiohttp application serving one `Api`."""
 
-    def __init__(self, api: Api, *, bookmark_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        api: Api,
+        *,
+        bookmark_interval: float = 1.0,
+        authenticator: Authenticator | None = None,
+        anonymous_is_admin: bool = True,
+    ) -> None:
         self.api = api
+        self.auth = authenticator or Authenticator()
+        # kubectl sends no credentials over plain HTTP; by default the sandbox lets such
+        # requests act as the admin, like a local development cluster. Tests that prove who
+        # did what start it with anonymous_is_admin=False (anonymous: discovery only).
+        self.anonymous_is_admin = anonymous_is_admin
+        self.admission = Admission(api.store)
         self.bookmark_interval = bookmark_interval
         self.app = web.Application(client_max_size=3 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self.dispatch)
@@ -93,7 +108,24 @@ class ApiServer:
         target = self._target(parts)
         verb = _verb(request, target)
         self.api.store.count_request(verb, target.info.group, target.info.plural)
+        user = self.auth.authenticate(request.headers.get("Authorization"))
+        if user is ANONYMOUS and self.anonymous_is_admin:
+            user = SANDBOX_ADMIN
+        if user.name == "system:anonymous" and not self.anonymous_is_admin:
+            # kube-apiserver's default RBAC lets anonymous users read discovery only
+            raise ApiError(
+                403,
+                "Forbidden",
+                f"{target.info.plural}{'.' + target.info.group if target.info.group else ''} is "
+                f'forbidden: User "system:anonymous" cannot {verb} resource '
+                f'"{target.info.plural}" in API group "{target.info.group}"'
+                + (f' in the namespace "{target.namespace}"' if target.namespace else "")
+                + (" at the cluster scope" if not target.namespace else ""),
+                details={"kind": target.info.plural, "group": target.info.group},
+            )
         req = Request(
+            user=user.name,
+            groups=user.groups,
             dry_run=request.query.get("dryRun") == "All",
             field_validation=request.query.get("fieldValidation", "Warn"),
         )
@@ -184,9 +216,15 @@ class ApiServer:
                 return _json(api.evict(info, ns, name, body, req), status=201)
             if info.namespaced and not ns:
                 raise errors.method_not_allowed("POST")
+            if self.admission.active(info, "CREATE", sub):
+                return _json(await self._admitted_create(info, ns, body, req), status=201)
             return _json(api.create(info, ns, body, req), status=201)
         if verb == "update":
-            return _json(api.update(info, ns, name, await _body(request), req, sub))
+            body = await _body(request)
+            if self.admission.active(info, "UPDATE", sub):
+                candidate = api.update(info, ns, name, body, _dry(req), sub)
+                return _json(await self._admitted_update(info, ns, name, candidate, req, sub))
+            return _json(api.update(info, ns, name, body, req, sub))
         if verb == "patch":
             content_type = request.content_type
             if content_type == PROTOBUF:
@@ -202,6 +240,9 @@ class ApiServer:
                 )
             if content_type == "application/apply-patch+yaml":
                 return _json(self._apply(info, ns, name, patch, req))
+            if self.admission.active(info, "UPDATE", sub):
+                candidate = api.patch(info, ns, name, patch, content_type, _dry(req), sub)
+                return _json(await self._admitted_update(info, ns, name, candidate, req, sub))
             return _json(api.patch(info, ns, name, patch, content_type, req, sub))
         if verb == "delete":
             options = await _optional_body(request)
@@ -213,6 +254,54 @@ class ApiServer:
             deleted = api.delete_collection(info, self._list_options(request, ns), options, req)
             return _json(self._list_body(info, deleted, None))
         raise errors.method_not_allowed(request.method)
+
+    async def _admitted_create(
+        self, info: ResourceInfo, ns: str, body: Any, req: Request
+    ) -> dict[str, Any]:
+        """Create through admission: webhooks see the object as it would be stored."""
+        candidate = self.api.create(info, ns, body, _dry(req))
+        admitted = await self.admission.review(
+            info,
+            "CREATE",
+            "",
+            candidate,
+            None,
+            user=req.user,
+            groups=req.groups,
+            dry_run=req.dry_run,
+        )
+        assert admitted is not None
+        meta = admitted.setdefault("metadata", {})
+        meta.pop("generateName", None)
+        for server_field in ("uid", "creationTimestamp", "resourceVersion", "generation"):
+            meta.pop(server_field, None)
+        return self.api.create(info, ns, admitted, req)
+
+    async def _admitted_update(
+        self,
+        info: ResourceInfo,
+        ns: str,
+        name: str,
+        candidate: dict[str, Any],
+        req: Request,
+        sub: str,
+    ) -> dict[str, Any]:
+        old = self.api.get(info, ns, name)
+        if candidate == old:
+            return old  # a no-op write is not sent to webhooks (nothing would be stored)
+        admitted = await self.admission.review(
+            info,
+            "UPDATE",
+            sub,
+            candidate,
+            old,
+            user=req.user,
+            groups=req.groups,
+            dry_run=req.dry_run,
+        )
+        assert admitted is not None
+        admitted.setdefault("metadata", {})["resourceVersion"] = old["metadata"]["resourceVersion"]
+        return self.api.update(info, ns, name, admitted, req, sub)
 
     def _apply(
         self, info: ResourceInfo, ns: str, name: str, patch: Any, req: Request
@@ -452,6 +541,12 @@ class ApiServer:
             "type": "BOOKMARK",
             "object": {"kind": info.kind, "apiVersion": info.api_version, "metadata": metadata},
         }
+
+
+def _dry(req: Request) -> Request:
+    return Request(
+        user=req.user, groups=req.groups, dry_run=True, field_validation=req.field_validation
+    )
 
 
 def _verb(request: web.Request, target: Target) -> str:

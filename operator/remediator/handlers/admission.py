@@ -1,0 +1,77 @@
+"""Admission webhooks: approvals get the requester's verified identity; bad policies are refused.
+
+Served by Kopf's webhook server and registered by Kopf itself (`settings.admission.managed`).
+An Approval's `spec.approver` comes only from the API server's `userInfo`: a client that
+sets it is refused, and the stamp is sealed so the reconciler can tell it from a forgery.
+Approvals are immutable once created. A RemediationPolicy that does not validate is
+refused with the message naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from ..core import stamps
+from ..core.models import GROUP, VERSION, RemediationPolicy
+from ..core.validation import describe_errors
+
+
+@kopf.on.mutate(GROUP, VERSION, "approvals", operation="CREATE", id="stamp-approver")
+def stamp_approver(
+    spec: kopf.Spec,
+    meta: kopf.Meta,
+    namespace: str | None,
+    userinfo: kopf.UserInfo,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    **_: Any,
+) -> None:
+    if spec.get("approver") or spec.get("approverGroups"):
+        raise kopf.AdmissionError(
+            "spec.approver and spec.approverGroups are set by the server from your "
+            "authenticated identity; remove them",
+            code=403,
+        )
+    if (meta.get("annotations") or {}).get(stamps.ANNOTATION):
+        raise kopf.AdmissionError(
+            f"annotation {stamps.ANNOTATION} is set by the server; remove it", code=403
+        )
+    username = str(userinfo.get("username") or "")
+    if not username or username == "system:anonymous":
+        raise kopf.AdmissionError("approvals need an authenticated user", code=403)
+    groups = sorted(str(g) for g in userinfo.get("groups") or [])
+    patch.spec["approver"] = username
+    patch.spec["approverGroups"] = groups
+    patch.metadata.annotations[stamps.ANNOTATION] = stamps.seal(
+        memo.approval_key,
+        namespace=namespace or "",
+        incident=str(spec.get("incident", "")),
+        decision=str(spec.get("decision", "")),
+        plan_hash=str(spec.get("planHash", "")),
+        approver=username,
+        groups=groups,
+    )
+
+
+@kopf.on.validate(GROUP, VERSION, "approvals", operation="UPDATE", id="approvals-immutable")
+def approvals_immutable(**kwargs: Any) -> None:
+    old, new = kwargs.get("old") or {}, kwargs.get("new") or {}
+    old_seal = ((old.get("metadata") or {}).get("annotations") or {}).get(stamps.ANNOTATION)
+    new_seal = ((new.get("metadata") or {}).get("annotations") or {}).get(stamps.ANNOTATION)
+    if old.get("spec") != new.get("spec") or old_seal != new_seal:
+        raise kopf.AdmissionError(
+            "approvals are immutable: create a new Approval instead", code=403
+        )
+
+
+@kopf.on.validate(GROUP, VERSION, "remediationpolicies", id="validate-policy")
+def validate_policy(body: kopf.Body, **_: Any) -> None:
+    try:
+        RemediationPolicy.model_validate(dict(body))
+    except ValidationError as e:
+        raise kopf.AdmissionError(
+            f"invalid RemediationPolicy: {describe_errors(e)}", code=422
+        ) from None
