@@ -300,7 +300,11 @@ class Reconciler:
             )
         approvals = await self._approvals(incident.metadata.namespace)
         tally = gating.tally(
-            approvals, incident.metadata.name, plan.hash, policy.spec.approval.approver_groups
+            approvals,
+            incident.metadata.name,
+            plan.hash,
+            policy.spec.approval.approver_groups,
+            recorded=[r.name for r in incident.status.approvals],
         )
         incident = await self._record_approvals(incident, tally.records, now)
         if tally.rejected_by:
@@ -352,7 +356,7 @@ class Reconciler:
             if record.counted:
                 status = lifecycle.note(
                     status,
-                    reasons.APPROVED if record.decision == "approve" else reasons.REJECTED,
+                    reasons.APPROVAL_RECEIVED,
                     f"{record.decision} by {record.approver} for plan {record.plan_hash}",
                     now,
                     actor=record.approver,
@@ -371,7 +375,7 @@ class Reconciler:
             status,
             events=[
                 (
-                    reasons.APPROVAL_IGNORED if not r.counted else reasons.APPROVED,
+                    reasons.APPROVAL_IGNORED if not r.counted else reasons.APPROVAL_RECEIVED,
                     f"{r.decision} by {r.approver or '<unverified>'}"
                     + ("" if r.counted else f" ignored: {r.reason}"),
                 )
@@ -637,7 +641,8 @@ class Reconciler:
         event = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"generateName": f"{meta.name}.", "namespace": meta.namespace},
+            # named like client-go names events, so a listing sorts them by time
+            "metadata": {"name": f"{meta.name}.{time.time_ns():x}", "namespace": meta.namespace},
             "involvedObject": {
                 "apiVersion": incident.api_version,
                 "kind": "Incident",

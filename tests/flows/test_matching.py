@@ -77,5 +77,5 @@ def test_notify_only_records_the_plan_and_changes_nothing(
     assert "notifyOnly" in body["status"]["message"]
     assert body["status"]["plan"]["steps"][0]["summary"] == "rolling restart of Deployment/web"
     assert actions(body)[0]["state"] == "Pending"
-    assert cluster.event_reasons(body) == ["Matched", "NotifyOnly"]
+    assert sorted(cluster.event_reasons(body)) == ["Matched", "NotifyOnly"]
     assert [w for w in cluster.box.writes()[mark:] if w.resource == "deployments"] == []

@@ -84,19 +84,33 @@ def tally(
     incident_name: str,
     plan_hash: str,
     approver_groups: Sequence[str],
+    recorded: Sequence[str] = (),
 ) -> Tally:
     """Count the approvals of one incident's current plan, in creation order.
 
     A second approve by the same person is ignored (DuplicateApprover), but a reject by
     someone who approved earlier still counts: a change of mind must be able to stop a
     remediation. The first counted reject sets `rejected_by`.
+
+    `recorded` names the approvals already recorded in the incident's status, in the order
+    they were recorded: they come first, in that order, so an approval judged once is
+    judged the same way again (creation timestamps have one-second resolution, and two
+    approvals of the same second would otherwise be ordered by their generated names).
     """
     approved_by: list[str] = []
     rejected_by: str | None = None
     records: list[ApprovalRecord] = []
     decided: dict[str, set[str]] = {}
+    position = {name: index for index, name in enumerate(recorded)}
+
+    def order(approval: Approval) -> tuple[int, datetime, str]:
+        created, name = _created(approval)
+        if name in position:
+            return (position[name], datetime.min.replace(tzinfo=UTC), name)
+        return (len(position), created, name)
+
     mine = (a for a in approvals if a.spec.incident == incident_name)
-    for approval in sorted(mine, key=_created):
+    for approval in sorted(mine, key=order):
         spec = approval.spec
         approver = spec.approver or ""
         ignored = _ignored_because(approval, plan_hash, approver_groups, decided)

@@ -522,7 +522,9 @@ class Api:
         pdb_info = self.registry.get("policy", "v1", "poddisruptionbudgets")
         pdbs = list(self.store.iter(pdb_info.storage_key, namespace))
         pods = list(self.store.iter(info.storage_key, namespace))
-        eviction.check_eviction(pod, pdbs, pods)
+        eviction.check_eviction(
+            pod, pdbs, pods, lambda kind, owner: self._scale(namespace, kind, owner)
+        )
         delete_options = body.get("deleteOptions") or {}
         dry = req.dry_run or "All" in (delete_options.get("dryRun") or [])
         self.delete(
@@ -539,6 +541,19 @@ class Api:
             "status": "Success",
             "code": 201,
         }
+
+    def _scale(self, namespace: str, kind: str, name: str) -> int | None:
+        """spec.replicas of a pod's controller, as the disruption controller reads it."""
+        plural = {
+            "ReplicaSet": "replicasets",
+            "StatefulSet": "statefulsets",
+            "Deployment": "deployments",
+        }.get(kind)
+        if plural is None:
+            return None
+        owner = self.store.get(("apps", plural), namespace, name)
+        replicas = ((owner or {}).get("spec") or {}).get("replicas")
+        return int(replicas) if isinstance(replicas, int) else None
 
     # ------------------------------------------------------ internal access
     # Used by the fixture controllers and tests: the same rules as requests, no HTTP.

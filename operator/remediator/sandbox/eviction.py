@@ -15,16 +15,17 @@ Differences from the real pair, all deliberate:
   values are always recomputed from the pods, which is what a settled disruption controller
   would have written. (So the "still being processed" 429 for `observedGeneration <
   generation` never happens.)
-* For `maxUnavailable` and percentage `minAvailable` the controller takes the expected pod
-  count from the scale of the pods' controllers; here it is the number of matching pods that
-  are not terminating, which is the same once a workload has settled.
+* For `maxUnavailable` and percentage `minAvailable` the expected pod count is, as in the
+  controller, the sum of the scales of the pods' controllers when the caller can tell them
+  (`scale_of`); pods without a controller count once each. Without `scale_of` it is the
+  number of matching pods that are not terminating.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,7 +115,35 @@ def _scaled(value: Any, total: int) -> int | None:
     return None
 
 
-def budget_status(pdb: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> BudgetStatus:
+ScaleOf = Callable[[str, str], "int | None"]
+
+
+def _expected(live: Sequence[Mapping[str, Any]], scale_of: ScaleOf | None) -> int:
+    """The controller's expected count: each controller's scale once, others one each."""
+    if scale_of is None:
+        return len(live)
+    total, seen = 0, set()
+    for pod in live:
+        ref = next(
+            (r for r in _meta(pod).get("ownerReferences") or [] if r.get("controller")), None
+        )
+        if ref is None:
+            total += 1
+            continue
+        key = (str(ref.get("kind")), str(ref.get("name")))
+        if key in seen:
+            continue
+        seen.add(key)
+        scale = scale_of(*key)
+        total += 1 if scale is None else scale
+    return total
+
+
+def budget_status(
+    pdb: Mapping[str, Any],
+    pods: Sequence[Mapping[str, Any]],
+    scale_of: ScaleOf | None = None,
+) -> BudgetStatus:
     """The status the disruption controller computes for `pdb` over the namespace's `pods`."""
     matching = [p for p in pods if pdb_matches(pdb, p)]
     live = [p for p in matching if not is_terminating(p)]
@@ -125,7 +154,7 @@ def budget_status(pdb: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> 
     expected = 0
     desired: int | None = 0
     if max_unavailable is not None:
-        expected = len(live)
+        expected = _expected(live, scale_of)
         scaled = _scaled(max_unavailable, expected)
         desired = None if scaled is None else max(0, expected - scaled)
     elif min_available is not None:
@@ -133,7 +162,7 @@ def budget_status(pdb: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> 
             expected = len(matching)
             desired = min_available
         else:
-            expected = len(live)
+            expected = _expected(live, scale_of)
             desired = _scaled(min_available, expected)
     if desired is None:
         # The controller fails on a malformed value and fails safe: no disruption allowed.
@@ -148,6 +177,7 @@ def check_eviction(
     pod: Mapping[str, Any],
     pdbs: Sequence[Mapping[str, Any]],
     pods: Sequence[Mapping[str, Any]],
+    scale_of: ScaleOf | None = None,
 ) -> None:
     """Return when the eviction of `pod` is allowed, raise the API's refusal otherwise.
 
@@ -162,7 +192,7 @@ def check_eviction(
     if len(matching) > 1:
         raise ApiError(500, "InternalError", MORE_THAN_ONE_PDB)
     pdb = matching[0]
-    status = budget_status(pdb, pods)
+    status = budget_status(pdb, pods, scale_of)
     if not is_ready(pod):
         policy = (pdb.get("spec") or {}).get("unhealthyPodEvictionPolicy")
         if policy == "AlwaysAllow":

@@ -1,0 +1,5 @@
+"""`python -m remediator` is the `remediator` command."""
+
+from .cli import main
+
+main()
