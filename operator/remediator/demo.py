@@ -441,8 +441,8 @@ def demo() -> None:
             writes = [w for w in box.writes() if w.changed and w.user == "sandbox-admin"]
     elapsed = time.monotonic() - started
     click.echo(
-        f"\n{len(writes)} writes by the operator (target changes, status, Events) in the emulator's audit log; "
-        f"demo took {elapsed:.1f} s."
+        f"\n{len(writes)} writes by the operator (targets, status, Events) in the emulator's "
+        f"audit log; demo took {elapsed:.1f} s."
     )
     if show.failures:
         click.secho(f"{len(show.failures)} scenario(s) did not end as expected:", fg="red")
