@@ -128,6 +128,35 @@ def crds(output_dir: Path) -> None:
 @click.option(
     "--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True
 )
+@click.option(
+    "--approval-key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Key that seals approver identities (mount it from a Secret, "
+    "the same for every replica). Default: random per process.",
+)
+@click.option(
+    "--webhook-port",
+    type=int,
+    default=None,
+    help="Port of the admission webhooks (default: a free one).",
+)
+@click.option(
+    "--webhook-host", default="127.0.0.1", show_default=True, help="Address the webhooks listen on."
+)
+@click.option(
+    "--webhook-url-host",
+    default=None,
+    help="Host name the API server calls the webhooks by (e.g. the Service's DNS).",
+)
+@click.option("--webhook-cert", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--webhook-key", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option(
+    "--manage-webhooks/--no-manage-webhooks",
+    default=False,
+    show_default=True,
+    help="Register the webhook configurations with the API server (Kopf-managed).",
+)
 def run(
     kubeconfig: str | None,
     namespaces: tuple[str, ...],
@@ -139,6 +168,13 @@ def run(
     identity: str | None,
     standalone: bool,
     log_format: str,
+    approval_key_file: str | None,
+    webhook_port: int | None,
+    webhook_host: str,
+    webhook_url_host: str | None,
+    webhook_cert: str | None,
+    webhook_key: str | None,
+    manage_webhooks: bool,
 ) -> None:
     """Run the operator."""
     import asyncio
@@ -159,6 +195,13 @@ def run(
         dry_run=dry_run,
         timezone=timezone,
         identity=identity or f"remediator@{socket.gethostname()}",
+        approval_key=Path(approval_key_file).read_bytes().strip() if approval_key_file else b"",
+        webhook_managed=manage_webhooks,
+        webhook_port=webhook_port,
+        webhook_host=webhook_host,
+        webhook_url_host=webhook_url_host,
+        webhook_cert=webhook_cert,
+        webhook_key=webhook_key,
     )
     from . import main as _handlers  # noqa: F401  (registers the Kopf handlers)
 

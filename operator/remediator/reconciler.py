@@ -453,6 +453,7 @@ class Reconciler:
                 ),
             )
         results = "; ".join(a.result for a in incident.status.actions)
+        now = datetime.now(UTC)  # the actions took time: the outcome is recorded as of now
         if dry_run:
             return await self._transition(
                 incident, "DryRun", reasons.DRY_RUN, f"dry run, nothing changed: {results}", now

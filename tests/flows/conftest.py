@@ -178,8 +178,20 @@ class Cluster:
             if e.involved_object.uid == uid
         ]
 
-    def event_reasons(self, incident: dict[str, Any], namespace: str = NS) -> list[str]:
-        return [e.reason for e in self.events(incident, namespace)]
+    def event_reasons(
+        self, incident: dict[str, Any], *expected: str, namespace: str = NS
+    ) -> list[str]:
+        """The reasons of the incident's Events, sorted; first waits (briefly) until each
+        of `expected` is among them, since an Event is posted just after the status."""
+        reasons: list[str] = []
+        deadline = time.monotonic() + 3
+        while True:
+            reasons = sorted(e.reason for e in self.events(incident, namespace))
+            if all(reasons.count(r) >= expected.count(r) for r in expected):
+                return reasons
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Events {expected} not all posted; got {reasons}")
+            time.sleep(0.05)
 
     def configmap(self, name: str, data: dict[str, str], namespace: str = NS) -> dict[str, str]:
         self.core.create_namespaced_config_map(

@@ -20,7 +20,7 @@ def _assert_dry_run(cluster: Cluster, mark: int) -> None:
         "would scale Deployment/web from 2 to 4 replicas",
     ]
     assert timeline(body) == ["Matched", "DryRun", "DryRun", "DryRun"]
-    assert "DryRun" in cluster.event_reasons(body)
+    cluster.event_reasons(body, "DryRun", "DryRun", "DryRun")
     # the server saw (and validated) both changes, and changed nothing
     assert cluster.writes(resource="deployments", since=mark) == []
     requests = [w for w in cluster.box.writes()[mark:] if w.resource == "deployments"]

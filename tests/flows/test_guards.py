@@ -16,6 +16,7 @@ def _blocked(cluster: Cluster, name: str, reason: str, namespace: str = NS) -> d
     body = cluster.wait_phase(name, "Blocked", "Remediated", "Failed", namespace=namespace)
     assert body["status"]["phase"] == "Blocked", body["status"]
     assert timeline(body)[-1] == reason
+    cluster.event_reasons(body, reason, namespace=namespace)
     assert (reason, "Warning") in [(e.reason, e.type) for e in cluster.events(body, namespace)]
     assert all(a["state"] == "Pending" for a in actions(body))
     return body
@@ -138,7 +139,7 @@ def test_max_concurrent_queues_a_remediation_until_the_slot_is_free(
     assert body["status"]["phase"] == "Matched"
     assert timeline(body) == ["Matched", "MaxConcurrent"]
     assert "max concurrent: 1 remediations are running" in body["status"]["timeline"][-1]["message"]
-    assert "MaxConcurrent" in cluster.event_reasons(body)
+    cluster.event_reasons(body, "MaxConcurrent")
     assert cluster.writes(resource="deployments", name="web", since=mark) == []
 
     cluster.policy_api.patch_namespaced_pod_disruption_budget(

@@ -38,7 +38,7 @@ def test_scale_patches_the_scale_subresource_once(
     assert action["state"] == "Applied"
     assert action["result"] == f"scale Deployment/web from 2 to {expected} replicas"
     assert action["revert"] == {"via": "scale", "replicas": 2}
-    assert "ActionApplied" in cluster.event_reasons(body)
+    cluster.event_reasons(body, "ActionApplied", "Remediated")
 
 
 def test_scale_already_at_the_bound_is_blocked(cluster: Cluster, operator: OperatorThread) -> None:
@@ -52,7 +52,7 @@ def test_scale_already_at_the_bound_is_blocked(cluster: Cluster, operator: Opera
     assert "already at 4 replicas" in body["status"]["message"]
     assert cluster.writes(resource="deployments", since=mark) == []
     assert cluster.apps.read_namespaced_deployment("web", NS).spec.replicas == 4
-    assert cluster.event_reasons(body) == ["ScaleBounds"]
+    assert cluster.event_reasons(body, "ScaleBounds") == ["ScaleBounds"]
 
 
 def test_scale_with_an_hpa_raises_its_min_replicas_instead(
