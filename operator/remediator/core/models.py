@@ -359,10 +359,36 @@ class ApprovalPolicy(Model):
         return ApprovalRule(mode="required" if severity in ("P0", "P1") else "auto")
 
 
+class PromCheck(Model):
+    """A PromQL query whose every returned sample must satisfy `operator threshold`."""
+
+    query: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
+        description="PromQL; an empty result never satisfies the check (fail closed)."
+    )
+    operator: Literal["<", "<=", ">", ">=", "==", "!="]
+    threshold: float
+    description: ShortText = ""
+
+
+class Verify(PromCheck):
+    """After acting, poll the query until the condition holds, or escalate (and revert)."""
+
+    within: Duration = Field("5m", description="How long the metrics get to recover.")
+    interval: Duration = Field("15s", description="How often to query.")
+    revert_on_failure: bool = Field(
+        True, description="Restore recorded previous states (scale, circuitBreaker) on failure."
+    )
+
+
 class Guards(Model):
     cooldown: Duration = Field("10m", description="Minimum time between actions on a target.")
     max_actions_per_target_per_hour: int = Field(3, ge=1, le=100)
     max_actions_per_policy_per_hour: int = Field(10, ge=1, le=1000)
+    preconditions: list[PromCheck] = Field(
+        default_factory=list,
+        max_length=10,
+        description="PromQL checks that must all hold before acting (Prometheus down: Blocked).",
+    )
 
 
 class RemediationPolicySpec(Model):
@@ -372,6 +398,7 @@ class RemediationPolicySpec(Model):
     steps: list[Step] = Field(min_length=1, max_length=10)
     approval: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
     guards: Guards = Field(default_factory=Guards)
+    verify: Verify | None = Field(None, description="PromQL check that the action worked.")
     dry_run: bool = Field(False, description="Record what would happen; change nothing.")
 
 
