@@ -15,15 +15,26 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import structlog
 from pydantic import ValidationError
 
 from .adapters.kube import KubeClient, KubeError
-from .core import gating, guards, lifecycle, matching, planning, reasons, stamps, targets
+from .adapters.prometheus import PromClient, PrometheusUnavailable, PromQLError
+from .core import (
+    checks,
+    gating,
+    guards,
+    lifecycle,
+    matching,
+    planning,
+    reasons,
+    stamps,
+    targets,
+)
 from .core.models import (
     ActionRecord,
     Approval,
@@ -33,14 +44,25 @@ from .core.models import (
     Phase,
     RemediationPolicy,
     TargetRef,
+    VerificationStatus,
+    parse_duration,
 )
 from .executor import ActionFailed, Executor, NotNow
+
+if TYPE_CHECKING:
+    from .bridge import BridgeConfig
 
 log = structlog.get_logger("remediator.reconciler")
 
 DONE_STATES = ("Applied", "Skipped", "DryRun", "Reverted")
 WARNING_REASONS = frozenset(
-    {reasons.REJECTED, reasons.ACTION_FAILED, reasons.ESCALATED, reasons.APPROVAL_DEADLINE_PASSED}
+    {
+        reasons.REJECTED,
+        reasons.ACTION_FAILED,
+        reasons.ESCALATED,
+        reasons.APPROVAL_DEADLINE_PASSED,
+        reasons.VERIFICATION_FAILED,
+    }
     | reasons.GUARD_REASONS
     | reasons.PLANNING_REASONS
 )
@@ -71,6 +93,11 @@ class OperatorConfig:
     webhook_key: str | None = None
     # Upper bound on the wait before retrying a "not now" (PDB refusal, MaxConcurrent).
     retry_seconds: float = 5.0
+    # Prometheus for policies' preconditions and verify checks; None: such policies fail
+    # closed (Blocked before acting, Escalated after).
+    prometheus_url: str | None = None
+    # The Alertmanager bridge served inside the operator (`run --bridge-port`); None: not.
+    bridge: BridgeConfig | None = None
 
 
 @dataclass
@@ -89,6 +116,9 @@ class Reconciler:
 
     def __post_init__(self) -> None:
         self.executor = Executor(self.kube)
+        self.prom: PromClient | None = (
+            PromClient(self.config.prometheus_url) if self.config.prometheus_url else None
+        )
 
     def lock(self, namespace: str, name: str) -> asyncio.Lock:
         return self._locks.setdefault((namespace, name), asyncio.Lock())
@@ -102,9 +132,8 @@ class Reconciler:
                 self.retry_at.pop((namespace, name), None)
                 return
             incident = Incident.model_validate(body)
-            bound = log.bind(incident=f"{namespace}/{name}")
             for _ in range(MAX_STEPS):
-                outcome = await self._step(incident, bound)
+                outcome = await self._step(incident)
                 if isinstance(outcome, Wait):
                     if outcome.at is None:
                         self.retry_at.pop((namespace, name), None)
@@ -119,8 +148,8 @@ class Reconciler:
         key = (incident.metadata.namespace, incident.metadata.name)
         if key in self.retry_at:
             return time.monotonic() >= self.retry_at[key]
-        if status.phase in ("Pending", "Matched", "Remediating"):
-            return True
+        if status.phase in ("Pending", "Matched", "Remediating", "Verifying"):
+            return True  # Verifying: its next poll is in retry_at, unless this process is new
         if status.phase == "AwaitingApproval":
             return status.respond_by is not None and now >= status.respond_by
         if status.phase in ("Remediated", "Resolved", "Escalated", "Failed"):
@@ -131,7 +160,7 @@ class Reconciler:
         return False
 
     # ---------------------------------------------------------------------- steps
-    async def _step(self, incident: Incident, bound: Any) -> Incident | Wait:
+    async def _step(self, incident: Incident) -> Incident | Wait:
         now = datetime.now(UTC)
         status = incident.status
         phase = status.phase
@@ -160,6 +189,13 @@ class Reconciler:
             return await self._await_approval(incident, now)
         if phase == "Remediating":
             return await self._remediate(incident, now, dry_run=False)
+        if phase == "Verifying":
+            # A resolved alert does not end the verification: the check decides, and a
+            # Remediated incident whose alert resolved becomes Resolved just after.
+            reverted = await self._revert_due(incident, now)
+            if isinstance(reverted, Incident):
+                return reverted
+            return await self._verify(incident, now)
         return await self._revert_due(incident, now)
 
     async def _match(self, incident: Incident, now: datetime) -> Incident | Wait:
@@ -275,7 +311,7 @@ class Reconciler:
             now,
         )
         if verdict.allowed:
-            return None
+            return await self._preconditions(incident, policy, now)
         if verdict.retry_after is not None:
             key = (namespace, incident.metadata.name)
             first = key not in self.retry_at
@@ -458,7 +494,215 @@ class Reconciler:
             return await self._transition(
                 incident, "DryRun", reasons.DRY_RUN, f"dry run, nothing changed: {results}", now
             )
+        policy = await self._policy_of(incident)
+        if policy is not None and policy.spec.verify is not None:
+            check = policy.spec.verify
+            verification = VerificationStatus(
+                check=check,
+                started_at=now,
+                deadline=now + timedelta(seconds=parse_duration(check.within)),
+            )
+            status = incident.status.model_copy(update={"verification": verification})
+            return await self._transition(
+                incident.model_copy(update={"status": status}),
+                "Verifying",
+                reasons.VERIFYING,
+                f"{results}; verifying {checks.describe(check)} every {check.interval} "
+                f"for up to {check.within}",
+                now,
+            )
         return await self._transition(incident, "Remediated", reasons.REMEDIATED, results, now)
+
+    # ------------------------------------------------------------- Prometheus checks
+    async def _preconditions(
+        self, incident: Incident, policy: RemediationPolicy, now: datetime
+    ) -> Incident | None:
+        """None when every PromQL precondition holds; else the incident, Blocked (fail
+        closed: no answer from Prometheus is no permission to act)."""
+        preconditions = policy.spec.guards.preconditions
+        if not preconditions:
+            return None
+        if self.prom is None:
+            return await self._transition(
+                incident,
+                "Blocked",
+                reasons.PROMETHEUS_UNAVAILABLE,
+                f"policy {policy.metadata.name} has {len(preconditions)} PromQL precondition(s) "
+                "and no Prometheus is configured (--prometheus-url); nothing was changed",
+                now,
+            )
+        held = []
+        for check in preconditions:
+            try:
+                samples = await self.prom.instant(check.query)
+            except PrometheusUnavailable as e:
+                return await self._transition(
+                    incident,
+                    "Blocked",
+                    reasons.PROMETHEUS_UNAVAILABLE,
+                    f"cannot evaluate precondition {checks.describe(check)}: {e}; "
+                    "nothing was changed",
+                    now,
+                )
+            except PromQLError as e:
+                return await self._transition(
+                    incident,
+                    "Blocked",
+                    reasons.PROMQL_ERROR,
+                    f"precondition {checks.describe(check)}: {e}; nothing was changed",
+                    now,
+                )
+            result = checks.evaluate(check, samples)
+            if not result.holds:
+                return await self._transition(
+                    incident,
+                    "Blocked",
+                    reasons.PRECONDITION_FAILED,
+                    f"precondition {checks.describe(check)} does not hold: observed "
+                    f"{result.observed}; nothing was changed",
+                    now,
+                )
+            held.append(f"{checks.describe(check)}: {result.observed}")
+        # An Event (not a timeline entry: the caller goes on with the incident it has) so
+        # that `kubectl describe` shows what the decision to act was based on.
+        message = "preconditions hold: " + "; ".join(held)
+        log.info("preconditions hold", incident=incident.metadata.name, checks=held)
+        await self._event(incident, reasons.PRECONDITIONS_MET, message)
+        return None
+
+    async def _verify(self, incident: Incident, now: datetime) -> Incident | Wait:
+        """One poll of the verify check when it is due: Remediated when it holds; past the
+        deadline Escalated (and what the actions recorded reverted); else wait."""
+        verification = incident.status.verification
+        if verification is None:  # a status written without one: nothing to check
+            return await self._transition(
+                incident, "Remediated", reasons.REMEDIATED, "no verification recorded", now
+            )
+        check = verification.check
+        interval = timedelta(seconds=parse_duration(check.interval))
+        due_at = min(
+            (verification.last_check_at or verification.started_at) + interval,
+            verification.deadline,
+        )
+        if now < due_at:
+            return self._wait_until(due_at, now)
+        had_error = bool(verification.error)
+        error = ""
+        observed = verification.observed
+        holds = False
+        try:
+            if self.prom is None:
+                raise PrometheusUnavailable("no Prometheus is configured (--prometheus-url)")
+            samples = await self.prom.instant(check.query)
+        except PrometheusUnavailable as e:
+            error = str(e)
+        except PromQLError as e:  # asking again gives the same answer: escalate now
+            return await self._transition(
+                incident,
+                "Escalated",
+                reasons.PROMQL_ERROR,
+                f"cannot verify {checks.describe(check)}: {e}; nothing was reverted",
+                datetime.now(UTC),
+            )
+        else:
+            result = checks.evaluate(check, samples)
+            holds, observed = result.holds, result.observed
+        now = datetime.now(UTC)  # the query took time
+        verification = verification.model_copy(
+            update={
+                "last_check_at": now,
+                "checks": verification.checks + 1,
+                "observed": observed,
+                "error": error[:1024],
+            }
+        )
+        status = incident.status.model_copy(update={"verification": verification})
+        incident = incident.model_copy(update={"status": status})
+        took = planning.format_duration((now - verification.started_at).total_seconds())
+        if holds:
+            return await self._transition(
+                incident,
+                "Remediated",
+                reasons.VERIFIED,
+                f"verified after {took}: {checks.describe(check)} holds, observed {observed}",
+                now,
+            )
+        if now >= verification.deadline:
+            return await self._verification_failed(incident, now)
+        if error and not had_error:  # one note per outage, not one per poll
+            incident = await self._note(
+                incident,
+                reasons.PROMETHEUS_UNAVAILABLE,
+                f"cannot verify {checks.describe(check)} now: {error}; retrying every "
+                f"{check.interval} until {verification.deadline.isoformat()}",
+                now,
+            )
+        else:
+            incident = await self._save(incident, incident.status, events=[])
+        return self._wait_until(min(now + interval, verification.deadline), now)
+
+    async def _verification_failed(self, incident: Incident, now: datetime) -> Incident:
+        """Past the deadline: revert what the actions recorded (when the check answered and
+        said no, and the policy asks for it), then escalate to a human."""
+        verification = incident.status.verification
+        assert verification is not None
+        check = verification.check
+        last = verification.observed or "nothing"
+        if verification.error:
+            # No answer is not a "no": changing the workload again on a guess would be an
+            # action nobody checked, so nothing is reverted and a human decides.
+            return await self._transition(
+                incident,
+                "Escalated",
+                reasons.PROMETHEUS_UNAVAILABLE,
+                f"could not verify {checks.describe(check)} within {check.within}: "
+                f"{verification.error}; last observed: {last}; nothing was reverted",
+                now,
+            )
+        message = (
+            f"{checks.describe(check)} did not hold within {check.within} "
+            f"({verification.checks} check(s)); last observed: {last}"
+        )
+        if check.revert_on_failure:
+            incident, reverted = await self._revert_applied(incident)
+            message += ("; reverted: " + "; ".join(reverted)) if reverted else "; nothing to revert"
+        return await self._transition(
+            incident, "Escalated", reasons.VERIFICATION_FAILED, message, datetime.now(UTC)
+        )
+
+    async def _revert_applied(self, incident: Incident) -> tuple[Incident, list[str]]:
+        """Revert, last first, every Applied action that recorded how (scale, circuitBreaker)."""
+        done = []
+        for record in reversed(incident.status.actions):
+            if record.state != "Applied" or record.revert is None:
+                continue
+            try:
+                outcome = await self.executor.revert(
+                    incident.metadata.namespace, record.action, record.target, record.revert
+                )
+            except ActionFailed as e:
+                incident = await self._update_action(
+                    incident,
+                    record.index,
+                    result=f"{record.result}; revert failed: {e.message}",
+                    event=(reasons.ACTION_FAILED, f"revert failed: {e.message}"),
+                )
+                done.append(f"revert of {record.target} failed ({e.message})")
+                continue
+            incident = await self._update_action(
+                incident,
+                record.index,
+                state="Reverted" if outcome.state == "Reverted" else record.state,
+                result=f"{record.result}; {outcome.result}",
+                event=(reasons.ACTION_REVERTED, outcome.result),
+            )
+            done.append(outcome.result)
+        return incident, done
+
+    @staticmethod
+    def _wait_until(at: datetime, now: datetime) -> Wait:
+        """Wait for a wall-clock time (as the status records it) on the monotonic clock."""
+        return Wait(time.monotonic() + max(0.0, (at - now).total_seconds()))
 
     async def _revert_due(self, incident: Incident, now: datetime) -> Incident | Wait:
         for record in incident.status.actions:
@@ -604,6 +848,16 @@ class Reconciler:
             generation=incident.metadata.generation,
         )
         status = status.model_copy(update={"observed_generation": incident.metadata.generation})
+        log.info(
+            "incident transition",
+            incident=f"{incident.metadata.namespace}/{incident.metadata.name}",
+            policy=status.policy,
+            action=status.action,
+            phase=to,
+            reason=reason,
+            actor=actor or self.config.identity,
+            message=message,
+        )
         return await self._save(incident, status, events=[(reason, message)])
 
     async def _note(self, incident: Incident, reason: str, message: str, now: datetime) -> Incident:

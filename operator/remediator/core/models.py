@@ -231,6 +231,9 @@ class IncidentStatus(Model):
     conditions: list[Condition] = Field(default_factory=list)
     observed_generation: int | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    verification: VerificationStatus | None = Field(
+        None, description="The PromQL check after acting (phase Verifying and after)."
+    )
 
 
 class Incident(Model):
@@ -378,6 +381,19 @@ class Verify(PromCheck):
     revert_on_failure: bool = Field(
         True, description="Restore recorded previous states (scale, circuitBreaker) on failure."
     )
+
+
+class VerificationStatus(Model):
+    """Progress of the `verify` check; the check is copied from the policy when acting ends,
+    so that editing the policy does not change a verification under way."""
+
+    check: Verify
+    started_at: datetime
+    deadline: datetime = Field(description="Escalate if the check does not hold by then.")
+    last_check_at: datetime | None = None
+    checks: int = Field(0, ge=0, description="Queries made so far.")
+    observed: ShortText = Field("", description="What the last query returned.")
+    error: ShortText = Field("", description="Why the last query got no answer, if it did not.")
 
 
 class Guards(Model):

@@ -74,9 +74,23 @@ TEMPLATE_ALREADY_MATCHES: Final = "TemplateAlreadyMatches"
 ROLLOUT_TOO_OLD: Final = "RolloutTooOld"
 NO_PODS_SELECTED: Final = "NoPodsSelected"
 CONFIG_MAP_NOT_FOUND: Final = "ConfigMapNotFound"
+PRECONDITION_FAILED: Final = "PreconditionFailed"
+PROMETHEUS_UNAVAILABLE: Final = "PrometheusUnavailable"
+PROMQL_ERROR: Final = "PromQLError"
+PRECONDITIONS_MET: Final = "PreconditionsMet"
 
 GUARD_REASONS: Final = frozenset(
-    {PAUSED, PROTECTED_NAMESPACE, COOLDOWN, TARGET_RATE_LIMIT, POLICY_RATE_LIMIT, MAX_CONCURRENT}
+    {
+        PAUSED,
+        PROTECTED_NAMESPACE,
+        COOLDOWN,
+        TARGET_RATE_LIMIT,
+        POLICY_RATE_LIMIT,
+        MAX_CONCURRENT,
+        PRECONDITION_FAILED,
+        PROMETHEUS_UNAVAILABLE,
+        PROMQL_ERROR,
+    }
 )
 PLANNING_REASONS: Final = frozenset(
     {

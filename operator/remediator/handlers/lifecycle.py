@@ -76,11 +76,18 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     kube = KubeClient(load_configuration(operator_settings.kubeconfig))
     memo.reconciler = Reconciler(kube, config)
     memo.ticker = asyncio.create_task(tick(memo.reconciler, operator_settings.namespaces))
+    if config.bridge is not None:
+        from .. import bridge
+
+        memo.bridge = await bridge.start(kube, config.bridge)
     log.info("operator started", dry_run=config.dry_run, namespaces=operator_settings.namespaces)
 
 
 @kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: Any) -> None:
+    runner = memo.get("bridge")
+    if runner is not None:  # stop taking alerts before the API client closes
+        await runner.cleanup()
     ticker = memo.get("ticker")
     if ticker is not None:
         ticker.cancel()
@@ -89,6 +96,8 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
     reconciler = memo.get("reconciler")
     if reconciler is not None:
         await reconciler.kube.close()
+        if reconciler.prom is not None:
+            reconciler.prom.close()
 
 
 async def tick(reconciler: Reconciler, namespaces: list[str]) -> None:

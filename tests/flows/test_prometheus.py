@@ -1,0 +1,353 @@
+"""PromQL preconditions and verification, against the real Prometheus binary.
+
+One Prometheus per module (Debian's package, `make debs`), on loopback with its own config
+and data folder, scraping every second a tiny exporter served by the test: each test sets
+its own gauge, waits until Prometheus answers with that value, and lets the real operator
+ask Prometheus before acting (preconditions) and after (verify).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from remediator.testing import OperatorThread
+
+from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
+
+PROMETHEUS = shutil.which("prometheus")
+pytestmark = pytest.mark.skipif(
+    PROMETHEUS is None,
+    reason="the prometheus binary is not installed (Debian package `prometheus`: `make debs` "
+    "as root installs it)",
+)
+StartOperator = Callable[..., OperatorThread]
+SCALE = {"action": "scale", "to": 5}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Exporter:
+    """Serves `/metrics` in the Prometheus text format, with gauges the test sets."""
+
+    gauges: dict[str, float] = field(default_factory=dict)
+    port: int = 0
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self) -> Exporter:
+        gauges = self.gauges
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = "".join(
+                    f'# TYPE {name} gauge\n{name}{{service="web"}} {value}\n'
+                    for name, value in sorted(gauges.items())
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+@dataclass
+class Prometheus:
+    url: str
+    exporter: Exporter
+
+    def query(self, promql: str) -> list[float]:
+        address = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        with urllib.request.urlopen(address, timeout=5) as response:
+            result = json.load(response)["data"]["result"]
+        return [float(series["value"][1]) for series in result]
+
+    def set(self, name: str, value: float, timeout: float = 10) -> str:
+        """Set the gauge and wait until Prometheus has scraped that value; the metric's name."""
+        self.exporter.gauges[name] = value
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.query(name) == [value]:
+                return name
+            time.sleep(0.1)
+        raise AssertionError(f"Prometheus did not see {name}={value} within {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    assert PROMETHEUS is not None
+    folder = tmp_path_factory.mktemp("prometheus")
+    exporter = Exporter().start()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    config = folder / "prometheus.yml"
+    config.write_text(
+        json.dumps(  # YAML is a superset of JSON
+            {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "scrape_configs": [
+                    {
+                        "job_name": "exporter",
+                        "static_configs": [{"targets": [f"127.0.0.1:{exporter.port}"]}],
+                    }
+                ],
+            }
+        )
+    )
+    log = (folder / "prometheus.log").open("w")
+    process = subprocess.Popen(
+        [
+            PROMETHEUS,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={folder / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            f"--web.external-url={url}/",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = Prometheus(url, exporter)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"prometheus exited with {process.returncode}:\n"
+                    + (folder / "prometheus.log").read_text()[-2000:]
+                )
+            try:
+                if server.query('up{job="exporter"}') == [1.0]:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("prometheus did not scrape the exporter within 30 s")
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        exporter.stop()
+
+
+def check(query: str, operator: str, threshold: float, **extra: Any) -> dict[str, Any]:
+    return {"query": query, "operator": operator, "threshold": threshold, **extra}
+
+
+def replicas(cluster: Cluster, name: str = "web") -> int:
+    value: int = cluster.apps.read_namespaced_deployment(name, NS).spec.replicas
+    return value
+
+
+def condition(body: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(c for c in body["status"]["conditions"] if c["type"] == kind)
+
+
+# ---------------------------------------------------------------------- preconditions
+def test_precondition_that_holds_lets_the_action_run(
+    cluster: Cluster, prometheus: Prometheus, start_operator: StartOperator
+) -> None:
+    metric = prometheus.set("pre_holds_error_ratio", 0.9)
+    start_operator(prometheus_url=prometheus.url)
+    cluster.deployment("web", replicas=2)
+    guards = {"preconditions": [check(metric, ">", 0.5, description="errors are high")]}
+    cluster.policy("scale", policy_spec(SCALE, guards=guards))
+    cluster.incident("inc-1", incident_spec())
+    body = cluster.wait_phase("inc-1", "Remediated", "Blocked", "Failed")
+    assert body["status"]["phase"] == "Remediated", body["status"]
+    assert replicas(cluster) == 5
+    assert timeline(body) == ["Matched", "AutoApproved", "ActionApplied", "Remediated"]
+    cluster.event_reasons(body, "PreconditionsMet")
+    [event] = [e for e in cluster.events(body) if e.reason == "PreconditionsMet"]
+    assert event.message == f"preconditions hold: errors are high ({metric} > 0.5): 0.9 (1 series)"
+
+
+@pytest.mark.parametrize(
+    ("value", "query", "reason", "message"),
+    [
+        (0.1, "{metric}", "PreconditionFailed", "does not hold: observed 0.1 (1 series)"),
+        (0.9, "{metric}_absent", "PreconditionFailed", "does not hold: observed no data"),
+        (0.9, "sum({metric}", "PromQLError", "parse error"),
+    ],
+    ids=["value", "no-data", "bad-query"],
+)
+def test_precondition_that_does_not_hold_blocks_and_changes_nothing(
+    cluster: Cluster,
+    prometheus: Prometheus,
+    start_operator: StartOperator,
+    value: float,
+    query: str,
+    reason: str,
+    message: str,
+) -> None:
+    metric = prometheus.set("pre_fails_error_ratio", value)
+    start_operator(prometheus_url=prometheus.url)
+    cluster.deployment("web", replicas=2)
+    guards = {"preconditions": [check(query.format(metric=metric), ">", 0.5)]}
+    cluster.policy("scale", policy_spec(SCALE, guards=guards))
+    mark = cluster.mark()
+    cluster.incident("inc-1", incident_spec())
+    body = cluster.wait_phase("inc-1", "Blocked", "Remediated", "Failed")
+    assert body["status"]["phase"] == "Blocked"
+    assert timeline(body) == ["Matched", reason]
+    assert message in body["status"]["message"]
+    assert body["status"]["message"].endswith("nothing was changed")
+    assert cluster.writes(resource="deployments", since=mark) == []
+    assert replicas(cluster) == 2
+    cluster.event_reasons(body, reason)
+
+
+@pytest.mark.parametrize("configured", [True, False], ids=["unreachable", "not-configured"])
+def test_precondition_without_prometheus_fails_closed(
+    cluster: Cluster, start_operator: StartOperator, configured: bool
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    start_operator(prometheus_url=closed if configured else None)
+    cluster.deployment("web", replicas=2)
+    guards = {"preconditions": [check("error_ratio", ">", 0.5)]}
+    cluster.policy("scale", policy_spec(SCALE, guards=guards))
+    mark = cluster.mark()
+    cluster.incident("inc-1", incident_spec())
+    body = cluster.wait_phase("inc-1", "Blocked", "Remediated", "Failed")
+    assert timeline(body) == ["Matched", "PrometheusUnavailable"]
+    expected = (
+        f"Prometheus at {closed} unreachable: connection refused"
+        if configured
+        else "no Prometheus is configured (--prometheus-url)"
+    )
+    assert expected in body["status"]["message"]
+    assert cluster.writes(resource="deployments", since=mark) == []
+    assert replicas(cluster) == 2
+
+
+# ----------------------------------------------------------------------- verification
+def test_verification_passes_once_the_metric_recovers(
+    cluster: Cluster, prometheus: Prometheus, start_operator: StartOperator
+) -> None:
+    metric = prometheus.set("verify_passes_error_ratio", 0.9)
+    start_operator(prometheus_url=prometheus.url)
+    cluster.deployment("web", replicas=2)
+    verify = check(metric, "<", 0.5, within="20s", interval="1s")
+    cluster.policy("scale", policy_spec(SCALE, verify=verify))
+    cluster.incident("inc-1", incident_spec())
+    body = cluster.wait_phase("inc-1", "Verifying", "Remediated", "Escalated", "Failed")
+    assert body["status"]["phase"] == "Verifying", body["status"]
+    assert replicas(cluster) == 5
+    assert condition(body, "Verified")["status"] == "Unknown"
+    verification = body["status"]["verification"]
+    assert verification["check"]["query"] == metric
+    cluster.wait_for(
+        "a failing poll",
+        lambda: (
+            (cluster.get("incidents", "inc-1")["status"].get("verification") or {}).get("checks", 0)
+            >= 1
+        ),
+    )
+    assert cluster.get("incidents", "inc-1")["status"]["verification"]["observed"] == (
+        "0.9 (1 series)"
+    )
+
+    prometheus.set(metric, 0.1)  # the remediation worked
+    body = cluster.wait_phase("inc-1", "Remediated", "Escalated", "Failed")
+    assert body["status"]["phase"] == "Remediated", body["status"]
+    verified = condition(body, "Verified")
+    assert (verified["status"], verified["reason"]) == ("True", "Verified")
+    assert f"{metric} < 0.5 holds, observed 0.1 (1 series)" in verified["message"]
+    assert condition(body, "Remediated")["status"] == "True"
+    assert timeline(body)[-3:] == ["ActionApplied", "Verifying", "Verified"]
+    assert actions(body)[0]["state"] == "Applied"
+    assert replicas(cluster) == 5  # nothing reverted
+    cluster.event_reasons(body, "Verifying", "Verified")
+
+
+def test_verification_that_never_passes_escalates_and_reverts(
+    cluster: Cluster, prometheus: Prometheus, start_operator: StartOperator
+) -> None:
+    metric = prometheus.set("verify_fails_error_ratio", 0.9)
+    start_operator(prometheus_url=prometheus.url)
+    cluster.deployment("web", replicas=2)
+    cluster.configmap("payments-flags", {"carrier-a": "closed", "carrier-b": "closed"})
+    breaker = {"action": "circuitBreaker", "configMap": "payments-flags", "key": "carrier-a"}
+    verify = check(metric, "<", 0.5, within="3s", interval="1s")
+    cluster.policy("scale", policy_spec(SCALE, {**breaker, "value": "open"}, verify=verify))
+    cluster.incident("inc-1", incident_spec())
+    body = cluster.wait_phase("inc-1", "Verifying", "Remediated", "Escalated", "Failed")
+    assert replicas(cluster) == 5
+    assert cluster.configmap_data("payments-flags")["carrier-a"] == "open"
+
+    body = cluster.wait_phase("inc-1", "Escalated", "Remediated", "Failed", timeout=10)
+    assert body["status"]["phase"] == "Escalated", body["status"]
+    message = body["status"]["message"]
+    assert f"{metric} < 0.5 did not hold within 3s" in message
+    assert "last observed: 0.9 (1 series)" in message
+    assert "reverted: carrier-a in ConfigMap payments-flags restored to closed" in message
+    assert "Deployment/web scaled back to 2" in message
+    verified = condition(body, "Verified")
+    assert (verified["status"], verified["reason"]) == ("False", "VerificationFailed")
+    assert replicas(cluster) == 2
+    assert cluster.configmap_data("payments-flags") == {
+        "carrier-a": "closed",
+        "carrier-b": "closed",
+    }
+    assert [a["state"] for a in actions(body)] == ["Reverted", "Reverted"]
+    assert timeline(body)[-4:] == [
+        "Verifying",
+        "ActionReverted",
+        "ActionReverted",
+        "VerificationFailed",
+    ]
+    cluster.event_reasons(body, "ActionReverted", "ActionReverted", "VerificationFailed")
+
+
+def test_verification_with_prometheus_unreachable_escalates_without_reverting(
+    cluster: Cluster, start_operator: StartOperator
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    start_operator(prometheus_url=closed)
+    cluster.deployment("web", replicas=2)
+    verify = check("error_ratio", "<", 0.5, within="2s", interval="1s")
+    cluster.policy("scale", policy_spec(SCALE, verify=verify))
+    cluster.incident("inc-1", incident_spec())
+    body = cluster.wait_phase("inc-1", "Escalated", "Remediated", "Failed", timeout=10)
+    assert body["status"]["phase"] == "Escalated", body["status"]
+    assert timeline(body)[-3:] == ["Verifying", "PrometheusUnavailable", "PrometheusUnavailable"]
+    assert body["status"]["message"].startswith("could not verify error_ratio < 0.5 within 2s")
+    assert "connection refused" in body["status"]["message"]
+    assert condition(body, "Verified")["reason"] == "PrometheusUnavailable"
+    assert actions(body)[0]["state"] == "Applied"
+    assert replicas(cluster) == 5  # an unanswered check is no reason to change it again
