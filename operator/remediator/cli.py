@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .bridge import BridgeConfig
 
 
 @click.group()
@@ -45,6 +49,138 @@ def sandbox(kubeconfig: Path, port: int, no_controllers: bool) -> None:
         )
         stop.wait()
     click.echo("stopped")
+
+
+# -------------------------------------------------------------------------- the bridge
+def _bridge_options(prefix: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The bridge's options; `prefix` ("bridge-" in `run`) keeps them apart from others."""
+    p, n = prefix, prefix.replace("-", "_")
+    options = [
+        click.option(
+            f"--{p}port",
+            f"{n}port",
+            type=int,
+            default=None if p else 9095,
+            show_default=not p,
+            help="Port of the Alertmanager bridge" + (" (default: no bridge)." if p else "."),
+        ),
+        click.option(
+            f"--{p}host",
+            f"{n}host",
+            default="0.0.0.0",
+            show_default=True,
+            help="Address the bridge listens on.",
+        ),
+        click.option(
+            f"--{p}token-file",
+            f"{n}token_file",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="File holding the bearer token Alertmanager sends (a mounted Secret).",
+        ),
+        click.option(
+            f"--{p}basic-auth-user",
+            f"{n}basic_auth_user",
+            default=None,
+            help="Accept basic auth as this user (with the password file).",
+        ),
+        click.option(
+            f"--{p}basic-auth-password-file",
+            f"{n}basic_auth_password_file",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+        ),
+        click.option(
+            f"--{p}default-namespace",
+            f"{n}default_namespace",
+            default=None,
+            help="Namespace of Incidents whose alert names no allowed namespace "
+            "(default: such alerts are skipped).",
+        ),
+        click.option(
+            f"--{p}allow-namespace",
+            f"{n}allow_namespace",
+            multiple=True,
+            help="Namespace an alert's `namespace` label may route to (repeatable; "
+            "`*`: any but the protected ones).",
+        ),
+        click.option(
+            f"--{p}severity",
+            f"{n}severity",
+            multiple=True,
+            metavar="VALUE=P0..P3",
+            help="Map a severity/priority label value to a severity (repeatable; "
+            "over the defaults page=P0 critical=P1 warning=P2 info=P3).",
+        ),
+        click.option(
+            f"--{p}max-body-bytes",
+            f"{n}max_body_bytes",
+            type=click.IntRange(min=1),
+            default=1024 * 1024,
+            show_default=True,
+        ),
+        click.option(
+            f"--{p}max-alerts",
+            f"{n}max_alerts",
+            type=click.IntRange(min=1),
+            default=1000,
+            show_default=True,
+            help="Alerts accepted in one request.",
+        ),
+    ]
+
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def _bridge_config(
+    options: dict[str, Any], prefix: str, protected: tuple[str, ...]
+) -> BridgeConfig | None:
+    """The BridgeConfig the options describe; None when no port is given."""
+    from .bridge import BridgeConfig
+    from .core.alerts import merge_severity_map
+    from .core.models import SEVERITIES, Severity
+
+    def get(name: str) -> Any:
+        return options[prefix.replace("-", "_") + name]
+
+    if get("port") is None:
+        return None
+    token_file, password_file = get("token_file"), get("basic_auth_password_file")
+    if not token_file and not (get("basic_auth_user") and password_file):
+        raise click.UsageError(
+            f"the bridge needs --{prefix}token-file (or --{prefix}basic-auth-user and "
+            f"--{prefix}basic-auth-password-file)"
+        )
+    literal: dict[str, Severity] = {s: s for s in SEVERITIES}
+    overrides: dict[str, Severity] = {}
+    for item in get("severity"):
+        value, _, severity = item.partition("=")
+        if not value or severity.upper() not in literal:
+            raise click.BadParameter(
+                f"{item!r}: use VALUE=P0..P3", param_hint=f"--{prefix}severity"
+            )
+        overrides[value] = literal[severity.upper()]
+    try:
+        return BridgeConfig(
+            token=BridgeConfig.read_secret(token_file) if token_file else "",
+            basic_user=get("basic_auth_user"),
+            basic_password=BridgeConfig.read_secret(password_file) if password_file else None,
+            default_namespace=get("default_namespace"),
+            allowed_namespaces=frozenset(get("allow_namespace")),
+            protected_namespaces=frozenset(protected),
+            severity_map=merge_severity_map(overrides),
+            max_body_bytes=get("max_body_bytes"),
+            max_alerts=get("max_alerts"),
+            host=get("host"),
+            port=get("port"),
+        )
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
 
 
 CRD_HEADER = "# Generated by `remediator crds` from remediator.core.models; do not edit.\n"
@@ -157,6 +293,21 @@ def crds(output_dir: Path) -> None:
     show_default=True,
     help="Register the webhook configurations with the API server (Kopf-managed).",
 )
+@click.option(
+    "--prometheus-url",
+    envvar="REMEDIATOR_PROMETHEUS_URL",
+    default=None,
+    help="Prometheus for policies' preconditions and verify checks "
+    "(e.g. http://prometheus:9090); without it such policies fail closed.",
+)
+@click.option(
+    "--liveness",
+    "liveness_endpoint",
+    default=None,
+    metavar="URL",
+    help="Serve Kopf's health probe here (e.g. http://0.0.0.0:8080/healthz).",
+)
+@_bridge_options("bridge-")
 def run(
     kubeconfig: str | None,
     namespaces: tuple[str, ...],
@@ -175,8 +326,11 @@ def run(
     webhook_cert: str | None,
     webhook_key: str | None,
     manage_webhooks: bool,
+    prometheus_url: str | None,
+    liveness_endpoint: str | None,
+    **bridge_options: Any,
 ) -> None:
-    """Run the operator."""
+    """Run the operator (and, with --bridge-port, the Alertmanager bridge)."""
     import asyncio
     import socket
 
@@ -202,6 +356,8 @@ def run(
         webhook_url_host=webhook_url_host,
         webhook_cert=webhook_cert,
         webhook_key=webhook_key,
+        prometheus_url=prometheus_url,
+        bridge=_bridge_config(bridge_options, "bridge-", protected),
     )
     from . import main as _handlers  # noqa: F401  (registers the Kopf handlers)
 
@@ -210,8 +366,44 @@ def run(
             standalone=standalone,
             namespaces=list(namespaces),
             clusterwide=not namespaces,
+            liveness_endpoint=liveness_endpoint,
         )
     )
+
+
+@main.command()
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster).",
+)
+@_bridge_options("")
+@click.option(
+    "--protected-namespace",
+    "protected",
+    multiple=True,
+    default=("kube-system", "kube-public", "kube-node-lease"),
+    show_default=True,
+    help="Namespaces `*` in --allow-namespace does not open (repeatable).",
+)
+@click.option(
+    "--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True
+)
+def bridge(
+    kubeconfig: str | None, protected: tuple[str, ...], log_format: str, **options: Any
+) -> None:
+    """Serve the Alertmanager bridge alone: webhook notifications become Incidents."""
+    import asyncio
+
+    from . import logs
+    from .adapters.kube import KubeClient, load_configuration
+    from .bridge import serve_forever
+
+    logs.configure(log_format)
+    config = _bridge_config(options, "", protected)
+    assert config is not None  # the standalone command always has a port
+    asyncio.run(serve_forever(KubeClient(load_configuration(kubeconfig)), config))
 
 
 @main.command()
@@ -254,9 +446,12 @@ def _decide(
 
 
 def _register() -> None:
+    from .commands import COMMANDS
     from .demo import demo
 
     main.add_command(demo)
+    for command in COMMANDS:  # validate, simulate, report
+        main.add_command(command)
 
 
 _register()

@@ -194,6 +194,15 @@ def test_an_ignored_approval_says_why_in_its_record() -> None:
     assert (record.approver, record.counted, record.at) == ("alice", False, T0)
 
 
+def test_approvals_already_recorded_keep_their_verdict_within_the_same_second() -> None:
+    # Both were created in the same second; "a-zz" was recorded (and counted) first. A
+    # later tally must not re-order them by name and count the later duplicate instead.
+    first, second = approval("a-zz", "alice"), approval("a-aa", "alice")
+    result = tally([first, second], "inc-1", PLAN, [], recorded=["a-zz"])
+    assert [(r.name, r.counted) for r in result.records] == [("a-zz", True), ("a-aa", False)]
+    assert result.approved_by == ("alice",)
+
+
 NEW_YORK = ZoneInfo("America/New_York")
 
 

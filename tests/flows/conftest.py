@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -261,6 +262,31 @@ def _configuration(box: Sandbox) -> client.Configuration:
     return configuration
 
 
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _webhooks_registered(cluster: Cluster, port: int) -> bool:
+    api = client.AdmissionregistrationV1Api(cluster.api)
+    configurations = []
+    for read in (
+        api.read_mutating_webhook_configuration,
+        api.read_validating_webhook_configuration,
+    ):
+        try:
+            configurations.append(read(GROUP))
+        except client.ApiException as e:
+            if e.status == 404:
+                return False
+            raise
+    return all(
+        c.webhooks and all(f":{port}/" in (w.client_config.url or "") for w in c.webhooks)
+        for c in configurations
+    )
+
+
 @pytest.fixture
 def start_operator(cluster: Cluster) -> Iterator[Callable[..., OperatorThread]]:
     running: list[OperatorThread] = []
@@ -273,12 +299,21 @@ def start_operator(cluster: Cluster) -> Iterator[Callable[..., OperatorThread]]:
                 "approval_key": APPROVAL_KEY,
                 "webhook_managed": True,
                 "webhook_insecure": True,
+                "webhook_port": _free_port(),
                 **overrides,
             }
         )
         assert cluster.box.kubeconfig is not None
         operator = OperatorThread(cluster.box.kubeconfig, config).start()
         running.append(operator)
+        if config.webhook_managed and config.webhook_port:
+            # Kopf registers the webhooks after "ready": wait for this operator's URL, or an
+            # Approval created right away would miss the stamp (after a restart, the old
+            # operator's cleanup has removed them)
+            cluster.wait_for(
+                "the admission webhooks of this operator",
+                lambda: _webhooks_registered(cluster, config.webhook_port or 0),
+            )
         return operator
 
     yield start

@@ -72,15 +72,14 @@ def test_approval_runs_the_plan_and_records_the_approver(
     assert timeline(body) == [
         "Matched",
         "AwaitingApproval",
-        "Approved",
+        "ApprovalReceived",
         "Approved",
         "ActionApplied",
         "Remediated",
     ]
     entries = body["status"]["timeline"]
-    assert [e["actor"] for e in entries if e["reason"] == "Approved"] == ["alice@example.com"] * 2
-    phases = [e for e in entries if e["reason"] == "Approved"]
-    assert "approved by alice@example.com" in phases[-1]["message"]
+    assert [e["actor"] for e in entries[2:4]] == ["alice@example.com"] * 2
+    assert "approved by alice@example.com" in entries[3]["message"]
     approved = next(c for c in body["status"]["conditions"] if c["type"] == "Approved")
     assert approved["status"] == "True"
     assert len(cluster.writes("patch", "deployments", "web", since=mark)) == 1
@@ -172,10 +171,15 @@ def test_approval_without_a_verified_approver_is_ignored(
     # written straight to storage, as if the admission webhook was not in the path: it
     # claims an approver, but no webhook stamped (and sealed) it
     forged = {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Approval",
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Approval",
         "metadata": {"name": "inc-1-forged", "namespace": NS},
-        "spec": {"incident": "inc-1", "decision": "approve", "planHash": plan_hash,
-                 "approver": "alice@example.com"},
+        "spec": {
+            "incident": "inc-1",
+            "decision": "approve",
+            "planHash": plan_hash,
+            "approver": "alice@example.com",
+        },
     }
     cluster.box.call(lambda: cluster.box.api.internal_create(GROUP, "approvals", forged))
     body = _approvals_seen(cluster, 1)

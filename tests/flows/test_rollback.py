@@ -42,7 +42,11 @@ def test_auto_approved_rollback_restores_previous_template(
     assert timeline(body) == ["Matched", "AutoApproved", "ActionApplied", "Remediated"]
     assert body["status"]["policy"] == "rollback-bad-deploys"
     assert cluster.event_reasons(body, "Remediated") == [
-        "ActionApplied", "AutoApproved", "Matched", "Remediated"]
+        "ActionApplied",
+        "AutoApproved",
+        "Matched",
+        "Remediated",
+    ]
     # the fixture controller brings the revision-1 template back as revision 3
     cluster.box.settle()
     deployment = cluster.apps.read_namespaced_deployment("checkout", NS)

@@ -19,7 +19,7 @@ from ..core.models import GROUP, VERSION, RemediationPolicy
 from ..core.validation import describe_errors
 
 
-@kopf.on.mutate(GROUP, VERSION, "approvals", operation="CREATE", id="stamp-approver")
+@kopf.on.mutate(GROUP, VERSION, "approvals", operations={"CREATE"}, id="stamp-approver")
 def stamp_approver(
     spec: kopf.Spec,
     meta: kopf.Meta,
@@ -56,7 +56,7 @@ def stamp_approver(
     )
 
 
-@kopf.on.validate(GROUP, VERSION, "approvals", operation="UPDATE", id="approvals-immutable")
+@kopf.on.validate(GROUP, VERSION, "approvals", operations={"UPDATE"}, id="approvals-immutable")
 def approvals_immutable(**kwargs: Any) -> None:
     old, new = kwargs.get("old") or {}, kwargs.get("new") or {}
     old_seal = ((old.get("metadata") or {}).get("annotations") or {}).get(stamps.ANNOTATION)
@@ -67,8 +67,25 @@ def approvals_immutable(**kwargs: Any) -> None:
         )
 
 
-@kopf.on.validate(GROUP, VERSION, "remediationpolicies", id="validate-policy")
-def validate_policy(body: kopf.Body, **_: Any) -> None:
+@kopf.on.validate(
+    GROUP,
+    VERSION,
+    "remediationpolicies",
+    operations={"CREATE", "UPDATE"},
+    id="validate-policy",
+)
+def validate_policy(body: kopf.Body, **kwargs: Any) -> None:
+    # Judge only what changes the spec. A policy that was stored while the webhook was not in
+    # the path must still take metadata and status writes (Kopf's bookkeeping, the Valid
+    # condition that explains it, finalizers, labels) and deletion; refusing those would
+    # leave it invalid with nobody told why.
+    old = kwargs.get("old")
+    if (
+        kwargs.get("operation") == "UPDATE"
+        and old is not None
+        and old.get("spec") == body.get("spec")
+    ):
+        return
     try:
         RemediationPolicy.model_validate(dict(body))
     except ValidationError as e:

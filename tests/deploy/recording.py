@@ -1,0 +1,163 @@
+"""What the operator asks of the API server, request by request, for the RBAC test.
+
+The sandbox counts requests by (verb, group, resource) for every client at once; the RBAC
+test needs the operator's requests alone and their subresources (`incidents/status`,
+`deployments/scale`, `pods/eviction`), which is how RBAC names them. So the operator talks
+to the sandbox through `RecordingProxy`, a transparent HTTP proxy (watch streams included)
+that notes each request's RBAC attributes and who in the operator made it (the adapters'
+User-Agent is `remediator.adapters.kube.USER_AGENT`, Kopf's is `kopf/...`); everybody else
+(the test's own clients, the approvers) talks to the sandbox directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+
+@dataclass(frozen=True, order=True)
+class Attributes:
+    """A request as RBAC sees it: verb, API group, resource (with `/subresource`)."""
+
+    verb: str
+    group: str
+    resource: str
+
+
+def rbac_attributes(method: str, path: str, query: dict[str, str]) -> Attributes | None:
+    """The RBAC attributes of one resource request; None for discovery and non-resource URLs."""
+    parts = [p for p in path.split("/") if p]
+    if parts[:2] == ["api", "v1"]:
+        group, rest = "", parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 3:
+        group, rest = parts[1], parts[3:]
+    else:
+        return None
+    if len(rest) >= 2 and rest[0] == "namespaces" and len(rest) > 2:
+        rest = rest[2:]  # a namespaced request: drop namespaces/NS
+    if not rest:
+        return None  # discovery of a group version
+    resource, name = rest[0], rest[1] if len(rest) > 1 else ""
+    if len(rest) > 2:
+        resource = f"{resource}/{rest[2]}"
+    watch = query.get("watch") in ("true", "1")
+    verb = {
+        "GET": "watch" if watch else ("get" if name else "list"),
+        "POST": "create",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete" if name else "deletecollection",
+    }[method]
+    return Attributes(verb, group, resource)
+
+
+class RecordingProxy:
+    """An HTTP proxy to `upstream` on a loopback port of its own, in a thread of its own."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.port = _free_port()
+        self.requests: Counter[tuple[str, Attributes]] = Counter()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def observed(self, agent_prefix: str = "") -> set[Attributes]:
+        """The requests made, by clients whose User-Agent starts with `agent_prefix`."""
+        with self._lock:
+            return {a for agent, a in self.requests if agent.startswith(agent_prefix)}
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
+        attributes = rbac_attributes(request.method, request.path, dict(request.query))
+        if attributes is not None:
+            with self._lock:
+                self.requests[request.headers.get("User-Agent", ""), attributes] += 1
+        assert self._session is not None
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
+        body = await request.read() if request.can_read_body else None
+        async with self._session.request(
+            request.method,
+            self.upstream + request.path_qs,
+            headers=headers,
+            data=body,
+            allow_redirects=False,
+        ) as upstream:
+            response = web.StreamResponse(
+                status=upstream.status,
+                headers={
+                    k: v for k, v in upstream.headers.items() if k.lower() not in HOP_HEADERS
+                },
+            )
+            await response.prepare(request)
+            try:
+                async for chunk in upstream.content.iter_any():
+                    await response.write(chunk)
+            except (ConnectionResetError, aiohttp.ClientPayloadError):
+                return response
+            await response.write_eof()
+            return response
+
+    def start(self) -> RecordingProxy:
+        ready = threading.Event()
+
+        async def serve() -> None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+            app = web.Application(client_max_size=3 * 1024 * 1024)
+            app.router.add_route("*", "/{tail:.*}", self._forward)
+            self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+            await self._runner.setup()
+            await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            loop.run_until_complete(serve())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._close())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="recording-proxy", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    async def _close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        self._loop = None
+
+    def __enter__(self) -> RecordingProxy:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
