@@ -52,8 +52,9 @@ bench-sandbox: setup ## the emulator's own throughput (GET, PATCH, watch events)
 
 bench: bench-sandbox
 
-crds: setup ## regenerate crds/*.yaml from the pydantic models
+crds: setup ## regenerate crds/*.yaml (and the copies in deploy/crds) from the pydantic models
 	$(BIN)/remediator crds
+	$(BIN)/remediator crds --output-dir deploy/crds
 
 sandbox: setup ## serve the emulator for kubectl until Ctrl-C
 	$(BIN)/remediator sandbox --kubeconfig sandbox.kubeconfig

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import kopf
 import pytest
 import yaml
 from kubernetes import client, config
 
+import remediator.main  # registers the operator's handlers (into Kopf's default registry)
 from remediator import __version__
 from remediator.reconciler import OperatorConfig
 from remediator.sandbox import Sandbox
@@ -29,6 +31,19 @@ GROUP, VERSION = "remediator.dev", "v1alpha1"
 NS = "shop"
 _SCRIPT = Path(sys.executable).with_name("remediator")
 REMEDIATOR = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "remediator"]
+# Captured at collection, before any test runs: `kopf run` with an explicit registry (as
+# KopfRunner in tests/sandbox/test_kopf.py does) replaces Kopf's process-wide default
+# registry, and OperatorThread runs whatever registry is the default.
+HANDLERS = kopf.get_default_registry()
+assert remediator.main.handlers
+
+
+@pytest.fixture(autouse=True)
+def _remediator_registry() -> Iterator[None]:
+    previous = kopf.get_default_registry()
+    kopf.set_default_registry(HANDLERS)
+    yield
+    kopf.set_default_registry(previous)
 
 
 # ---------------------------------------------------------------- helpers

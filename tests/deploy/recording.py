@@ -99,9 +99,7 @@ class RecordingProxy:
         ) as upstream:
             response = web.StreamResponse(
                 status=upstream.status,
-                headers={
-                    k: v for k, v in upstream.headers.items() if k.lower() not in HOP_HEADERS
-                },
+                headers={k: v for k, v in upstream.headers.items() if k.lower() not in HOP_HEADERS},
             )
             await response.prepare(request)
             try:

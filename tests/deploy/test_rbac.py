@@ -163,7 +163,7 @@ def recorded(tmp_path: Path) -> Iterator[tuple[Sandbox, RecordingProxy, dict[str
             core.create_namespace({"metadata": {"name": ns}})
         peering = next(
             d
-            for d in yaml.safe_load_all((ROOT / "deploy" / "peering.yaml").read_text())
+            for d in yaml.safe_load_all((ROOT / "deploy" / "base" / "peering.yaml").read_text())
             if d and d["kind"] == "ClusterKopfPeering"
         )
         _wait_established(api, "clusterkopfpeerings.kopf.dev")
@@ -234,6 +234,10 @@ def test_the_roles_grant_exactly_what_the_operator_uses(
 ) -> None:
     box, proxy, context = recorded
     Flows(box, context["api"], context["bridge_port"]).run_all()
+    # Kopf's liveness endpoint (`--liveness`, the Deployment's probes) answers
+    liveness = f"http://127.0.0.1:{context['operator'].liveness_port}/healthz"
+    with urllib.request.urlopen(liveness, timeout=5) as response:
+        assert response.status == 200
     roles = cluster_roles()
     framework = rules_of(roles["remediator-framework-cluster"]) | rules_of(
         roles["remediator-framework"]
@@ -251,9 +255,7 @@ def test_the_roles_grant_exactly_what_the_operator_uses(
     assert application == by_adapters
     # 3. every framework rule is used by Kopf (or listed with the reason it is not)
     unused = {
-        a
-        for a in framework - by_kopf
-        if (a.verb, a.group, a.resource) not in FRAMEWORK_UNEXERCISED
+        a for a in framework - by_kopf if (a.verb, a.group, a.resource) not in FRAMEWORK_UNEXERCISED
     }
     assert unused == set()
     # the sandbox's own request log saw the same (verb, group, resource) triples
@@ -306,8 +308,12 @@ class Flows:
             VERSION,
             NS,
             plural,
-            {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, "metadata": {"name": name},
-             "spec": spec},
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": kind,
+                "metadata": {"name": name},
+                "spec": spec,
+            },
         )
 
     def get(self, plural: str, name: str) -> dict[str, Any]:
@@ -316,8 +322,9 @@ class Flows:
         )
         return body
 
-    def policy(self, name: str, alert: str, *steps: dict[str, Any], kind: str = "Deployment",
-               **extra: Any) -> None:
+    def policy(
+        self, name: str, alert: str, *steps: dict[str, Any], kind: str = "Deployment", **extra: Any
+    ) -> None:
         self.create(
             "remediationpolicies",
             "RemediationPolicy",
@@ -390,8 +397,11 @@ class Flows:
             {
                 "metadata": {"name": "api"},
                 "spec": {
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
-                                       "name": "api"},
+                    "scaleTargetRef": {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": "api",
+                    },
                     "minReplicas": 2,
                     "maxReplicas": 10,
                 },

@@ -8,17 +8,7 @@ ask Prometheus before acting (preconditions) and after (verify).
 
 from __future__ import annotations
 
-import json
-import shutil
-import socket
-import subprocess
-import threading
-import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -26,8 +16,8 @@ import pytest
 from remediator.testing import OperatorThread
 
 from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
+from .promstack import PROMETHEUS, Prometheus, free_port, run_prometheus
 
-PROMETHEUS = shutil.which("prometheus")
 pytestmark = pytest.mark.skipif(
     PROMETHEUS is None,
     reason="the prometheus binary is not installed (Debian package `prometheus`: `make debs` "
@@ -37,132 +27,10 @@ StartOperator = Callable[..., OperatorThread]
 SCALE = {"action": "scale", "to": 5}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class Exporter:
-    """Serves `/metrics` in the Prometheus text format, with gauges the test sets."""
-
-    gauges: dict[str, float] = field(default_factory=dict)
-    port: int = 0
-    _server: ThreadingHTTPServer | None = None
-
-    def start(self) -> Exporter:
-        gauges = self.gauges
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = "".join(
-                    f'# TYPE {name} gauge\n{name}{{service="web"}} {value}\n'
-                    for name, value in sorted(gauges.items())
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-
-@dataclass
-class Prometheus:
-    url: str
-    exporter: Exporter
-
-    def query(self, promql: str) -> list[float]:
-        address = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-        with urllib.request.urlopen(address, timeout=5) as response:
-            result = json.load(response)["data"]["result"]
-        return [float(series["value"][1]) for series in result]
-
-    def set(self, name: str, value: float, timeout: float = 10) -> str:
-        """Set the gauge and wait until Prometheus has scraped that value; the metric's name."""
-        self.exporter.gauges[name] = value
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.query(name) == [value]:
-                return name
-            time.sleep(0.1)
-        raise AssertionError(f"Prometheus did not see {name}={value} within {timeout}s")
-
-
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
-    assert PROMETHEUS is not None
-    folder = tmp_path_factory.mktemp("prometheus")
-    exporter = Exporter().start()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    config = folder / "prometheus.yml"
-    config.write_text(
-        json.dumps(  # YAML is a superset of JSON
-            {
-                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                "scrape_configs": [
-                    {
-                        "job_name": "exporter",
-                        "static_configs": [{"targets": [f"127.0.0.1:{exporter.port}"]}],
-                    }
-                ],
-            }
-        )
-    )
-    log = (folder / "prometheus.log").open("w")
-    process = subprocess.Popen(
-        [
-            PROMETHEUS,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={folder / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            f"--web.external-url={url}/",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    server = Prometheus(url, exporter)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(
-                    f"prometheus exited with {process.returncode}:\n"
-                    + (folder / "prometheus.log").read_text()[-2000:]
-                )
-            try:
-                if server.query('up{job="exporter"}') == [1.0]:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("prometheus did not scrape the exporter within 30 s")
-            time.sleep(0.2)
+    with run_prometheus(tmp_path_factory.mktemp("prometheus")) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        exporter.stop()
 
 
 def check(query: str, operator: str, threshold: float, **extra: Any) -> dict[str, Any]:
