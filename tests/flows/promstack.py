@@ -198,6 +198,7 @@ def run_prometheus(
     """Prometheus scraping a fresh `Exporter` every second; `rules` (alerting rules, one
     group evaluated every second) are sent to the `alertmanagers` (host:port)."""
     assert PROMETHEUS is not None, HINT
+    folder.mkdir(parents=True, exist_ok=True)
     exporter = Exporter().start()
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -13,13 +13,15 @@ import json
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import kopf
 import pytest
 from kubernetes import client, config
 
+import remediator.main  # registers the operator's handlers (into Kopf's default registry)
 from remediator.core import stamps
 from remediator.sandbox import patches
 from remediator.testing import OperatorThread
@@ -38,6 +40,19 @@ from .conftest import (
 API_VERSION = f"{GROUP}/{VERSION}"
 RESTART = {"action": "restartPods"}
 PLAN_HASH = "0123456789abcdef"
+# Captured at collection, before any test runs: `kopf run` with an explicit registry (as
+# KopfRunner in tests/sandbox/test_kopf.py does) replaces Kopf's process-wide default
+# registry, and OperatorThread runs whatever registry is the default.
+HANDLERS = kopf.get_default_registry()
+assert remediator.main.handlers
+
+
+@pytest.fixture(autouse=True)
+def _remediator_registry() -> Iterator[None]:
+    previous = kopf.get_default_registry()
+    kopf.set_default_registry(HANDLERS)
+    yield
+    kopf.set_default_registry(previous)
 
 
 # ---------------------------------------------------------------- helpers
