@@ -21,6 +21,7 @@ import asyncio
 import hmac
 import json
 import signal
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,7 +31,9 @@ from typing import Any, Literal
 import aiohttp
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
+from . import metrics
 from .adapters.kube import GROUP, VERSION, KubeClient, KubeError
 from .core.alerts import (
     DEFAULT_PROTECTED,
@@ -93,13 +96,34 @@ KUBE = web.AppKey("kube", KubeClient)
 
 def make_app(kube: KubeClient, config: BridgeConfig) -> web.Application:
     # The body is read (and limited) by the handler itself, so that 413 is ours.
-    app = web.Application(client_max_size=config.max_body_bytes)
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[count_requests])
     app[CONFIG] = config
     app[KUBE] = kube
     app.router.add_post("/alerts", alerts)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
+
+
+PATHS = frozenset({"/alerts", "/healthz", "/readyz"})
+
+
+@web.middleware
+async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every answer counted by path and status code in `remediator_bridge_requests_total`."""
+    path = request.path if request.path in PATHS else "other"  # bounded label values
+    started = time.perf_counter()
+    code = "500"
+    try:
+        response = await handler(request)
+        code = str(response.status)
+        return response
+    except web.HTTPException as e:  # 404, 405 from the router
+        code = str(e.status)
+        raise
+    finally:
+        metrics.BRIDGE_REQUESTS.labels(path=path, code=code).inc()
+        metrics.BRIDGE_REQUEST_DURATION.labels(path=path).observe(time.perf_counter() - started)
 
 
 # ------------------------------------------------------------------------------ probes
@@ -225,6 +249,10 @@ async def _deliver(
     refused: list[str] = []  # the API refused the Incident itself: a payload problem
     failed: list[str] = []
     for alert, outcome in zip(payload.alerts, outcomes, strict=True):
+        metrics.BRIDGE_ALERTS.labels(
+            status=alert.status,
+            result="error" if isinstance(outcome, BaseException) else outcome[0],
+        ).inc()
         where = f"alert {alert.alertname} ({alert.fingerprint})"
         if isinstance(outcome, KubeError) and not outcome.transient:
             (refused if outcome.status in (400, 422) else failed).append(f"{where}: {outcome}")
@@ -328,16 +356,26 @@ async def start(kube: KubeClient, config: BridgeConfig) -> web.AppRunner:
     return runner
 
 
-async def serve_forever(kube: KubeClient, config: BridgeConfig) -> None:
-    """The standalone bridge: serve until SIGINT or SIGTERM, then close."""
+async def serve_forever(
+    kube: KubeClient,
+    config: BridgeConfig,
+    *,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
+) -> None:
+    """The standalone bridge (and its /metrics when a port is given): serve until SIGINT or
+    SIGTERM, then close."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
     runner = await start(kube, config)
+    exposition = None if metrics_port is None else await metrics.start(metrics_host, metrics_port)
     try:
         await stopping.wait()
     finally:
         log.info("bridge stopping")
         await runner.cleanup()
+        if exposition is not None:
+            await exposition.cleanup()
         await kube.close()

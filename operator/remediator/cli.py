@@ -256,6 +256,12 @@ def crds(output_dir: Path) -> None:
 )
 @click.option("--identity", default=None, help="Name in the audit trail (default: hostname).")
 @click.option(
+    "--priority",
+    type=int,
+    default=None,
+    help="Peering priority (default: random, so that one of several replicas acts).",
+)
+@click.option(
     "--standalone/--peering",
     default=True,
     show_default=True,
@@ -307,6 +313,15 @@ def crds(output_dir: Path) -> None:
     metavar="URL",
     help="Serve Kopf's health probe here (e.g. http://0.0.0.0:8080/healthz).",
 )
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve the Prometheus metrics on this port at /metrics (default: not served).",
+)
+@click.option(
+    "--metrics-host", default="0.0.0.0", show_default=True, help="Address /metrics listens on."
+)
 @_bridge_options("bridge-")
 def run(
     kubeconfig: str | None,
@@ -317,6 +332,7 @@ def run(
     max_concurrent: int,
     timezone: str,
     identity: str | None,
+    priority: int | None,
     standalone: bool,
     log_format: str,
     approval_key_file: str | None,
@@ -328,6 +344,8 @@ def run(
     manage_webhooks: bool,
     prometheus_url: str | None,
     liveness_endpoint: str | None,
+    metrics_port: int | None,
+    metrics_host: str,
     **bridge_options: Any,
 ) -> None:
     """Run the operator (and, with --bridge-port, the Alertmanager bridge)."""
@@ -358,8 +376,19 @@ def run(
         webhook_key=webhook_key,
         prometheus_url=prometheus_url,
         bridge=_bridge_config(bridge_options, "bridge-", protected),
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
     )
-    from . import main as _handlers  # noqa: F401  (registers the Kopf handlers)
+    import os
+    import random
+
+    settings.standalone = standalone
+    # Kopf pauses every replica when two share a priority: each replica gets its own (the
+    # highest acts, the others stand by), and the ticker checks the same peering object.
+    settings.priority = priority if priority is not None else random.randint(1, 1_000_000)
+    settings.identity = os.environ.get("POD_ID") or f"{socket.gethostname()}@{os.getpid()}"
+    from .handlers.registry import REGISTRY
+    from .main import handlers  # noqa: F401  (registers the Kopf handlers)
 
     asyncio.run(
         kopf.operator(
@@ -367,6 +396,10 @@ def run(
             namespaces=list(namespaces),
             clusterwide=not namespaces,
             liveness_endpoint=liveness_endpoint,
+            registry=REGISTRY,
+            identity=settings.identity or None,  # type: ignore[arg-type]
+            priority=settings.priority,
+            peering_name=settings.peering_name,
         )
     )
 
@@ -390,8 +423,22 @@ def run(
 @click.option(
     "--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True
 )
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve the Prometheus metrics on this port at /metrics (default: not served).",
+)
+@click.option(
+    "--metrics-host", default="0.0.0.0", show_default=True, help="Address /metrics listens on."
+)
 def bridge(
-    kubeconfig: str | None, protected: tuple[str, ...], log_format: str, **options: Any
+    kubeconfig: str | None,
+    protected: tuple[str, ...],
+    log_format: str,
+    metrics_port: int | None,
+    metrics_host: str,
+    **options: Any,
 ) -> None:
     """Serve the Alertmanager bridge alone: webhook notifications become Incidents."""
     import asyncio
@@ -403,7 +450,14 @@ def bridge(
     logs.configure(log_format)
     config = _bridge_config(options, "", protected)
     assert config is not None  # the standalone command always has a port
-    asyncio.run(serve_forever(KubeClient(load_configuration(kubeconfig)), config))
+    asyncio.run(
+        serve_forever(
+            KubeClient(load_configuration(kubeconfig)),
+            config,
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
+        )
+    )
 
 
 @main.command()

@@ -9,13 +9,16 @@ path with the API server's `dryRun=All`, so they are validated by the server too
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from .adapters import notify
 from .adapters.kube import JSON_PATCH, KubeClient, KubeError
-from .core import reasons
-from .core.models import PlannedStep
+from .core import notifications, planning, reasons
+from .core.models import Incident, PlannedStep
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
@@ -63,25 +66,62 @@ def _split_target(target: str) -> tuple[str, str]:
     return kind, name
 
 
+def _after(now: datetime, seconds: Any) -> datetime | None:
+    return now + timedelta(seconds=float(seconds)) if seconds else None
+
+
+async def webhook_url(kube: KubeClient, namespace: str, ref: dict[str, Any]) -> str:
+    """The URL in a Secret key (`data`, base64), or ActionFailed naming what is missing."""
+    name, key = ref["name"], ref["key"]
+    secret = await kube.get_secret(namespace, name)
+    if secret is None:
+        raise ActionFailed(reasons.SECRET_NOT_FOUND, f"Secret {name} not found in {namespace}")
+    encoded = (secret.get("data") or {}).get(key)
+    if encoded is None:
+        raise ActionFailed(reasons.SECRET_NOT_FOUND, f"Secret {name} has no key {key}")
+    try:
+        return base64.b64decode(encoded, validate=True).decode().strip()
+    except (binascii.Error, UnicodeDecodeError):
+        raise ActionFailed(
+            reasons.ACTION_FAILED, f"Secret {name} key {key} is not base64-encoded text"
+        ) from None
+
+
 class Executor:
-    def __init__(self, kube: KubeClient) -> None:
+    def __init__(self, kube: KubeClient, *, notify_attempts: int = 3) -> None:
         self.kube = kube
+        self.notify_attempts = notify_attempts
 
     async def apply(
-        self, namespace: str, step: PlannedStep, *, dry_run: bool, now: datetime
+        self,
+        namespace: str,
+        step: PlannedStep,
+        *,
+        dry_run: bool,
+        now: datetime,
+        incident: Incident | None = None,
     ) -> Outcome:
         handler = {
             "rollback": self._rollback,
             "restartPods": self._restart,
             "scale": self._scale,
             "circuitBreaker": self._circuit_breaker,
-        }[step.action]
+            "suspendCronJobs": self._suspend_cron_jobs,
+        }.get(step.action)
         try:
-            outcome = await handler(namespace, step, dry_run, now)
+            if step.action == "isolatePods":
+                outcome = await self._isolate(namespace, step, dry_run, now, incident)
+            elif step.action == "notify":
+                outcome = await self._notify(namespace, step, dry_run, incident)
+            else:
+                assert handler is not None, step.action
+                outcome = await handler(namespace, step, dry_run, now)
         except KubeError as e:
             if e.status == 429:
                 raise NotNow(e.message) from None
             raise ActionFailed(reasons.ACTION_FAILED, f"{step.target}: {e}") from None
+        except notify.NotifyError as e:
+            raise ActionFailed(reasons.ACTION_FAILED, f"{step.target}: {e.message}") from None
         return outcome
 
     async def _workload(self, namespace: str, target: str) -> tuple[str, str, dict[str, Any]]:
@@ -261,12 +301,114 @@ class Executor:
             dry_run, f"set {key}={value} in ConfigMap {name}", revert=revert, revert_at=revert_at
         )
 
+    # ------------------------------------------------------------- suspendCronJobs
+    async def _suspend_cron_jobs(
+        self, namespace: str, step: PlannedStep, dry_run: bool, now: datetime
+    ) -> Outcome:
+        names = [str(n) for n in step.desired.get("suspend") or []]
+        revert = {"cronJobs": names} if names else None
+        revert_at = _after(now, step.desired.get("resumeAfterSeconds")) if names else None
+        suspended, already, gone = [], [], []
+        for name in names:
+            job = await self.kube.get_cronjob(namespace, name)
+            if job is None:
+                gone.append(name)
+            elif job.get("spec", {}).get("suspend"):
+                already.append(name)
+            else:
+                await self.kube.patch(
+                    self.kube.cronjob_path(namespace, name),
+                    {"spec": {"suspend": True}},
+                    dry_run=dry_run,
+                )
+                suspended.append(name)
+        notes = [f"{', '.join(already)} already suspended"] if already else []
+        notes += [f"{', '.join(gone)} gone"] if gone else []
+        note = f" ({'; '.join(notes)})" if notes else ""
+        if not suspended:
+            return Outcome(
+                "Skipped",
+                f"no CronJob to suspend{note}",
+                revert=revert,
+                revert_at=revert_at,
+            )
+        result = f"suspend CronJob {', '.join(suspended)}{note}"
+        if dry_run:
+            return Outcome("DryRun", f"would {result}")
+        return Outcome("Applied", result, revert=revert, revert_at=revert_at, writes=len(suspended))
+
+    # ----------------------------------------------------------------- isolatePods
+    async def _isolate(
+        self,
+        namespace: str,
+        step: PlannedStep,
+        dry_run: bool,
+        now: datetime,
+        incident: Incident | None,
+    ) -> Outcome:
+        desired = step.desired
+        name, spec = desired["networkPolicy"], desired["spec"]
+        revert_at = _after(now, desired.get("revertAfterSeconds"))
+        existing = await self.kube.get_networkpolicy(namespace, name)
+        if existing is not None:
+            if semantic(existing.get("spec")) != semantic(spec):
+                raise ActionFailed(
+                    reasons.ACTION_FAILED,
+                    f"NetworkPolicy {name} exists with another spec; remove it, then retry",
+                )
+            uid = existing["metadata"].get("uid", "")
+            return Outcome(
+                "Skipped",
+                f"NetworkPolicy {name} already isolates the pods of {step.target}",
+                revert={"networkPolicy": name, "uid": uid},
+                revert_at=revert_at,
+            )
+        metadata: dict[str, Any] = {
+            "name": name,
+            "namespace": namespace,
+            "labels": {planning.MANAGED_BY_LABEL: planning.MANAGED_BY},
+        }
+        if incident is not None:
+            metadata["annotations"] = {planning.INCIDENT_ANNOTATION: incident.metadata.name}
+        body = {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata,
+            "spec": spec,
+        }
+        created = await self.kube.create_networkpolicy(namespace, body, dry_run=dry_run)
+        result = f"isolate the pods of {step.target} (NetworkPolicy {name}: deny all traffic)"
+        if dry_run:
+            return Outcome("DryRun", f"would {result}")
+        revert = {"networkPolicy": name, "uid": created.get("metadata", {}).get("uid", "")}
+        return Outcome("Applied", result, revert=revert, revert_at=revert_at, writes=1)
+
+    # ---------------------------------------------------------------------- notify
+    async def _notify(
+        self, namespace: str, step: PlannedStep, dry_run: bool, incident: Incident | None
+    ) -> Outcome:
+        ref = step.desired["webhookSecretRef"]
+        url = notify.check_url(await webhook_url(self.kube, namespace, ref))
+        if dry_run:
+            return Outcome("DryRun", f"would notify {notify.redact(url)} (Secret {ref['name']})")
+        if incident is None:
+            raise ActionFailed(reasons.ACTION_FAILED, "notify needs the incident")
+        body = notifications.payload(
+            incident, event=f"step-{step.index}", text=step.desired["text"]
+        )
+        code = await notify.post_json(url, body, attempts=self.notify_attempts)
+        return Outcome("Applied", f"notified {notify.redact(url)} (HTTP {code})")
+
     # ---------------------------------------------------------------------- revert
     async def revert(
         self, namespace: str, action: str, target: str, revert: dict[str, Any]
     ) -> Outcome:
         """Restore what an action recorded as its previous state (idempotent too)."""
         try:
+            if action == "suspendCronJobs":
+                return await self._resume_cron_jobs(namespace, revert)
+            if action == "isolatePods":
+                return await self._remove_isolation(namespace, revert)
             if action == "circuitBreaker":
                 name, key, previous = revert["configMap"], revert["key"], revert.get("value")
                 configmap = await self.kube.get_configmap(namespace, name)
@@ -304,3 +446,39 @@ class Executor:
         except KubeError as e:
             raise ActionFailed(reasons.ACTION_FAILED, f"revert of {target}: {e}") from None
         return Outcome("Skipped", f"{action} records no revert")
+
+    async def _resume_cron_jobs(self, namespace: str, revert: dict[str, Any]) -> Outcome:
+        """Resume exactly the CronJobs the step suspended (not those suspended before)."""
+        resumed, skipped = [], []
+        for name in revert.get("cronJobs") or []:
+            job = await self.kube.get_cronjob(namespace, name)
+            if job is None or not job.get("spec", {}).get("suspend"):
+                skipped.append(name)
+                continue
+            await self.kube.patch(
+                self.kube.cronjob_path(namespace, name), {"spec": {"suspend": False}}
+            )
+            resumed.append(name)
+        note = f" ({', '.join(skipped)} already running or gone)" if skipped else ""
+        if not resumed:
+            return Outcome("Reverted", f"no CronJob to resume{note}")
+        return Outcome(
+            "Reverted", f"resumed CronJob {', '.join(resumed)}{note}", writes=len(resumed)
+        )
+
+    async def _remove_isolation(self, namespace: str, revert: dict[str, Any]) -> Outcome:
+        name, uid = revert["networkPolicy"], revert.get("uid") or ""
+        existing = await self.kube.get_networkpolicy(namespace, name)
+        if existing is None:
+            return Outcome("Reverted", f"NetworkPolicy {name} is already gone")
+        if uid and existing["metadata"].get("uid") != uid:
+            return Outcome("Skipped", f"NetworkPolicy {name} was re-created since; left in place")
+        try:
+            await self.kube.delete_networkpolicy(namespace, name, existing["metadata"]["uid"])
+        except KubeError as e:
+            if e.status in (404, 409):
+                return Outcome("Reverted", f"NetworkPolicy {name} is already gone")
+            raise
+        return Outcome(
+            "Reverted", f"NetworkPolicy {name} deleted: the pods are reachable again", writes=1
+        )

@@ -1,5 +1,11 @@
-"""Kopf entry point: `kopf run -m remediator.main` (or `remediator run`) registers the handlers."""
+"""Kopf entry point: `kopf run -m remediator.main` (or `remediator run`) runs the handlers."""
+
+import kopf
 
 from . import handlers
+from .handlers.registry import REGISTRY
 
-__all__ = ["handlers"]
+# `kopf run` uses Kopf's default registry; `remediator run` passes REGISTRY explicitly.
+kopf.set_default_registry(REGISTRY)
+
+__all__ = ["REGISTRY", "handlers"]

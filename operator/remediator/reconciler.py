@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 import structlog
 from pydantic import ValidationError
 
+from . import metrics
+from .adapters import notify
 from .adapters.kube import KubeClient, KubeError
 from .adapters.prometheus import PromClient, PrometheusUnavailable, PromQLError
 from .core import (
@@ -30,6 +32,7 @@ from .core import (
     guards,
     lifecycle,
     matching,
+    notifications,
     planning,
     reasons,
     stamps,
@@ -47,7 +50,7 @@ from .core.models import (
     VerificationStatus,
     parse_duration,
 )
-from .executor import ActionFailed, Executor, NotNow
+from .executor import ActionFailed, Executor, NotNow, webhook_url
 
 if TYPE_CHECKING:
     from .bridge import BridgeConfig
@@ -62,11 +65,13 @@ WARNING_REASONS = frozenset(
         reasons.ESCALATED,
         reasons.APPROVAL_DEADLINE_PASSED,
         reasons.VERIFICATION_FAILED,
+        reasons.NOTIFICATION_FAILED,
     }
     | reasons.GUARD_REASONS
     | reasons.PLANNING_REASONS
 )
 MAX_STEPS = 32
+NOT_REVERTED_ON_FAILURE = frozenset({"isolatePods"})
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,11 @@ class OperatorConfig:
     prometheus_url: str | None = None
     # The Alertmanager bridge served inside the operator (`run --bridge-port`); None: not.
     bridge: BridgeConfig | None = None
+    # Attempts per webhook notification (exponential backoff in between).
+    notify_attempts: int = 3
+    # Prometheus exposition (`GET /metrics`, `run --metrics-port`); None: not served.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
 
 @dataclass
@@ -113,9 +123,10 @@ class Reconciler:
     config: OperatorConfig = field(default_factory=OperatorConfig)
     _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     retry_at: dict[tuple[str, str], float] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)  # notifications in flight
 
     def __post_init__(self) -> None:
-        self.executor = Executor(self.kube)
+        self.executor = Executor(self.kube, notify_attempts=self.config.notify_attempts)
         self.prom: PromClient | None = (
             PromClient(self.config.prometheus_url) if self.config.prometheus_url else None
         )
@@ -125,13 +136,28 @@ class Reconciler:
 
     # ------------------------------------------------------------------ entry point
     async def reconcile(self, namespace: str, name: str) -> None:
-        """Advance the incident as far as it can go now; safe to call any number of times."""
+        """Advance the incident as far as it can go now; safe to call any number of times.
+        Every log line on the way is bound to the incident (and its policy, once known)."""
         async with self.lock(namespace, name):
-            body = await self.kube.get_custom(namespace, "incidents", name)
-            if body is None:
-                self.retry_at.pop((namespace, name), None)
-                return
-            incident = Incident.model_validate(body)
+            started = time.perf_counter()
+            with structlog.contextvars.bound_contextvars(incident=f"{namespace}/{name}"):
+                try:
+                    await self._reconcile(namespace, name)
+                except Exception:
+                    metrics.RECONCILE_ERRORS.inc()
+                    raise
+                finally:
+                    metrics.RECONCILE_DURATION.observe(time.perf_counter() - started)
+
+    async def _reconcile(self, namespace: str, name: str) -> None:
+        body = await self.kube.get_custom(namespace, "incidents", name)
+        if body is None:
+            self.retry_at.pop((namespace, name), None)
+            metrics.INCIDENTS.forget(namespace, name)
+            return
+        incident = Incident.model_validate(body)
+        policy = {"policy": incident.status.policy} if incident.status.policy else {}
+        with structlog.contextvars.bound_contextvars(**policy):
             for _ in range(MAX_STEPS):
                 outcome = await self._step(incident)
                 if isinstance(outcome, Wait):
@@ -201,8 +227,8 @@ class Reconciler:
     async def _match(self, incident: Incident, now: datetime) -> Incident | Wait:
         namespace = incident.metadata.namespace
         policies = await self._policies(namespace)
-        policy = matching.select_policy(incident, policies)
-        if policy is None:
+        candidates = matching.ranked(incident, policies)
+        if not candidates:
             return await self._transition(
                 incident,
                 "NoPolicy",
@@ -211,15 +237,24 @@ class Reconciler:
                 f"{incident.spec.alertname} ({incident.spec.severity})",
                 now,
             )
-        policy_name = policy.metadata.name
-        status = incident.status.model_copy(update={"policy": policy_name})
-        incident = incident.model_copy(update={"status": status})
-        try:
-            target = targets.resolve_target(incident, policy)
-            observed = await self._observe(namespace, target, policy)
-            plan = planning.plan(incident, policy, target, observed, now)
-        except (targets.TargetError, planning.PlanningError) as e:
-            return await self._transition(incident, "Blocked", e.reason, str(e), now)
+        skipped: list[str] = []
+        for rank, policy in enumerate(candidates):
+            policy_name = policy.metadata.name
+            status = incident.status.model_copy(update={"policy": policy_name})
+            incident = incident.model_copy(update={"status": status})
+            try:
+                target = targets.resolve_target(incident, policy)
+                observed = await self._observe(namespace, target, policy)
+                plan = planning.plan(incident, policy, target, observed, now)
+            except planning.PlanningError as e:
+                if e.reason in reasons.FALL_THROUGH and rank + 1 < len(candidates):
+                    # "rollback only if recently deployed, else restart": the next policy
+                    skipped.append(f"policy {policy_name} does not apply ({e.reason}: {e})")
+                    continue
+                return await self._transition(incident, "Blocked", e.reason, str(e), now)
+            except targets.TargetError as e:
+                return await self._transition(incident, "Blocked", e.reason, str(e), now)
+            break
         started = incident.spec.starts_at or incident.metadata.creation_timestamp or now
         respond_by = gating.respond_by(
             incident.spec.severity, started, ZoneInfo(self.config.timezone)
@@ -236,11 +271,12 @@ class Reconciler:
             }
         )
         summary = "; ".join(s.summary for s in plan.steps)
+        fell = "; ".join(skipped) + "; " if skipped else ""
         return await self._transition(
             incident.model_copy(update={"status": status}),
             "Matched",
             reasons.MATCHED,
-            f"policy {policy_name} matched; plan {plan.hash}: {summary}",
+            f"{fell}policy {policy_name} matched; plan {plan.hash}: {summary}",
             now,
         )
 
@@ -319,6 +355,7 @@ class Reconciler:
                 verdict.retry_after, self.config.retry_seconds
             )
             if first:
+                metrics.observe_deferral(verdict.reason)
                 await self._note(incident, verdict.reason, verdict.message + "; will retry", now)
             return Wait(self.retry_at[key])
         return await self._transition(incident, "Blocked", verdict.reason, verdict.message, now)
@@ -446,7 +483,7 @@ class Reconciler:
                 )
             try:
                 outcome = await self.executor.apply(
-                    incident.metadata.namespace, step, dry_run=dry_run, now=now
+                    incident.metadata.namespace, step, dry_run=dry_run, now=now, incident=incident
                 )
             except NotNow as e:
                 key = (incident.metadata.namespace, incident.metadata.name)
@@ -671,16 +708,28 @@ class Reconciler:
         )
 
     async def _revert_applied(self, incident: Incident) -> tuple[Incident, list[str]]:
-        """Revert, last first, every Applied action that recorded how (scale, circuitBreaker)."""
+        """Revert, last first, every Applied action that recorded how (scale, circuitBreaker,
+        suspendCronJobs). An isolation is never undone because the metrics did not recover:
+        only its own `revertAfter`, or a human, removes it."""
         done = []
         for record in reversed(incident.status.actions):
             if record.state != "Applied" or record.revert is None:
+                continue
+            if record.action in NOT_REVERTED_ON_FAILURE:
                 continue
             try:
                 outcome = await self.executor.revert(
                     incident.metadata.namespace, record.action, record.target, record.revert
                 )
             except ActionFailed as e:
+                metrics.observe_action(record.action, "RevertFailed")
+                log.warning(
+                    "action revert failed",
+                    policy=incident.status.policy,
+                    action=record.action,
+                    step=record.index,
+                    error=e.message,
+                )
                 incident = await self._update_action(
                     incident,
                     record.index,
@@ -819,12 +868,16 @@ class Reconciler:
                 config_maps[step.config_map] = await self.kube.get_configmap(
                     namespace, step.config_map
                 )
+        cron_jobs: tuple[dict[str, Any], ...] = ()
+        if "suspendCronJobs" in actions:  # planning.select_cron_jobs picks among them
+            cron_jobs = tuple(await self.kube.list_cronjobs(namespace))
         return planning.Observed(
             workload=workload,
             replicasets=replicasets,
             pods=pods,
             hpa=hpa,
             config_maps=config_maps,
+            cron_jobs=cron_jobs,
         )
 
     # ---------------------------------------------------------------- outputs
@@ -858,7 +911,93 @@ class Reconciler:
             actor=actor or self.config.identity,
             message=message,
         )
-        return await self._save(incident, status, events=[(reason, message)])
+        saved = await self._save(incident, status, events=[(reason, message)])
+        meta, spec = incident.metadata, incident.spec
+        metrics.observe_transition(
+            meta.namespace,
+            meta.name,
+            previous=incident.status.phase,
+            phase=to,
+            reason=reason,
+            severity=spec.severity,
+            started=spec.starts_at or meta.creation_timestamp,
+            waited_since=next(
+                (
+                    e.time
+                    for e in reversed(incident.status.timeline)
+                    if e.reason == reasons.AWAITING_APPROVAL
+                ),
+                None,
+            ),
+            respond_by=status.respond_by,
+            now=now,
+        )
+        await self._notify_transition(saved, to, reason, message)
+        return saved
+
+    # ------------------------------------------------------------- notifications
+    async def _notify_transition(
+        self, incident: Incident, phase: Phase, reason: str, message: str
+    ) -> None:
+        """Start the policy's webhook notification of this phase, if it asks for one.
+
+        Sent in the background: a slow or failing webhook never holds up the incident. A
+        notification that cannot be sent (after the retries) is noted in the timeline."""
+        if not incident.status.policy:
+            return
+        try:
+            policy = await self._policy_of(incident)
+        except KubeError as e:
+            log.warning("notification skipped: policy unreadable", error=str(e))
+            return
+        wanted = policy.spec.notifications if policy is not None else None
+        if wanted is None or phase not in wanted.events:
+            return
+        body = notifications.payload(
+            incident,
+            event=phase,
+            text=notifications.transition_text(incident, phase, message),
+            reason=reason,
+            message=message,
+        )
+        task = asyncio.create_task(
+            self._send_notification(incident, wanted.webhook_secret_ref.dump(), body, phase)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_notification(
+        self, incident: Incident, ref: dict[str, Any], body: dict[str, Any], phase: str
+    ) -> None:
+        meta = incident.metadata
+        try:
+            url = await webhook_url(self.kube, meta.namespace, ref)
+            code = await notify.post_json(url, body, attempts=self.config.notify_attempts)
+        except ActionFailed as e:
+            error = e.message
+        except notify.NotifyError as e:
+            error = e.message
+        except KubeError as e:
+            error = str(e)
+        else:
+            log.info("notification sent", incident=meta.name, phase=phase, status=code)
+            await self._event(
+                incident,
+                reasons.NOTIFICATION_SENT,
+                f"{phase} notified to {notify.redact(url)} (Secret {ref['name']})",
+            )
+            return
+        log.warning("notification not sent", incident=meta.name, phase=phase, error=error)
+        async with self.lock(meta.namespace, meta.name):
+            current = await self.kube.get_custom(meta.namespace, "incidents", meta.name)
+            if current is None:
+                return
+            await self._note(
+                Incident.model_validate(current),
+                reasons.NOTIFICATION_FAILED,
+                f"notification of {phase} not sent (Secret {ref['name']}): {error}",
+                datetime.now(UTC),
+            )
 
     async def _note(self, incident: Incident, reason: str, message: str, now: datetime) -> Incident:
         status = lifecycle.note(incident.status, reason, message, now, actor=self.config.identity)
@@ -873,13 +1012,29 @@ class Reconciler:
         **changes: Any,
     ) -> Incident:
         actions = list(incident.status.actions)
+        before = actions[index]
         actions[index] = actions[index].model_copy(update=changes)
         status = incident.status.model_copy(update={"actions": actions})
         if event is not None:
             status = lifecycle.note(
                 status, event[0], event[1], datetime.now(UTC), actor=self.config.identity
             )
-        return await self._save(incident, status, events=[event] if event else [])
+        saved = await self._save(incident, status, events=[event] if event else [])
+        after = actions[index]
+        if after.state != before.state:
+            log.info(
+                f"action {after.state.lower()}",
+                incident=f"{incident.metadata.namespace}/{incident.metadata.name}",
+                policy=status.policy,
+                action=after.action,
+                step=index,
+                target=after.target,
+                state=after.state,
+                result=after.result,
+            )
+            if after.state in metrics.ACTION_RESULTS:
+                metrics.observe_action(after.action, after.state)
+        return saved
 
     async def _save(
         self, incident: Incident, status: IncidentStatus, *, events: Sequence[tuple[str, str]]

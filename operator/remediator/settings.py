@@ -7,3 +7,7 @@ from .reconciler import OperatorConfig
 config = OperatorConfig()
 kubeconfig: str | None = None
 namespaces: list[str] = []
+standalone: bool = True
+identity: str = ""  # this process's peering identity (Kopf's, shared with the ticker)
+priority: int = 0
+peering_name: str = "default"

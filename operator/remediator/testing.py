@@ -36,7 +36,8 @@ class OperatorThread:
         settings.kubeconfig = self.kubeconfig
         settings.config = self.config
         settings.namespaces = list(self.namespaces)
-        from . import main  # noqa: F401  (registers the handlers)
+        from .handlers.registry import REGISTRY
+        from .main import handlers  # noqa: F401  (registers the handlers)
 
         def run() -> None:
             try:
@@ -47,6 +48,7 @@ class OperatorThread:
                         clusterwide=not self.namespaces,
                         stop_flag=self._stop,
                         ready_flag=self._ready,
+                        registry=REGISTRY,
                     )
                 )
             except BaseException as e:  # surfaced by stop()

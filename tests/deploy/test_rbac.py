@@ -3,7 +3,9 @@
 The real operator (Kopf with two-replica peering, the managed admission webhooks, the
 Alertmanager bridge) runs a representative set of flows on the sandbox — a rollback, a
 restart by eviction, a scale through an HPA, a StatefulSet scale and restart, a circuit
-breaker with its revert, a gated plan approved by a human, and an alert fired then resolved
+breaker with its revert, a gated plan approved by a human, CronJobs suspended and resumed,
+a workload isolated (approved, its NetworkPolicy removed by revertAfter) with a notify step
+and a policy notification, and an alert fired then resolved
 through the bridge — while `RecordingProxy` notes each of its requests as RBAC sees it
 (verb, group, resource/subresource). Then:
 
@@ -16,6 +18,8 @@ through the bridge — while `RecordingProxy` notes each of its requests as RBAC
 from __future__ import annotations
 
 import asyncio
+import base64
+import http.server
 import json
 import shutil
 import subprocess
@@ -64,6 +68,9 @@ APPLICATION_RULES: dict[tuple[str, str], set[str]] = {
     ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "patch"},  # scale via HPA
     ("", "configmaps"): {"get", "patch"},  # circuitBreaker; the pause switch
     ("", "events"): {"create"},  # post_event: the audit trail on the Incident
+    ("batch", "cronjobs"): {"get", "list", "patch"},  # suspendCronJobs and its resume
+    ("networking.k8s.io", "networkpolicies"): {"get", "create", "delete"},  # isolatePods
+    ("", "secrets"): {"get"},  # notify, notifications: the webhook URL
 }
 
 # Framework rules the flows here cannot exercise, and why they are granted all the same.
@@ -299,6 +306,8 @@ class Flows:
         self.statefulset()
         self.circuit_breaker()
         self.approval()
+        self.suspend_cron_jobs()
+        self.isolate_and_notify()
         self.bridge()
 
     # helpers
@@ -477,6 +486,114 @@ class Flows:
                 },
             )
         self.remediated("inc-gated")
+
+    def approve(self, incident: str) -> None:
+        body = self.wait(incident, "AwaitingApproval", "Remediated", "Blocked", "Failed")
+        assert body["status"]["phase"] == "AwaitingApproval", body["status"]
+        kubeconfig = self.box.kubeconfig_for(
+            "alice@example.com", Path(str(self.box.kubeconfig)).with_name("alice.kubeconfig")
+        )
+        with config.new_client_from_config(str(kubeconfig)) as alice:
+            client.CustomObjectsApi(alice).create_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                NS,
+                "approvals",
+                {
+                    "apiVersion": f"{GROUP}/{VERSION}",
+                    "kind": "Approval",
+                    "metadata": {"generateName": f"{incident}-"},
+                    "spec": {
+                        "incident": incident,
+                        "decision": "approve",
+                        "planHash": body["status"]["plan"]["hash"],
+                    },
+                },
+            )
+
+    def suspend_cron_jobs(self) -> None:
+        self.deployment("ledger")
+        client.BatchV1Api(self.api).create_namespaced_cron_job(
+            NS,
+            {
+                "metadata": {"name": "ledger-sync", "labels": {"stop": "true"}},
+                "spec": {
+                    "schedule": "*/5 * * * *",
+                    "jobTemplate": {
+                        "spec": {
+                            "template": {
+                                "spec": {
+                                    "restartPolicy": "Never",
+                                    "containers": [{"name": "job", "image": "example/job"}],
+                                }
+                            }
+                        }
+                    },
+                },
+            },
+        )
+        self.policy(
+            "stop-jobs",
+            "DataIntegrityViolation",
+            {
+                "action": "suspendCronJobs",
+                "selector": {"matchLabels": {"stop": "true"}},
+                "resumeAfter": "1s",
+            },
+        )
+        self.incident("inc-jobs", "DataIntegrityViolation", "ledger")
+        self.remediated("inc-jobs")
+        batch = client.BatchV1Api(self.api)
+        deadline = time.monotonic() + 10
+        while batch.read_namespaced_cron_job("ledger-sync", NS).spec.suspend:
+            assert time.monotonic() < deadline, "the CronJob was not resumed"
+            time.sleep(0.05)
+
+    def isolate_and_notify(self) -> None:
+        received: list[bytes] = []
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append(self.rfile.read(int(self.headers["Content-Length"])))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+            self.core.create_namespaced_secret(
+                NS,
+                {
+                    "metadata": {"name": "incident-webhook"},
+                    "data": {"url": base64.b64encode(url.encode()).decode()},
+                },
+            )
+            self.deployment("intruded")
+            ref = {"name": "incident-webhook", "key": "url"}
+            self.policy(
+                "isolate",
+                "SecurityBreachDetected",
+                {"action": "isolatePods", "revertAfter": "1s"},
+                {"action": "notify", "webhookSecretRef": ref},
+                notifications={"webhookSecretRef": ref, "events": ["AwaitingApproval"]},
+            )
+            self.incident("inc-breach", "SecurityBreachDetected", "intruded", severity="P0")
+            self.approve("inc-breach")
+            self.remediated("inc-breach")
+            networking = client.NetworkingV1Api(self.api)
+            deadline = time.monotonic() + 10
+            while networking.list_namespaced_network_policy(NS).items:
+                assert time.monotonic() < deadline, "the isolation was not reverted"
+                time.sleep(0.05)
+            while len(received) < 2:  # AwaitingApproval (in the background), the notify step
+                assert time.monotonic() < deadline, f"{len(received)} notification(s)"
+                time.sleep(0.05)
+        finally:
+            server.shutdown()
 
     def bridge(self) -> None:
         alert = {

@@ -152,9 +152,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             alertmanagers=[main.url.removeprefix("http://"), wrong.url.removeprefix("http://")],
         ) as prometheus,
     ):
+        stack = Stack(prometheus, main, wrong, bridge_port)
+        for name in ALERTS:  # all in one scrape, then each seen
+            prometheus.exporter.labels[ALERTS[name]] = SERIES_LABELS
+            prometheus.exporter.gauges[ALERTS[name]] = GOOD
         for name in ALERTS:
-            Stack(prometheus, main, wrong, bridge_port).set(name, GOOD)
-        yield Stack(prometheus, main, wrong, bridge_port)
+            stack.set(name, GOOD)
+        yield stack
 
 
 def replicas(cluster: Cluster, name: str = "web") -> int:
@@ -215,7 +219,11 @@ def verify_check(alertname: str, within: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- scenarios
 def test_end_to_end_alert_action_verification_resolution(
-    cluster: Cluster, stack: Stack, start_operator: StartOperator
+    cluster: Cluster,
+    stack: Stack,
+    start_operator: StartOperator,
+    capsys: pytest.CaptureFixture[str],
+    record_property: Callable[[str, object], None],
 ) -> None:
     alertname = "EndToEndAlert"
     start_operator(prometheus_url=stack.prometheus.url, bridge=stack.bridge)
@@ -262,13 +270,16 @@ def test_end_to_end_alert_action_verification_resolution(
     [created] = cluster.writes(verb="create", resource="incidents", since=mark)
     assert created.name == name
     [scaled] = cluster.writes(resource="deployments", name="web", since=mark)  # exactly once
-    starts = datetime.fromisoformat(spec["startsAt"])
-    print(
-        f"\n[alertmanager e2e] rule firing (startsAt) -> Incident persisted by the bridge: "
-        f"{(when(created.time) - starts).total_seconds():.3f} s; "
-        f"bridge -> Deployment patched ({scaled.verb} {scaled.subresource or 'main'}): "
-        f"{(scaled.time - created.time) * 1000:.0f} ms"
-    )
+    pipeline = (when(created.time) - datetime.fromisoformat(spec["startsAt"])).total_seconds()
+    action = scaled.time - created.time
+    record_property("alert_to_incident_seconds", round(pipeline, 3))
+    record_property("incident_to_action_seconds", round(action, 3))
+    with capsys.disabled():  # shown without -s
+        print(
+            f"\n[alertmanager e2e] rule firing (startsAt) -> Incident persisted by the bridge: "
+            f"{pipeline:.3f} s; bridge -> Deployment patched ({scaled.verb} "
+            f"{scaled.subresource or 'object'}): {action * 1000:.0f} ms"
+        )
 
 
 def test_verification_that_fails_escalates_and_reverts(
@@ -314,7 +325,10 @@ def test_verification_that_fails_escalates_and_reverts(
 
 
 def test_the_same_alert_delivered_twice_makes_one_incident(
-    cluster: Cluster, stack: Stack, start_operator: StartOperator
+    cluster: Cluster,
+    stack: Stack,
+    start_operator: StartOperator,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     alertname = "DuplicateAlert"  # re-sent every 2 s by the main Alertmanager
     start_operator(prometheus_url=stack.prometheus.url, bridge=stack.bridge)
@@ -328,11 +342,11 @@ def test_the_same_alert_delivered_twice_makes_one_incident(
     name = the_incident(cluster, alertname)["metadata"]["name"]
     cluster.wait_for(
         "Alertmanager's resends to reach the bridge",
-        lambda: incident_creates(cluster) - creates >= 3,
+        lambda: incident_creates(cluster) - creates >= 2,
         timeout=15,
     )
     resends = stack.main.metric("alertmanager_notifications_total", integration="webhook") - sent
-    assert resends >= 3
+    assert resends >= 2
     body = cluster.wait_phase(name, "Remediated", "Escalated", "Failed")
     assert body["status"]["phase"] == "Remediated", body["status"]
     assert [i["metadata"]["name"] for i in incidents_of(cluster, alertname)] == [name]
@@ -340,10 +354,11 @@ def test_the_same_alert_delivered_twice_makes_one_incident(
     assert created.name == name
     assert len(cluster.writes(resource="deployments", name="web", since=mark)) == 1
     assert replicas(cluster) == 5
-    print(
-        f"\n[alertmanager duplicates] {incident_creates(cluster) - creates} deliveries "
-        f"({resends:.0f} webhook notifications) -> 1 Incident, 1 action"
-    )
+    with capsys.disabled():
+        print(
+            f"\n[alertmanager duplicates] {incident_creates(cluster) - creates} deliveries "
+            f"({resends:.0f} webhook notifications) -> 1 Incident, 1 action"
+        )
 
     stack.set(alertname, GOOD)
     body = resolved_delivered(cluster, name)
@@ -374,7 +389,8 @@ def test_a_wrong_token_gets_401_and_creates_nothing(
     )
     assert stack.wrong.alerts(alertname=alertname)  # it did hold the alert
     log = stack.wrong.log.read_bytes()[log_size:].decode(errors="replace")
-    assert "401" in log, log[-2000:]
+    assert "unexpected status code 401" in log, log[-2000:]
+    assert "unauthorized" in log, log[-2000:]
     assert (
         stack.main.metric("alertmanager_notifications_failed_total", integration="webhook")
         == main_failed

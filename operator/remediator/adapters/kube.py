@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -28,6 +29,8 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential_jitter,
 )
+
+from .. import metrics
 
 JSON = "application/json"
 MERGE = "application/merge-patch+json"
@@ -143,6 +146,21 @@ class KubeClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(self, method: str, url: str, data: bytes | None, content_type: str) -> Any:
+        started = time.perf_counter()
+        code = "error"  # no response: connection refused, reset, timeout
+        try:
+            result, code = await self._send(method, url, data, content_type)
+        except KubeError as e:
+            code = str(e.status)
+            raise
+        finally:
+            metrics.KUBE_REQUESTS.labels(verb=method, code=code).inc()
+            metrics.KUBE_REQUEST_DURATION.labels(verb=method).observe(time.perf_counter() - started)
+        return result
+
+    async def _send(
+        self, method: str, url: str, data: bytes | None, content_type: str
+    ) -> tuple[Any, str]:
         session = await self.session()
         headers = self._auth_headers()
         if data is not None:
@@ -162,7 +180,7 @@ class KubeClient:
                     str(status.get("reason", response.reason or "")),
                     str(status.get("message", "")),
                 )
-            return decoded
+            return decoded, str(response.status)
 
     async def get_or_none(self, path: str) -> dict[str, Any] | None:
         try:
@@ -280,6 +298,55 @@ class KubeClient:
             f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}/eviction",
             body=body,
             retry_429=False,
+        )
+
+    # ---------------------------------------------- suspendCronJobs, isolatePods, notify
+    @staticmethod
+    def cronjob_path(namespace: str, name: str = "") -> str:
+        path = f"/apis/batch/v1/namespaces/{quote(namespace)}/cronjobs"
+        return f"{path}/{quote(name)}" if name else path
+
+    async def list_cronjobs(self, namespace: str) -> list[dict[str, Any]]:
+        result = await self.request("GET", self.cronjob_path(namespace))
+        return list(result.get("items", []))
+
+    async def get_cronjob(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self.get_or_none(self.cronjob_path(namespace, name))
+
+    @staticmethod
+    def networkpolicy_path(namespace: str, name: str = "") -> str:
+        path = f"/apis/networking.k8s.io/v1/namespaces/{quote(namespace)}/networkpolicies"
+        return f"{path}/{quote(name)}" if name else path
+
+    async def get_networkpolicy(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self.get_or_none(self.networkpolicy_path(namespace, name))
+
+    async def create_networkpolicy(
+        self, namespace: str, body: dict[str, Any], *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request(
+            "POST",
+            self.networkpolicy_path(namespace),
+            body=body,
+            query={"dryRun": "All"} if dry_run else None,
+        )
+        return result
+
+    async def delete_networkpolicy(self, namespace: str, name: str, uid: str) -> None:
+        """Delete it if it is still the object with `uid` (a precondition, like kubectl)."""
+        await self.request(
+            "DELETE",
+            self.networkpolicy_path(namespace, name),
+            body={
+                "apiVersion": "v1",
+                "kind": "DeleteOptions",
+                "preconditions": {"uid": uid},
+            },
+        )
+
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self.get_or_none(
+            f"/api/v1/namespaces/{quote(namespace)}/secrets/{quote(name)}"
         )
 
     async def post_event(self, namespace: str, event: dict[str, Any]) -> None:

@@ -29,9 +29,20 @@ RESPONSE_WINDOWS: dict[Severity, timedelta] = {
 BUSINESS_DAY_START = time(9, 0)
 
 
+ALWAYS_GATED = frozenset({"isolatePods"})
+"""Actions a human always approves, whatever the policy's approval mode for the severity."""
+
+
 def approval_rule(policy: RemediationPolicy, severity: Severity) -> ApprovalRule:
-    """The policy's rule for this severity (defaults: P0, P1 required; P2, P3 auto)."""
-    return policy.spec.approval.rule(severity)
+    """The policy's rule for this severity (defaults: P0, P1 required; P2, P3 auto).
+
+    A policy with an isolatePods step is never auto: validation refuses an explicit
+    `auto`, and the default `auto` of P2 and P3 becomes `required` here (notifyOnly stays:
+    it changes nothing)."""
+    rule = policy.spec.approval.rule(severity)
+    if rule.mode == "auto" and any(s.action in ALWAYS_GATED for s in policy.spec.steps):
+        return ApprovalRule(mode="required", approvers=rule.approvers)
+    return rule
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ that are valid but wrong or dangerous:
   matched alerts sets; `match-label-never-set` (error): `match` requires such a label, so
   the policy never matches; `unknown-alertname` (warning): no known alert has that name
   (these three only when the alerts are known: recorded payloads or rule files);
-- `circuit-breaker-without-revert` (warning): a breaker without `revertAfter` stays open;
+- `circuit-breaker-without-revert` (warning): a breaker without `revertAfter` stays open
+  (unless the policy is annotated `remediator.dev/manual-revert: "true"`: a maintenance
+  mode that must stay on until a human lifts it);
 - `rollback-without-window` (warning): a `rollback` without `onlyIfRolledOutWithin` also
   rolls back a long-stable release.
 
@@ -47,6 +49,9 @@ ACK_ANNOTATION = {
     "P1": f"{GROUP}/allow-auto-p1",
 }
 """Annotations (value `"true"`) that acknowledge a P0 / P1 approval mode of `auto`."""
+
+MANUAL_REVERT_ANNOTATION = f"{GROUP}/manual-revert"
+"""Annotation (value `"true"`): the policy's changes stay until a human reverts them."""
 
 LabelCatalog = Mapping[str, frozenset[str] | None]
 """alertname → every label key its alerts set; None when that cannot be known."""
@@ -192,6 +197,8 @@ def _finding(located: Located, level: Level, rule: str, path: str, message: str)
 
 def _step_rules(located: Located) -> list[Finding]:
     found = []
+    annotations = located.policy.metadata.annotations
+    manual_revert = annotations.get(MANUAL_REVERT_ANNOTATION, "").lower() == "true"
     for index, step in enumerate(located.policy.spec.steps):
         where = f"spec.steps[{index}]"
         if step.action == "scale" and step.max is None:
@@ -204,7 +211,7 @@ def _step_rules(located: Located) -> list[Finding]:
                     "scale needs an upper bound: set max (the most replicas it may set)",
                 )
             )
-        if step.action == "circuitBreaker" and step.revert_after is None:
+        if step.action == "circuitBreaker" and step.revert_after is None and not manual_revert:
             found.append(
                 _finding(
                     located,
@@ -212,7 +219,8 @@ def _step_rules(located: Located) -> list[Finding]:
                     "circuit-breaker-without-revert",
                     f"{where}.revertAfter",
                     "without revertAfter the breaker stays open until someone closes it;"
-                    " set it to go half-open by itself",
+                    " set it to go half-open by itself (or annotate the policy"
+                    f' {MANUAL_REVERT_ANNOTATION}: "true" if that is intended)',
                 )
             )
         if step.action == "rollback" and step.only_if_rolled_out_within is None:

@@ -50,20 +50,26 @@ def specificity(policy: RemediationPolicy) -> int:
     )
 
 
-def select_policy(
-    incident: Incident, policies: Iterable[RemediationPolicy]
-) -> RemediationPolicy | None:
-    """The policy that handles the incident, or None.
+def ranked(incident: Incident, policies: Iterable[RemediationPolicy]) -> list[RemediationPolicy]:
+    """Every policy that matches the incident, best first.
 
     Only policies in the incident's own namespace are considered (a policy acts only
     inside its namespace); then highest `spec.priority`, highest specificity, and the
-    name in ascending order break ties, so the choice never depends on list order.
+    name in ascending order break ties, so the order never depends on list order. The
+    first one handles the incident; the next ones are tried only when its plan says it
+    does not apply (`reasons.FALL_THROUGH`: a rollback with no recent deployment).
     """
     candidates = [
         p
         for p in policies
         if p.metadata.namespace == incident.metadata.namespace and matches(p, incident)
     ]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda p: (-p.spec.priority, -specificity(p), p.metadata.name))
+    return sorted(candidates, key=lambda p: (-p.spec.priority, -specificity(p), p.metadata.name))
+
+
+def select_policy(
+    incident: Incident, policies: Iterable[RemediationPolicy]
+) -> RemediationPolicy | None:
+    """The policy that handles the incident, or None (the first of `ranked`)."""
+    candidates = ranked(incident, policies)
+    return candidates[0] if candidates else None

@@ -44,7 +44,15 @@ Phase = Literal[
     "Escalated",
     "Resolved",
 ]
-ActionName = Literal["rollback", "restartPods", "scale", "circuitBreaker"]
+ActionName = Literal[
+    "rollback",
+    "restartPods",
+    "scale",
+    "circuitBreaker",
+    "suspendCronJobs",
+    "isolatePods",
+    "notify",
+]
 WorkloadKind = Literal["Deployment", "StatefulSet"]
 ApprovalMode = Literal["auto", "required", "notifyOnly"]
 
@@ -292,6 +300,44 @@ class PolicyTarget(Model):
         return self
 
 
+class LabelSelector(Model):
+    """Equality-based label selection (`matchLabels`), as in a Kubernetes selector."""
+
+    match_labels: dict[LabelKey, Annotated[str, StringConstraints(max_length=63)]] = Field(
+        min_length=1, description="Labels the selected objects must all carry."
+    )
+
+
+class SecretKeyRef(Model):
+    """A key of a Secret in the policy's namespace."""
+
+    name: ResourceName
+    key: Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=CONFIGMAP_KEY)]
+
+
+NOTIFY_DEFAULT_EVENTS: tuple[Phase, ...] = (
+    "AwaitingApproval",
+    "Blocked",
+    "Failed",
+    "Escalated",
+    "Rejected",
+)
+
+
+class Notifications(Model):
+    """Where to tell people about an incident's transitions (best effort, never blocking)."""
+
+    webhook_secret_ref: SecretKeyRef = Field(
+        description="The Secret key holding the webhook URL (Slack-compatible JSON POST)."
+    )
+    events: list[Phase] = Field(
+        default_factory=lambda: list(NOTIFY_DEFAULT_EVENTS),
+        description="Phases to notify on entering (default: the escalations AwaitingApproval,"
+        " Blocked, Failed, Escalated, Rejected; add Remediating, Remediated, ... for status"
+        " updates).",
+    )
+
+
 class Step(Model):
     """One action. Which fields apply depends on `action`; the others must be unset."""
 
@@ -316,8 +362,27 @@ class Step(Model):
     key: Annotated[str, StringConstraints(max_length=253, pattern=CONFIGMAP_KEY)] | None = None
     value: ShortText | None = Field(None, description="circuitBreaker: value to set (`open`).")
     revert_after: Duration | None = Field(
-        None, description="circuitBreaker: restore the previous value after this long."
+        None,
+        description="circuitBreaker: restore the previous value after this long;"
+        " isolatePods: delete the NetworkPolicy after this long (default: it stays).",
     )
+    # suspendCronJobs
+    selector: LabelSelector | None = Field(
+        None, description="suspendCronJobs: the CronJobs of the namespace with these labels."
+    )
+    cron_jobs: list[ResourceName] | None = Field(
+        None, max_length=50, description="suspendCronJobs: CronJobs by name."
+    )
+    resume_after: Duration | None = Field(
+        None,
+        description="suspendCronJobs: resume the CronJobs it suspended after this long"
+        " (default: they stay suspended until a human resumes them).",
+    )
+    # notify
+    webhook_secret_ref: SecretKeyRef | None = Field(
+        None, description="notify: the Secret key holding the webhook URL."
+    )
+    message: ShortText | None = Field(None, description="notify: text added to the message.")
 
     @model_validator(mode="after")
     def _fields_fit_action(self) -> Step:
@@ -326,6 +391,9 @@ class Step(Model):
             "restartPods": {"mode"},
             "scale": {"to", "by", "factor", "min", "max"},
             "circuitBreaker": {"config_map", "key", "value", "revert_after"},
+            "suspendCronJobs": {"selector", "cron_jobs", "resume_after"},
+            "isolatePods": {"revert_after"},
+            "notify": {"webhook_secret_ref", "message"},
         }[self.action]
         for name in type(self).model_fields:
             if name != "action" and getattr(self, name) is not None and name not in allowed:
@@ -338,6 +406,10 @@ class Step(Model):
                 raise ValueError("min: must not exceed max")
         if self.action == "circuitBreaker" and (self.config_map is None or self.key is None):
             raise ValueError("circuitBreaker needs configMap and key")
+        if self.action == "suspendCronJobs" and (self.selector is None) == (not self.cron_jobs):
+            raise ValueError("suspendCronJobs takes exactly one of selector, cronJobs")
+        if self.action == "notify" and self.webhook_secret_ref is None:
+            raise ValueError("notify needs webhookSecretRef")
         return self
 
 
@@ -416,6 +488,22 @@ class RemediationPolicySpec(Model):
     guards: Guards = Field(default_factory=Guards)
     verify: Verify | None = Field(None, description="PromQL check that the action worked.")
     dry_run: bool = Field(False, description="Record what would happen; change nothing.")
+    notifications: Notifications | None = Field(
+        None, description="Webhook notifications of the incident's transitions."
+    )
+
+    @model_validator(mode="after")
+    def _isolation_is_never_automatic(self) -> RemediationPolicySpec:
+        if not any(s.action == "isolatePods" for s in self.steps):
+            return self
+        for severity in SEVERITIES:
+            rule: ApprovalRule | None = getattr(self.approval, severity.lower())
+            if rule is not None and rule.mode == "auto":
+                raise ValueError(
+                    f"approval.{severity}.mode: a policy with an isolatePods step always needs"
+                    " a human approval; use required (or notifyOnly), not auto"
+                )
+        return self
 
 
 class RemediationPolicyStatus(Model):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,8 +39,10 @@ class Observed:
     """The raw Kubernetes objects (as dicts) that planning reads.
 
     `replicasets` are those owned by the workload, `pods` those its selector selects,
-    `hpa` the HorizontalPodAutoscaler whose scaleTargetRef is the workload, and
-    `config_maps` the ConfigMaps named by circuitBreaker steps (None: not found).
+    `hpa` the HorizontalPodAutoscaler whose scaleTargetRef is the workload,
+    `config_maps` the ConfigMaps named by circuitBreaker steps (None: not found), and
+    `cron_jobs` every CronJob of the namespace (suspendCronJobs selects among them with
+    `select_cron_jobs`, here, so the reconciler and `simulate` select alike).
     """
 
     workload: dict[str, Any] | None
@@ -48,6 +50,7 @@ class Observed:
     pods: tuple[dict[str, Any], ...] = ()
     hpa: dict[str, Any] | None = None
     config_maps: Mapping[str, dict[str, Any] | None] = field(default_factory=dict)
+    cron_jobs: tuple[dict[str, Any], ...] = ()
 
 
 class PlanningError(ValueError):
@@ -305,10 +308,132 @@ def _plan_circuit_breaker(index: int, step: Step, observed: Observed) -> Planned
     )
 
 
+ISOLATE_PREFIX = "remediator-isolate-"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "remediator"
+INCIDENT_ANNOTATION = "remediator.dev/incident"
+
+
+def isolation_name(workload_name: str) -> str:
+    """The NetworkPolicy that isolates a workload's pods: one per workload, deterministic."""
+    return f"{ISOLATE_PREFIX}{workload_name}"
+
+
+def _plan_isolate(ctx: _Context) -> _Planned:
+    labels = (ctx.workload.get("spec", {}).get("selector") or {}).get("matchLabels") or {}
+    if not labels:
+        raise ctx.refuse(
+            reasons.INVALID_TARGET,
+            f"{ctx.ref} has no spec.selector.matchLabels to select its pods by",
+        )
+    name = isolation_name(ctx.target.name)
+    after = ctx.step.revert_after
+    desired = {
+        "networkPolicy": name,
+        # deny all: both policy types, no rules
+        "spec": {
+            "podSelector": {"matchLabels": dict(sorted(labels.items()))},
+            "policyTypes": ["Ingress", "Egress"],
+        },
+        "revertAfterSeconds": parse_duration(after) if after else None,
+    }
+    summary = f"isolate the pods of {ctx.ref}: NetworkPolicy {name} denies all traffic"
+    summary += f", removed after {after}" if after else " (stays until a human removes it)"
+    return desired, summary
+
+
+def _selector_text(labels: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def select_cron_jobs(step: Step, cron_jobs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The CronJobs a suspendCronJobs step acts on, by name: those its `selector` selects,
+    or those its `cronJobs` names (each name at most once; missing ones are left out)."""
+    selected: dict[str, dict[str, Any]] = {}
+    for job in cron_jobs:
+        meta = job.get("metadata") or {}
+        name = str(meta.get("name", ""))
+        if step.selector is not None:
+            labels = meta.get("labels") or {}
+            if all(labels.get(k) == v for k, v in step.selector.match_labels.items()):
+                selected[name] = dict(job)
+        elif name in (step.cron_jobs or []):
+            selected[name] = dict(job)
+    return [selected[n] for n in sorted(selected)]
+
+
+def cron_jobs_ref(step: Step) -> str:
+    if step.selector is not None:
+        return f"CronJobs/{_selector_text(step.selector.match_labels)}"
+    return f"CronJobs/{','.join(step.cron_jobs or [])}"
+
+
+def _plan_suspend_cron_jobs(index: int, step: Step, observed: Observed) -> PlannedStep:
+    ref = cron_jobs_ref(step)
+    jobs = select_cron_jobs(step, observed.cron_jobs)
+    found = {str(j["metadata"]["name"]) for j in jobs}
+    missing = [n for n in step.cron_jobs or [] if n not in found]
+    if missing:
+        raise PlanningError(
+            reasons.CRON_JOB_NOT_FOUND,
+            index,
+            f"step {index} (suspendCronJobs): CronJob {', '.join(missing)} does not exist",
+        )
+    if not jobs:
+        raise PlanningError(
+            reasons.NO_CRON_JOBS_SELECTED,
+            index,
+            f"step {index} (suspendCronJobs): no CronJob has the labels"
+            f" {ref.removeprefix('CronJobs/')}",
+        )
+    running = [str(j["metadata"]["name"]) for j in jobs if not j.get("spec", {}).get("suspend")]
+    already = [str(j["metadata"]["name"]) for j in jobs if j.get("spec", {}).get("suspend")]
+    after = step.resume_after
+    summary = f"suspend CronJob {', '.join(running)}" if running else "no CronJob to suspend"
+    if running:
+        summary += f", resume after {after}" if after else " until a human resumes it"
+    if already:
+        summary += f"; {', '.join(already)} already suspended, left as is"
+    desired = {
+        # only these are resumed by the revert: a CronJob suspended before stays suspended
+        "suspend": running,
+        "alreadySuspended": already,
+        "resumeAfterSeconds": parse_duration(after) if after else None,
+    }
+    return PlannedStep(
+        index=index, action="suspendCronJobs", target=ref, summary=summary, desired=desired
+    )
+
+
+def notify_text(incident: Incident, extra: str | None = None) -> str:
+    """The human line of a notify step, fixed at planning time."""
+    spec = incident.spec
+    text = f"[{spec.severity}] {spec.alertname} in {incident.metadata.namespace}"
+    text += f": {spec.summary}" if spec.summary else ""
+    return f"{text} — {extra}" if extra else text
+
+
+def _plan_notify(index: int, step: Step, incident: Incident) -> PlannedStep:
+    ref = step.webhook_secret_ref
+    assert ref is not None  # Step requires it for notify
+    desired = {
+        "webhookSecretRef": {"name": ref.name, "key": ref.key},
+        "text": notify_text(incident, step.message),
+    }
+    return PlannedStep(
+        index=index,
+        action="notify",
+        target=f"Webhook/{ref.name}",
+        summary=f"notify the webhook in Secret {ref.name} (key {ref.key})",
+        desired=desired,
+    )
+
+
 _WORKLOAD_PLANNERS: dict[str, Callable[[_Context], _Planned]] = {
     "rollback": _plan_rollback,
     "restartPods": _plan_restart,
     "scale": _plan_scale,
+    "isolatePods": _plan_isolate,
 }
 
 
@@ -341,6 +466,12 @@ def plan(
         if step.action == "circuitBreaker":
             steps.append(_plan_circuit_breaker(index, step, observed))
             continue
+        if step.action == "suspendCronJobs":
+            steps.append(_plan_suspend_cron_jobs(index, step, observed))
+            continue
+        if step.action == "notify":
+            steps.append(_plan_notify(index, step, incident))
+            continue
         if observed.workload is None:
             raise PlanningError(
                 reasons.TARGET_NOT_FOUND,
@@ -363,7 +494,8 @@ def revert_of(step: PlannedStep) -> dict[str, Any] | None:
 
     Because it has the same shape, the executor applies a revert as it applies the step.
     Scale and circuitBreaker record the previous value; the others have no revert (a
-    rollback is undone by another rollback, a restart needs none).
+    rollback is undone by another rollback, a restart needs none; suspendCronJobs and
+    isolatePods are undone by the executor's `revert` from what they record).
     """
     desired = step.desired
     if step.action == "scale" and desired.get("via") == "hpa":

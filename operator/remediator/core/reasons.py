@@ -44,6 +44,9 @@ ACTION_APPLIED: Final = "ActionApplied"
 ACTION_SKIPPED: Final = "ActionSkipped"
 ACTION_FAILED: Final = "ActionFailed"
 ACTION_REVERTED: Final = "ActionReverted"
+NOTIFICATION_SENT: Final = "NotificationSent"
+NOTIFICATION_FAILED: Final = "NotificationFailed"
+POLICY_SKIPPED: Final = "PolicySkipped"
 
 # -------------------------------------------------------------------------- outcomes
 VERIFYING: Final = "Verifying"
@@ -74,6 +77,9 @@ TEMPLATE_ALREADY_MATCHES: Final = "TemplateAlreadyMatches"
 ROLLOUT_TOO_OLD: Final = "RolloutTooOld"
 NO_PODS_SELECTED: Final = "NoPodsSelected"
 CONFIG_MAP_NOT_FOUND: Final = "ConfigMapNotFound"
+NO_CRON_JOBS_SELECTED: Final = "NoCronJobsSelected"
+CRON_JOB_NOT_FOUND: Final = "CronJobNotFound"
+SECRET_NOT_FOUND: Final = "SecretNotFound"
 PRECONDITION_FAILED: Final = "PreconditionFailed"
 PROMETHEUS_UNAVAILABLE: Final = "PrometheusUnavailable"
 PROMQL_ERROR: Final = "PromQLError"
@@ -105,5 +111,10 @@ PLANNING_REASONS: Final = frozenset(
         ROLLOUT_TOO_OLD,
         NO_PODS_SELECTED,
         CONFIG_MAP_NOT_FOUND,
+        NO_CRON_JOBS_SELECTED,
+        CRON_JOB_NOT_FOUND,
     }
 )
+FALL_THROUGH: Final = frozenset({ROLLOUT_TOO_OLD, NO_PREVIOUS_REVISION})
+"""Planning refusals that mean "this policy does not apply here": the next matching policy
+(lower priority) is tried, e.g. restart when a rollback finds no recent deployment."""

@@ -134,14 +134,25 @@ def observe(
                 None,
             )
             config_maps[step.config_map] = found
-            if found is None:
-                missing.append(f"ConfigMap/{step.config_map} in namespace {namespace}")
+            gone = f"ConfigMap/{step.config_map} in namespace {namespace}"
+            if found is None and gone not in missing:
+                missing.append(gone)
+    cron_jobs: list[dict[str, Any]] = []
+    for step in policy.spec.steps:
+        if step.action == "suspendCronJobs":
+            cron_jobs = [dict(o) for o in _of_kind(objects, "CronJob", namespace)]
+            if not planning.select_cron_jobs(step, cron_jobs):
+                missing.append(
+                    f"{planning.cron_jobs_ref(step)} in namespace {namespace}"
+                    " (suspendCronJobs suspends them)"
+                )
     observed = planning.Observed(
         workload=workload,
         replicasets=tuple(replicasets),
         pods=tuple(pods),
         hpa=hpa,
         config_maps=config_maps,
+        cron_jobs=tuple(cron_jobs),
     )
     return observed, missing
 
@@ -239,7 +250,8 @@ def decide_alert(
         seen.add(name)
 
     candidates = [_in_namespace(p, namespace) for p in policies]
-    policy = matching.select_policy(incident, candidates)
+    ranked = matching.ranked(incident, candidates)
+    policy = ranked[0] if ranked else None
     if policy is not None:
         decision["policy"] = policy.metadata.name
     if incident.spec.alert_status == "resolved":
@@ -256,6 +268,25 @@ def decide_alert(
             f"no RemediationPolicy matches alert {incident.spec.alertname}"
             f" ({incident.spec.severity}) in namespace {namespace}",
         )
+    for rank, candidate in enumerate(ranked):
+        if rank + 1 == len(ranked) or not options.with_state:
+            break
+        try:  # the reconciler tries the next policy when the plan says this one does not apply
+            target = targets.resolve_target(incident, candidate)
+            observed, _ = observe(objects, namespace, target, candidate)
+            if observed.workload is not None:
+                planning.plan(incident, candidate, target, observed, now)
+        except planning.PlanningError as e:
+            if e.reason in reasons.FALL_THROUGH:
+                decision.setdefault("skipped", []).append(
+                    {"policy": candidate.metadata.name, "reason": e.reason, "message": e.message}
+                )
+                policy = ranked[rank + 1]
+                decision["policy"] = policy.metadata.name
+                continue
+        except targets.TargetError:
+            pass
+        break
     try:
         target = targets.resolve_target(incident, policy)
     except targets.TargetError as e:
@@ -364,6 +395,11 @@ def render_text(result: Mapping[str, Any]) -> str:
         lines.append(f"  outcome:   {d['outcome']} ({d['reason']}): {d['message']}")
         if d["outcome"] not in ("Duplicate", "Dropped"):
             lines.append(f"  policy:    {d['policy'] or 'none'}")
+        for skipped in d.get("skipped", []):
+            lines.append(
+                f"  skipped:   {skipped['policy']} does not apply ({skipped['reason']}):"
+                f" {skipped['message']}"
+            )
         if d["target"]:
             lines.append(f"  target:    {d['target']}")
         if d["plan"]:

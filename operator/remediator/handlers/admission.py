@@ -17,9 +17,12 @@ from pydantic import ValidationError
 from ..core import stamps
 from ..core.models import GROUP, VERSION, RemediationPolicy
 from ..core.validation import describe_errors
+from .registry import REGISTRY
 
 
-@kopf.on.mutate(GROUP, VERSION, "approvals", operations={"CREATE"}, id="stamp-approver")
+@kopf.on.mutate(
+    GROUP, VERSION, "approvals", operations={"CREATE"}, id="stamp-approver", registry=REGISTRY
+)
 def stamp_approver(
     spec: kopf.Spec,
     meta: kopf.Meta,
@@ -56,7 +59,9 @@ def stamp_approver(
     )
 
 
-@kopf.on.validate(GROUP, VERSION, "approvals", operations={"UPDATE"}, id="approvals-immutable")
+@kopf.on.validate(
+    GROUP, VERSION, "approvals", operations={"UPDATE"}, id="approvals-immutable", registry=REGISTRY
+)
 def approvals_immutable(**kwargs: Any) -> None:
     old, new = kwargs.get("old") or {}, kwargs.get("new") or {}
     old_seal = ((old.get("metadata") or {}).get("annotations") or {}).get(stamps.ANNOTATION)
@@ -73,6 +78,7 @@ def approvals_immutable(**kwargs: Any) -> None:
     "remediationpolicies",
     operations={"CREATE", "UPDATE"},
     id="validate-policy",
+    registry=REGISTRY,
 )
 def validate_policy(body: kopf.Body, **kwargs: Any) -> None:
     # Judge only what changes the spec. A policy that was stored while the webhook was not in

@@ -7,9 +7,10 @@ from typing import Any
 import kopf
 
 from ..core.models import GROUP, VERSION
+from .registry import REGISTRY
 
 
-@kopf.on.create(GROUP, VERSION, "approvals")
+@kopf.on.create(GROUP, VERSION, "approvals", registry=REGISTRY)
 async def approval_created(
     spec: kopf.Spec, namespace: str | None, memo: kopf.Memo, **_: Any
 ) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 import kopf
 
 from ..core.models import GROUP, VERSION
+from .registry import REGISTRY
 
 
-@kopf.on.create(GROUP, VERSION, "incidents")
-@kopf.on.resume(GROUP, VERSION, "incidents")
-@kopf.on.update(GROUP, VERSION, "incidents", field="spec")
+@kopf.on.create(GROUP, VERSION, "incidents", registry=REGISTRY)
+@kopf.on.resume(GROUP, VERSION, "incidents", registry=REGISTRY)
+@kopf.on.update(GROUP, VERSION, "incidents", field="spec", registry=REGISTRY)
 async def incident_changed(namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
     await memo.reconciler.reconcile(namespace or "", name)

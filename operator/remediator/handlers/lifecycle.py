@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,15 +14,17 @@ import kopf
 import structlog
 from pydantic import ValidationError
 
+from .. import metrics
 from ..adapters.kube import KubeClient, KubeError, load_configuration
 from ..core.models import GROUP
 from ..core.models import Incident as IncidentModel
 from ..reconciler import OperatorConfig, Reconciler
+from .registry import REGISTRY
 
 log = structlog.get_logger("remediator.operator")
 
 
-@kopf.on.login()
+@kopf.on.login(registry=REGISTRY)
 def login(**_: Any) -> kopf.ConnectionInfo:
     """Log in with the same kubeconfig or service account the reconciler's client uses."""
     from .. import settings
@@ -39,7 +42,7 @@ def login(**_: Any) -> kopf.ConnectionInfo:
     )
 
 
-@kopf.on.startup()
+@kopf.on.startup(registry=REGISTRY)
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     from .. import settings as operator_settings
 
@@ -80,13 +83,19 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
         from .. import bridge
 
         memo.bridge = await bridge.start(kube, config.bridge)
+    metrics.INCIDENTS.reset()  # a view of this cluster only, filled by the ticker
+    if config.metrics_port is not None:
+        memo.metrics = await metrics.start(config.metrics_host, config.metrics_port)
     log.info("operator started", dry_run=config.dry_run, namespaces=operator_settings.namespaces)
 
 
-@kopf.on.cleanup()
+@kopf.on.cleanup(registry=REGISTRY)
 async def stop(memo: kopf.Memo, **_: Any) -> None:
     runner = memo.get("bridge")
     if runner is not None:  # stop taking alerts before the API client closes
+        await runner.cleanup()
+    runner = memo.get("metrics")
+    if runner is not None:
         await runner.cleanup()
     ticker = memo.get("ticker")
     if ticker is not None:
@@ -105,6 +114,9 @@ async def tick(reconciler: Reconciler, namespaces: list[str]) -> None:
     running: set[asyncio.Task[None]] = set()
     while True:
         await asyncio.sleep(reconciler.config.tick_seconds)
+        if not await _active(reconciler):
+            continue  # a standby replica: Kopf's handlers are paused, and so is the ticker
+        listed_at = time.monotonic()
         try:
             bodies: list[dict[str, Any]] = []
             for namespace in namespaces or [None]:  # type: ignore[list-item]
@@ -112,6 +124,7 @@ async def tick(reconciler: Reconciler, namespaces: list[str]) -> None:
         except (TimeoutError, KubeError, OSError) as e:
             log.warning("ticker could not list incidents", error=str(e))
             continue
+        metrics.INCIDENTS.replace(bodies, listed_at)
         now = datetime.now(UTC)
         for body in bodies:
             try:
@@ -125,6 +138,42 @@ async def tick(reconciler: Reconciler, namespaces: list[str]) -> None:
                 task = asyncio.create_task(_safely(reconciler, meta.namespace, meta.name))
                 running.add(task)
                 task.add_done_callback(running.discard)
+
+
+async def _active(reconciler: Reconciler) -> bool:
+    """Whether this replica is the one that acts, decided as Kopf's peering decides it: no
+    live peer with a higher or the same priority in the shared peering object."""
+    from .. import settings as operator_settings
+
+    if operator_settings.standalone:
+        return True
+    name = operator_settings.peering_name
+    paths = (
+        [
+            f"/apis/kopf.dev/v1/namespaces/{ns}/kopfpeerings/{name}"
+            for ns in operator_settings.namespaces
+        ]
+        if operator_settings.namespaces
+        else [f"/apis/kopf.dev/v1/clusterkopfpeerings/{name}"]
+    )
+    now = datetime.now(UTC)
+    for path in paths:
+        try:
+            peering = await reconciler.kube.get_or_none(path)
+        except (TimeoutError, KubeError, OSError) as e:
+            log.warning("ticker could not read the peering object", error=str(e))
+            return False  # unsure whether we lead: do nothing rather than act twice
+        for identity, peer in ((peering or {}).get("status") or {}).items():
+            if identity == operator_settings.identity or not isinstance(peer, dict):
+                continue
+            try:
+                seen = datetime.fromisoformat(str(peer.get("lastseen")).replace("Z", "+00:00"))
+                alive = (now - seen).total_seconds() < float(peer.get("lifetime", 60))
+            except ValueError:
+                alive = True
+            if alive and int(peer.get("priority", 0)) >= operator_settings.priority:
+                return False
+    return True
 
 
 async def _safely(reconciler: Reconciler, namespace: str, name: str) -> None:

@@ -12,11 +12,12 @@ from ..core import reasons
 from ..core.conditions import set_condition
 from ..core.models import GROUP, VERSION, Condition, RemediationPolicy
 from ..core.validation import describe_errors
+from .registry import REGISTRY
 
 
-@kopf.on.create(GROUP, VERSION, "remediationpolicies")
-@kopf.on.resume(GROUP, VERSION, "remediationpolicies")
-@kopf.on.update(GROUP, VERSION, "remediationpolicies", field="spec")
+@kopf.on.create(GROUP, VERSION, "remediationpolicies", registry=REGISTRY)
+@kopf.on.resume(GROUP, VERSION, "remediationpolicies", registry=REGISTRY)
+@kopf.on.update(GROUP, VERSION, "remediationpolicies", field="spec", registry=REGISTRY)
 def policy_changed(
     body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch, **_: Any
 ) -> None:

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from aiohttp import web
@@ -25,11 +25,24 @@ from aiohttp import web
 from .api import Api, ListOptions, Request
 from .auth import SANDBOX_ADMIN, Authenticator, User
 from .errors import ApiError
+from .faults import FaultRule, Faults
 from .fixtures import DeploymentController
+from .rbac import RBAC, AlwaysAllow, Authorizer, bootstrap_policy, service_account_groups
+from .rbac import service_account_user as _service_account_user
 from .server import ApiServer
 from .store import Change, Store, WriteRecord
 
-__all__ = ["Api", "ApiError", "Change", "ListOptions", "Request", "Sandbox", "WriteRecord"]
+__all__ = [
+    "Api",
+    "ApiError",
+    "Change",
+    "FaultRule",
+    "Faults",
+    "ListOptions",
+    "Request",
+    "Sandbox",
+    "WriteRecord",
+]
 
 T = TypeVar("T")
 
@@ -39,6 +52,9 @@ class Sandbox:
 
     ``with Sandbox(kubeconfig=path) as sandbox:`` serves until the block ends. With
     ``controllers=True`` the fixture Deployment controller keeps ReplicaSets and pods.
+    ``authorization="RBAC"`` authorizes every request from the stored Roles, ClusterRoles
+    and bindings (plus kube's bootstrap policy); the default lets every identity do anything.
+    ``sandbox.faults`` injects API failures at runtime (see `faults.Faults.add`).
     """
 
     def __init__(
@@ -50,7 +66,12 @@ class Sandbox:
         controllers: bool = True,
         bookmark_interval: float = 1.0,
         anonymous_is_admin: bool = True,
+        authorization: Literal["AlwaysAllow", "RBAC"] = "AlwaysAllow",
     ) -> None:
+        if authorization not in ("AlwaysAllow", "RBAC"):
+            raise ValueError(f"unknown authorization mode {authorization!r}")
+        self.authorization = authorization
+        self.faults = Faults()
         self._anonymous_is_admin = anonymous_is_admin
         self.host = host
         self.port = port or _free_port(host)
@@ -103,11 +124,18 @@ class Sandbox:
         self.api = Api(Store())
         if self._controllers:
             self.controller = DeploymentController(self.api)
+        authorizer: Authorizer = AlwaysAllow()
+        if self.authorization == "RBAC":
+            authorizer = RBAC(self.api.store)
+            for (group, plural), obj in bootstrap_policy():
+                self.api.internal_create(group, plural, obj)
         server = ApiServer(
             self.api,
             bookmark_interval=self._bookmark_interval,
             authenticator=self.authenticator,
             anonymous_is_admin=self._anonymous_is_admin,
+            authorizer=authorizer,
+            faults=self.faults,
         )
         self._runner = web.AppRunner(server.app, handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -168,12 +196,33 @@ class Sandbox:
 
     # identities
     def add_user(self, name: str, groups: tuple[str, ...] = ()) -> str:
-        """A bearer token that authenticates as `name` (in `groups`, and system:authenticated)."""
-        return self.authenticator.add(User(name, (*groups, "system:authenticated")))
+        """A bearer token that authenticates as `name` (in `groups`, and system:authenticated).
+
+        A `system:serviceaccount:NS:NAME` user also gets the groups kube gives service
+        accounts: `system:serviceaccounts` and `system:serviceaccounts:NS`.
+        """
+        extra = tuple(g for g in service_account_groups(name) if g not in groups)
+        return self.authenticator.add(User(name, (*groups, *extra, "system:authenticated")))
+
+    def add_service_account(self, namespace: str, name: str) -> str:
+        """A bearer token of the ServiceAccount NAME in NAMESPACE (its user and groups)."""
+        return self.add_user(_service_account_user(namespace, name))
 
     def kubeconfig_for(self, name: str, path: Path | str, groups: tuple[str, ...] = ()) -> Path:
         """A kubeconfig that acts as the user `name`."""
-        config = self.kubeconfig_dict(token=self.add_user(name, groups), user=name)
+        return self._write_identity_kubeconfig(name, self.add_user(name, groups), path)
+
+    def kubeconfig_for_service_account(self, namespace: str, name: str, path: Path | str) -> Path:
+        """A kubeconfig that acts as the ServiceAccount NAME of NAMESPACE (its namespace)."""
+        user = _service_account_user(namespace, name)
+        return self._write_identity_kubeconfig(
+            user, self.add_service_account(namespace, name), path, namespace=namespace
+        )
+
+    def _write_identity_kubeconfig(
+        self, user: str, token: str, path: Path | str, namespace: str = "default"
+    ) -> Path:
+        config = self.kubeconfig_dict(namespace, token=token, user=user)
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -667,6 +667,11 @@ class Api:
             problems = schema.validate_dns1123_label(name)
         elif info.plural == "events":
             problems = [] if name and "/" not in name else ["may not contain '/'"]
+        elif info.group == "rbac.authorization.k8s.io":
+            # ValidateRBACName: a path segment ("system:discovery" is a valid role name)
+            problems = [f"may not contain '{c}'" for c in ("/", "%") if c in name]
+            if name in (".", ".."):
+                problems.append(f"may not be '{name}'")
         else:
             problems = schema.validate_dns1123_subdomain(name)
         if problems:

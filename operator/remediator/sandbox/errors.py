@@ -21,12 +21,14 @@ class ApiError(Exception):
         message: str,
         *,
         details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.reason = reason
         self.message = message
         self.details = details
+        self.headers = headers or {}  # e.g. Retry-After of a 429
 
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -246,6 +246,15 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         "clusterrolebindings",
         namespaced=False,
     ),
+    # answered, never stored: `kubectl auth can-i` asks through it
+    _r(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        namespaced=False,
+        verbs=("create",),
+    ),
 )
 
 

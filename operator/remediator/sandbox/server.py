@@ -21,11 +21,12 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import errors, openapi, tables
+from . import errors, openapi, rbac, tables
 from .admission import Admission
 from .api import Api, ListOptions, Request
-from .auth import ANONYMOUS, SANDBOX_ADMIN, Authenticator
+from .auth import ANONYMOUS, SANDBOX_ADMIN, Authenticator, User
 from .errors import ApiError
+from .faults import Call, FaultRule, Faults
 from .registry import ResourceInfo
 from .store import Change
 
@@ -45,6 +46,8 @@ PROTOBUF = "application/vnd.kubernetes.protobuf"
 DEFAULT_WATCH_TIMEOUT = 1800.0
 LIVENESS_CHECK = 0.5
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+ACCESS_REVIEWS = ("authorization.k8s.io", "selfsubjectaccessreviews")
+HANG_POLL = 0.05
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,13 @@ class ApiServer:
         bookmark_interval: float = 1.0,
         authenticator: Authenticator | None = None,
         anonymous_is_admin: bool = True,
+        authorizer: rbac.Authorizer | None = None,
+        faults: Faults | None = None,
     ) -> None:
         self.api = api
         self.auth = authenticator or Authenticator()
+        self.authorizer: rbac.Authorizer = authorizer or rbac.AlwaysAllow()
+        self.faults = faults or Faults()
         # kubectl sends no credentials over plain HTTP; by default the sandbox lets such
         # requests act as the admin, like a local development cluster. Tests that prove who
         # did what start it with anonymous_is_admin=False (anonymous: discovery only).
@@ -90,7 +97,10 @@ class ApiServer:
         try:
             return await self._dispatch(request)
         except ApiError as e:
-            return _status_response(e)
+            response = _status_response(e)
+            for header, value in e.headers.items():
+                response.headers[header] = value
+            return response
         except (ConnectionResetError, asyncio.CancelledError):
             raise
         except Exception as e:  # pragma: no cover - a bug of ours; still answer like the API
@@ -99,6 +109,21 @@ class ApiServer:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
         parts = [p for p in path.split("/") if p]
+        checked = self.authorizer.mode != "AlwaysAllow"
+        if checked and not _is_resource_path(parts):
+            # kube-apiserver authorizes discovery, /version and health checks as
+            # non-resource URLs (the bootstrap system:discovery and public-info roles)
+            caller = self._authenticate(request)
+            attrs = rbac.Attributes(
+                user=caller.name,
+                groups=caller.groups,
+                verb=request.method.lower(),
+                resource_request=False,
+                path=request.path,
+            )
+            decision = self.authorizer.authorize(attrs)
+            if not decision.allowed:
+                raise rbac.forbidden(attrs, decision.reason)
         if parts in (["healthz"], ["readyz"], ["livez"]):
             return web.Response(text="ok")
         if request.method == "GET":
@@ -108,10 +133,10 @@ class ApiServer:
         target = self._target(parts)
         verb = _verb(request, target)
         self.api.store.count_request(verb, target.info.group, target.info.plural)
-        user = self.auth.authenticate(request.headers.get("Authorization"))
-        if user is ANONYMOUS and self.anonymous_is_admin:
-            user = SANDBOX_ADMIN
-        if user.name == "system:anonymous" and not self.anonymous_is_admin:
+        user = self._authenticate(request)
+        if checked:
+            self._authorize(request, target, verb, user)
+        elif user.name == "system:anonymous" and not self.anonymous_is_admin:
             # kube-apiserver's default RBAC lets anonymous users read discovery only
             raise ApiError(
                 403,
@@ -133,11 +158,33 @@ class ApiServer:
             raise errors.bad_request(
                 f'dryRun: Unsupported value: "{request.query["dryRun"]}": supported values: "All"'
             )
+        call = Call(
+            verb=verb,
+            group=target.info.group,
+            resource=target.info.plural,
+            subresource=target.subresource,
+            namespace=target.namespace,
+            name=target.name,
+            user=req.user,
+            resource_version=""
+            if request.query.get("sendInitialEvents") == "true"
+            else request.query.get("resourceVersion", ""),
+        )
+        fault = self.faults.decide(call)
+        if fault is not None:
+            # injected faults answer before the verb runs: nothing is stored or logged
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.status is not None:
+                raise fault.error(call)
+            if fault.timeout and not fault.apply_then_drop:
+                return await self._hang(request, fault)
         if verb == "watch":
-            return await self._watch(request, target)
+            return await self._watch(request, target, fault)
         rv_before = self.api.store.rv
         response = await self._handle(request, target, verb, req)
-        if verb in WRITE_VERBS:
+        dropped = fault is not None and fault.apply_then_drop
+        if verb in WRITE_VERBS and (target.info.group, target.info.plural) != ACCESS_REVIEWS:
             self.api.store.record_write(
                 verb="evict" if target.subresource == "eviction" else verb,
                 group=target.info.group,
@@ -148,11 +195,106 @@ class ApiServer:
                 user=req.user,
                 dry_run=req.dry_run,
                 changed=self.api.store.rv != rv_before,
+                response_dropped=dropped,
             )
+        if fault is not None and fault.apply_then_drop:
+            return await self._hang(request, fault)
         if req.warnings:
             for warning in req.warnings:
                 response.headers.add("Warning", f'299 - "{warning}"')
         return response
+
+    # ------------------------------------------------- identity and authorization
+    def _authenticate(self, request: web.Request) -> User:
+        user = self.auth.authenticate(request.headers.get("Authorization"))
+        if user is ANONYMOUS and self.anonymous_is_admin:
+            user = SANDBOX_ADMIN
+        if "Impersonate-User" in request.headers:
+            user = self._impersonate(request, user)
+        return user
+
+    def _impersonate(self, request: web.Request, caller: User) -> User:
+        """`kubectl --as=NAME --as-group=G`: act as another identity if allowed to.
+
+        As kube-apiserver's impersonation filter: the caller needs `impersonate` on
+        `users` (or on the `serviceaccounts` object for a service account's name) and on
+        every `groups` it asks for.
+        """
+        name = request.headers["Impersonate-User"]
+        groups = tuple(request.headers.getall("Impersonate-Group", ()))
+        checks: list[tuple[str, str, str]] = [("", "users", name)]
+        if name.startswith(rbac.SERVICE_ACCOUNT_PREFIX):
+            namespace, _, sa = name[len(rbac.SERVICE_ACCOUNT_PREFIX) :].partition(":")
+            checks = [(namespace, "serviceaccounts", sa)]
+        checks += [("", "groups", g) for g in groups]
+        for namespace, resource, object_name in checks:
+            attrs = rbac.Attributes(
+                user=caller.name,
+                groups=caller.groups,
+                verb="impersonate",
+                resource=resource,
+                namespace=namespace,
+                name=object_name,
+            )
+            decision = self.authorizer.authorize(attrs)
+            if not decision.allowed:
+                raise rbac.forbidden(attrs, decision.reason)
+        if not groups:
+            groups = rbac.service_account_groups(name)
+        if name != "system:anonymous" and "system:authenticated" not in groups:
+            groups = (*groups, "system:authenticated")
+        return User(name, groups)
+
+    def _authorize(self, request: web.Request, target: Target, verb: str, user: User) -> None:
+        name = target.name
+        if not name and verb in ("list", "watch"):
+            # kube-apiserver takes the name of a list or watch from its fieldSelector, so
+            # that resourceNames can grant watching one object
+            name = _selected_name(request.query.get("fieldSelector", ""))
+        attrs = rbac.Attributes(
+            user=user.name,
+            groups=user.groups,
+            verb=verb,
+            group=target.info.group,
+            resource=target.info.plural,
+            subresource=target.subresource,
+            namespace=target.namespace,
+            name=name,
+        )
+        decision = self.authorizer.authorize(attrs)
+        if not decision.allowed:
+            raise rbac.forbidden(attrs, decision.reason)
+
+    def _access_review(self, body: Any, req: Request) -> dict[str, Any]:
+        """A SelfSubjectAccessReview: may the caller do what its spec describes?"""
+        if not isinstance(body, dict):
+            raise errors.bad_request("SelfSubjectAccessReview must be a JSON object")
+        spec = body.get("spec") or {}
+        attrs = rbac.access_review_attributes(spec, req.user, req.groups)
+        decision = self.authorizer.authorize(attrs)
+        status: dict[str, Any] = {"allowed": decision.allowed}
+        if decision.reason:
+            status["reason"] = decision.reason
+        return {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": spec,
+            "status": status,
+        }
+
+    # ----------------------------------------------------------------- faults
+    async def _hang(self, request: web.Request, fault: FaultRule) -> web.StreamResponse:
+        """Answer nothing: hold the connection until the client gives up, then close it."""
+        deadline = time.monotonic() + fault.hang
+        while time.monotonic() < deadline and not self._closing:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                break
+            await asyncio.sleep(HANG_POLL)
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=504)  # never delivered: the connection is gone
 
     # ------------------------------------------------------------- discovery
     def _discovery(self, parts: list[str]) -> dict[str, Any] | None:
@@ -211,6 +353,13 @@ class ApiServer:
         if verb == "list":
             return self._render_list(request, info, ns)
         if verb == "create":
+            if (info.group, info.plural) == ACCESS_REVIEWS:
+                # kubectl's typed client sends this one as protobuf
+                if request.content_type == PROTOBUF:
+                    body = rbac.decode_access_review(await request.read())
+                else:
+                    body = await _body(request)
+                return _json(self._access_review(body, req), status=201)
             body = await _body(request)
             if sub == "eviction":
                 return _json(api.evict(info, ns, name, body, req), status=201)
@@ -241,8 +390,17 @@ class ApiServer:
             if content_type == "application/apply-patch+yaml":
                 return _json(self._apply(info, ns, name, patch, req))
             if self.admission.active(info, "UPDATE", sub):
-                candidate = api.patch(info, ns, name, patch, content_type, _dry(req), sub)
-                return _json(await self._admitted_update(info, ns, name, candidate, req, sub))
+                # kube-apiserver re-applies a patch to the latest object when a write lands
+                # while the webhooks run; only a patch that names a resourceVersion conflicts.
+                for attempt in range(5):
+                    candidate = api.patch(info, ns, name, patch, content_type, _dry(req), sub)
+                    try:
+                        return _json(
+                            await self._admitted_update(info, ns, name, candidate, req, sub)
+                        )
+                    except ApiError as e:
+                        if e.code != 409 or _names_resource_version(patch) or attempt == 4:
+                            raise
             return _json(api.patch(info, ns, name, patch, content_type, req, sub))
         if verb == "delete":
             options = await _optional_body(request)
@@ -407,8 +565,13 @@ class ApiServer:
         )
 
     # ----------------------------------------------------------------- watch
-    async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
+    async def _watch(
+        self, request: web.Request, target: Target, fault: FaultRule | None = None
+    ) -> web.StreamResponse:
         info = target.info
+        drop_at = None
+        if fault is not None and fault.drop_watch_after is not None:
+            drop_at = time.monotonic() + fault.drop_watch_after
         options = self._list_options(request, target.namespace)
         if target.name:
             options = ListOptions(
@@ -437,6 +600,8 @@ class ApiServer:
                 ]
             if rv_param not in ("", "0") and not send_initial:
                 history = store.history_since(info.storage_key, _int(rv_param, -1))
+                if fault is not None and fault.gone_on_rewatch:
+                    history = None  # injected: as if etcd had compacted this version away
                 if history is None:
                     initial = [
                         {
@@ -485,9 +650,17 @@ class ApiServer:
                 # LIVENESS_CHECK seconds, so abandoned watches (and their queues) end.
                 if self._closing or request.transport is None or request.transport.is_closing():
                     break
+                if drop_at is not None and time.monotonic() >= drop_at:
+                    assert fault is not None
+                    self.faults.record("drop_watch")
+                    if fault.abrupt:  # a broken connection: no final chunk
+                        request.transport.close()
+                    break
                 wait = min(remaining, LIVENESS_CHECK)
                 if bookmarks:
                     wait = max(0.0, min(wait, next_bookmark - time.monotonic()))
+                if drop_at is not None:
+                    wait = max(0.0, min(wait, drop_at - time.monotonic()))
                 try:
                     change = await asyncio.wait_for(watcher.queue.get(), wait)
                 except TimeoutError:
@@ -541,6 +714,30 @@ class ApiServer:
             "type": "BOOKMARK",
             "object": {"kind": info.kind, "apiVersion": info.api_version, "metadata": metadata},
         }
+
+
+def _is_resource_path(parts: list[str]) -> bool:
+    """As kube's RequestInfo: /api/VERSION/... and /apis/GROUP/VERSION/... name resources."""
+    return (len(parts) >= 3 and parts[0] == "api") or (len(parts) >= 4 and parts[0] == "apis")
+
+
+def _selected_name(field_selector: str) -> str:
+    for term in field_selector.split(","):
+        key, sep, value = term.partition("==") if "==" in term else term.partition("=")
+        if sep and key.strip() == "metadata.name" and not key.endswith("!"):
+            return value.strip()
+    return ""
+
+
+def _names_resource_version(patch: Any) -> bool:
+    if isinstance(patch, dict):
+        return bool((patch.get("metadata") or {}).get("resourceVersion"))
+    if isinstance(patch, list):
+        return any(
+            isinstance(op, dict) and str(op.get("path", "")).startswith("/metadata/resourceVersion")
+            for op in patch
+        )
+    return False
 
 
 def _dry(req: Request) -> Request:

@@ -48,6 +48,7 @@ class WriteRecord:
     user: str
     dry_run: bool
     changed: bool
+    response_dropped: bool = False  # applied, but an injected fault lost the answer
 
 
 @dataclass(eq=False)
