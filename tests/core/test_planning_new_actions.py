@@ -214,3 +214,22 @@ def test_the_payload_carries_the_structured_fields() -> None:
     }
     assert message["plan"] is None and message["actions"] == []
     assert message["dedupKey"] == "u-1/-/Escalated"
+
+
+def test_manual_revert_annotation_silences_the_breaker_warning() -> None:
+    from remediator.core.lint import Document, lint
+
+    body: dict[str, Any] = {
+        "apiVersion": "remediator.dev/v1alpha1",
+        "kind": "RemediationPolicy",
+        "metadata": {"name": "maintenance"},
+        "spec": {
+            "match": {"alertnames": ["DataIntegrityViolation"]},
+            "target": {"kind": "Deployment", "nameFromLabel": "deployment"},
+            "steps": [{"action": "circuitBreaker", "configMap": "flags", "key": "maintenance"}],
+        },
+    }
+    warned = lint([Document("p.yaml", 0, body)])
+    assert [f.rule for f in warned.findings] == ["circuit-breaker-without-revert"]
+    body["metadata"]["annotations"] = {"remediator.dev/manual-revert": "true"}
+    assert lint([Document("p.yaml", 0, body)]).findings == []
