@@ -313,6 +313,32 @@ async def deliver_alert(kube: KubeClient, config: BridgeConfig, alert: Alert) ->
             namespace_label=alert.labels.get("namespace"),
         )
         return "skipped", ""
+    try:
+        return await _persist(kube, config, alert, namespace)
+    except KubeError as e:
+        # `*` in the allow-list admits a namespace label naming no namespace at all: that is
+        # the alert's problem, not the bridge's (a 502 would make Alertmanager resend it for
+        # ever). Like a namespace that is not allowed: the default namespace, else skipped.
+        # A missing default namespace is a misconfiguration, and still a 502.
+        if not (e.status == 404 and f'namespaces "{namespace}" not found' in e.message):
+            raise
+        if namespace == config.default_namespace:
+            raise
+    log.warning(
+        "alert rerouted: its namespace does not exist",
+        alertname=alert.alertname,
+        fingerprint=alert.fingerprint,
+        namespace_label=namespace,
+        default_namespace=config.default_namespace,
+    )
+    if not config.default_namespace:
+        return "skipped", ""
+    return await _persist(kube, config, alert, config.default_namespace)
+
+
+async def _persist(
+    kube: KubeClient, config: BridgeConfig, alert: Alert, namespace: str
+) -> tuple[Result, str]:
     body = incident_for(
         alert,
         namespace=namespace,

@@ -113,6 +113,18 @@ class Alert(_Wire):
         str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")
     ]
 
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _in_utc_range(cls, moment: datetime | None) -> datetime | None:
+        # 0001-01-01T00:00:00+01:00 and 9999-12-31T23:59:59-01:00 parse, but have no UTC
+        # spelling (the Incident's name and startsAt are in UTC): a 422, not a crash later
+        if moment is not None:
+            try:
+                moment.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("the time is out of range once converted to UTC") from None
+        return moment
+
     @field_validator("labels")
     @classmethod
     def _has_alertname(cls, labels: dict[str, str]) -> dict[str, str]:
