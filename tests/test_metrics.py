@@ -12,8 +12,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from remediator import metrics
 
-NOW = datetime.now(UTC)
-
 
 def body(name: str, phase: str, severity: str = "P1", **status: Any) -> dict[str, Any]:
     return {
@@ -39,8 +37,9 @@ def stamp(when: datetime) -> str:
 
 
 def test_the_listing_becomes_the_view() -> None:
+    now = datetime.now(UTC)  # per test: collection may be minutes earlier
     collector = metrics.IncidentsCollector()
-    waiting_since = NOW - timedelta(minutes=20)
+    waiting_since = now - timedelta(minutes=20)
     collector.replace(
         [
             body("a", "Remediated", "P2"),
@@ -49,13 +48,13 @@ def test_the_listing_becomes_the_view() -> None:
                 "c",
                 "AwaitingApproval",
                 "P0",
-                respondBy=stamp(NOW - timedelta(minutes=5)),
+                respondBy=stamp(now - timedelta(minutes=5)),
                 timeline=[
                     {"time": stamp(waiting_since - timedelta(seconds=1)), "reason": "Matched"},
                     {"time": stamp(waiting_since), "reason": "AwaitingApproval"},
                 ],
             ),
-            body("d", "AwaitingApproval", "P0", respondBy=stamp(NOW + timedelta(minutes=5))),
+            body("d", "AwaitingApproval", "P0", respondBy=stamp(now + timedelta(minutes=5))),
             body("e", "Pending", "P3"),
         ],
         listed_at=time.monotonic(),
