@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup debs demo test lint pytest bench bench-sandbox sandbox crds clean
+.PHONY: setup debs demo test lint pytest bench bench-sandbox sandbox crds clean chaos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,18 @@ lint: setup
 bench-sandbox: setup ## the emulator's own throughput (GET, PATCH, watch events)
 	$(BIN)/python -m remediator.sandbox.bench
 
-bench: bench-sandbox
+# matplotlib (for bench/latency.png) only here: the `bench` extra, not a runtime dependency
+bench: bench-sandbox ## the operator with its bridge on the emulator: latency, storm, requests, RSS
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m remediator.bench
+
+# The chaos runs (tests/chaos): incidents across every action under injected API faults and
+# watch drops, SIGKILLs of the operator, two peered replicas; ends with the figures line.
+# `make test` runs them at CI size through pytest; larger runs by variables, e.g.
+# CHAOS_INCIDENTS=1000 CHAOS_KILLS=10 make chaos (also CHAOS_FAULT_RATE, CHAOS_SEED,
+# CHAOS_PEERING_INCIDENTS). The fuzz figures come from the hostile-input tests' file.
+chaos: setup ## chaos runs; prints `chaos: N incidents, F faults injected, ...`
+	$(BIN)/python -m tests.chaos
 
 crds: setup ## regenerate crds/*.yaml (and the copies in deploy/crds) from the pydantic models
 	$(BIN)/remediator crds

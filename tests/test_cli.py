@@ -457,3 +457,42 @@ def test_approve_an_incident_without_a_plan_fails_clearly(gated: World) -> None:
     assert "has no plan to approve (phase NoPolicy)" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert gated.approvals() == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "peering_name", "lifetime"),
+    [
+        ([], None, 60),  # standalone: no peering name, or Kopf pauses every handler
+        (["--standalone"], None, 60),
+        (["--peering", "--priority", "7", "--peering-lifetime", "12"], "default", 12),
+    ],
+)
+def test_run_asks_kopf_for_peering_only_with_peering(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], peering_name: str | None, lifetime: int
+) -> None:
+    """A peering name makes Kopf's peering mandatory: without the kopf.dev CRDs a standalone
+    operator would then pause all its handlers (and approvals would never be picked up)."""
+    from click.testing import CliRunner
+
+    from remediator import cli, logs, settings
+
+    seen: dict[str, Any] = {}
+
+    async def operator(**kwargs: Any) -> None:
+        seen.update(kwargs)
+
+    monkeypatch.setattr(kopf, "operator", operator)
+    monkeypatch.setattr(logs, "configure", lambda *_: None)
+    for name in ("config", "kubeconfig", "standalone", "priority", "identity", "peering_lifetime"):
+        monkeypatch.setattr(settings, name, getattr(settings, name))
+    result = CliRunner().invoke(
+        cli.main, ["run", "--webhook-insecure", "--tick-seconds", "0.5", *flags]
+    )
+    assert result.exit_code == 0, result.output
+    assert seen["peering_name"] == peering_name
+    assert seen["standalone"] is (peering_name is None)
+    assert settings.peering_lifetime == lifetime
+    assert settings.config.webhook_insecure is True
+    assert settings.config.tick_seconds == 0.5
+    if peering_name:
+        assert seen["priority"] == 7

@@ -32,7 +32,6 @@ import os
 import platform
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -299,10 +298,11 @@ class Bench:
     def scale_patches(self) -> dict[str, float]:
         """Target name -> time of its first changing PATCH of deployments/scale."""
         first: dict[str, float] = {}
-        for w in self.box.writes():
-            if w.verb == "patch" and w.resource == "deployments" and w.subresource == "scale":
-                if w.changed and w.name not in first:
-                    first[w.name] = w.time
+        # a generous timeout: with 10,000 incidents resuming the emulator's loop is busy
+        for w in self.box.call(lambda: list(self.box.api.store.writes), timeout=120):
+            scale = w.verb == "patch" and w.resource == "deployments" and w.subresource == "scale"
+            if scale and w.changed and w.name not in first:
+                first[w.name] = w.time
         return first
 
     def wait_terminal(self, names: Iterable[str], timeout: float) -> tuple[float, dict[str, str]]:
@@ -398,7 +398,7 @@ class Bench:
         counts = self.box.request_counts()
         cpu, wall = operator.cpu_seconds(), time.monotonic()
         asyncio.run(self.steady(rate, targets))
-        took, phases = self.wait_terminal([self.incident_of[t] for t in targets], 120)
+        _, phases = self.wait_terminal([self.incident_of[t] for t in targets], 120)
         used = operator.cpu_seconds() - cpu
         result = self.latency(targets, self.scale_patches())
         result.update(
@@ -526,7 +526,7 @@ class Bench:
                 body = json.loads(json.dumps(model))
                 name = f"filler-{i}"
                 meta = body["metadata"]
-                body = {"apiVersion": body["apiVersion"], "kind": body["kind"], **body}
+                body.update(apiVersion="remediator.dev/v1alpha1", kind="Incident")
                 body["metadata"] = {
                     "name": name,
                     "namespace": NS,
@@ -674,6 +674,9 @@ def plot(results: dict[str, Any], path: Path) -> bool:
 def table(results: dict[str, Any]) -> str:
     lines = [f"{'operator':<22}{'alerts':>8}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}"]
     for key, r in results["latency"].items():
+        if "error" in r:
+            lines.append(f"{key:<22}{r['error']}")
+            continue
         lines.append(
             f"{key:<22}{r['alerts']:>8}{r['p50_ms']:>10}{r['p95_ms']:>10}{r['p99_ms']:>10}"
         )
@@ -705,6 +708,12 @@ def table(results: dict[str, Any]) -> str:
 @click.option("--output", type=click.Path(path_type=Path), default=Path("bench/results.json"))
 @click.option("--plot-file", type=click.Path(path_type=Path), default=Path("bench/latency.png"))
 @click.option("--skip-load", is_flag=True, help="Skip the 10,000-incident measurements.")
+@click.option(
+    "--logs",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Keep the operators' logs in this directory.",
+)
 def main(
     duration: float,
     storm: int,
@@ -714,6 +723,7 @@ def main(
     output: Path,
     plot_file: Path,
     skip_load: bool,
+    logs: Path | None,
 ) -> None:
     """Measure the operator with its bridge against the API emulator on this machine."""
     started = time.monotonic()
@@ -751,9 +761,18 @@ def main(
                     )
                     bench.results["resources"]["loaded"] = loaded
                     click.echo(f"  loaded: {loaded}")
-                    bench.run_rate(operator, rate_list[0], f"rate_{rate_list[0]:g}_loaded")
+                    try:
+                        bench.run_rate(operator, rate_list[0], f"rate_{rate_list[0]:g}_loaded")
+                    except (TimeoutError, RuntimeError, KeyError) as e:
+                        bench.results["latency"][f"rate_{rate_list[0]:g}_loaded"] = {
+                            "error": repr(e)
+                        }
             finally:
                 operator.stop()
+                if logs is not None:
+                    logs.mkdir(parents=True, exist_ok=True)
+                    for log in workdir.glob("operator-*.log"):
+                        log.rename(logs / log.name)
     bench.results["matching"] = matching_bench()
     bench.results["machine"] = {
         "cpus": os.cpu_count(),

@@ -168,7 +168,10 @@ def authorized(header: str | None, config: BridgeConfig) -> bool:
     scheme, _, credentials = header.partition(" ")
     scheme, credentials = scheme.lower(), credentials.strip()
     if scheme == "bearer" and config.token:
-        return hmac.compare_digest(credentials.encode(), config.token.encode())
+        # aiohttp decodes header bytes that are not UTF-8 with surrogateescape: encode them
+        # back the same way (a plain encode() raises on them: a 500 for a bad header)
+        given_token = credentials.encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given_token, config.token.encode())
     if scheme == "basic" and config.basic_user and config.basic_password:
         try:
             given = aiohttp.BasicAuth.decode(header)

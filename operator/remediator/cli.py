@@ -268,6 +268,28 @@ def crds(output_dir: Path) -> None:
     help="Run without Kopf peering (one replica) or with it (several replicas).",
 )
 @click.option(
+    "--peering-lifetime",
+    type=click.IntRange(min=2),
+    default=60,
+    show_default=True,
+    help="Seconds a replica's peering record counts as alive without a keep-alive: how "
+    "long a standby waits before taking over from a replica that died.",
+)
+@click.option(
+    "--tick-seconds",
+    type=click.FloatRange(min=0.05),
+    default=1.0,
+    show_default=True,
+    help="How often deadlines, retries and reverts are checked.",
+)
+@click.option(
+    "--retry-seconds",
+    type=click.FloatRange(min=0.05),
+    default=5.0,
+    show_default=True,
+    help="Longest wait before retrying an action the cluster said 'not now' to.",
+)
+@click.option(
     "--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True
 )
 @click.option(
@@ -290,6 +312,11 @@ def crds(output_dir: Path) -> None:
     "--webhook-url-host",
     default=None,
     help="Host name the API server calls the webhooks by (e.g. the Service's DNS).",
+)
+@click.option(
+    "--webhook-insecure",
+    is_flag=True,
+    help="Serve the webhooks over plain HTTP (only for a local API server, e.g. the emulator).",
 )
 @click.option("--webhook-cert", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--webhook-key", type=click.Path(exists=True, dir_okay=False), default=None)
@@ -334,11 +361,15 @@ def run(
     identity: str | None,
     priority: int | None,
     standalone: bool,
+    peering_lifetime: int,
+    tick_seconds: float,
+    retry_seconds: float,
     log_format: str,
     approval_key_file: str | None,
     webhook_port: int | None,
     webhook_host: str,
     webhook_url_host: str | None,
+    webhook_insecure: bool,
     webhook_cert: str | None,
     webhook_key: str | None,
     manage_webhooks: bool,
@@ -372,17 +403,21 @@ def run(
         webhook_port=webhook_port,
         webhook_host=webhook_host,
         webhook_url_host=webhook_url_host,
+        webhook_insecure=webhook_insecure,
         webhook_cert=webhook_cert,
         webhook_key=webhook_key,
         prometheus_url=prometheus_url,
         bridge=_bridge_config(bridge_options, "bridge-", protected),
         metrics_port=metrics_port,
         metrics_host=metrics_host,
+        tick_seconds=tick_seconds,
+        retry_seconds=retry_seconds,
     )
     import os
     import random
 
     settings.standalone = standalone
+    settings.peering_lifetime = peering_lifetime
     # Kopf pauses every replica when two share a priority: each replica gets its own (the
     # highest acts, the others stand by), and the ticker checks the same peering object.
     settings.priority = priority if priority is not None else random.randint(1, 1_000_000)
@@ -399,7 +434,9 @@ def run(
             registry=REGISTRY,
             identity=settings.identity or None,  # type: ignore[arg-type]
             priority=settings.priority,
-            peering_name=settings.peering_name,
+            # Only with --peering: a peering name makes Kopf's peering mandatory, and without
+            # the kopf.dev CRDs Kopf then pauses every handler ("peering CRD is missing").
+            peering_name=None if standalone else settings.peering_name,
         )
     )
 

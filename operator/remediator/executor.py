@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
+
 from .adapters import notify
 from .adapters.kube import JSON_PATCH, KubeClient, KubeError
 from .core import notifications, planning, reasons
@@ -117,9 +119,16 @@ class Executor:
                 assert handler is not None, step.action
                 outcome = await handler(namespace, step, dry_run, now)
         except KubeError as e:
-            if e.status == 429:
-                raise NotNow(e.message) from None
+            if e.status == 429 or e.status == 409 or e.transient:
+                # The API server's "not now" (throttled, busy, or a conflicting write): the
+                # step is applied again later, which re-reads the target and writes only if
+                # it still differs, so a retry never changes anything twice.
+                raise NotNow(f"{step.target}: {e}") from None
             raise ActionFailed(reasons.ACTION_FAILED, f"{step.target}: {e}") from None
+        except (TimeoutError, aiohttp.ClientError) as e:
+            # No answer after the client's own retries: maybe applied, maybe not. The same
+            # read-compare-write re-apply later tells which.
+            raise NotNow(f"{step.target}: no answer from the API server ({e!r})") from None
         except notify.NotifyError as e:
             raise ActionFailed(reasons.ACTION_FAILED, f"{step.target}: {e.message}") from None
         return outcome
@@ -157,12 +166,21 @@ class Executor:
             },
             {"op": "replace", "path": "/spec/template", "value": template},
         ]
-        await self.kube.patch(
-            self.kube.workload_path(kind, namespace, name),
-            patch,
-            content_type=JSON_PATCH,
-            dry_run=dry_run,
-        )
+        try:
+            await self.kube.patch(
+                self.kube.workload_path(kind, namespace, name),
+                patch,
+                content_type=JSON_PATCH,
+                dry_run=dry_run,
+            )
+        except KubeError as e:
+            if e.status not in (409, 422):
+                raise
+            # The resourceVersion test failed: the workload changed since it was read, maybe
+            # by this very patch whose answer was lost and that the client sent again.
+            _, _, current = await self._workload(namespace, step.target)
+            if semantic(current.get("spec", {}).get("template")) != semantic(template):
+                raise NotNow(f"{step.target} changed while rolling back; will re-read") from None
         return self._done(
             dry_run,
             f"roll back {step.target} from revision {desired.get('fromRevision')} to "
@@ -203,6 +221,11 @@ class Executor:
             try:
                 await self.kube.evict(namespace, pod["name"], dry_run=dry_run)
             except KubeError as e:
+                if e.status == 404:
+                    # gone meanwhile, or evicted by our own earlier attempt whose answer
+                    # was lost (the client retried it): either way nothing left to evict
+                    gone += 1
+                    continue
                 if e.status == 429:
                     raise NotNow(
                         f"eviction of pod {pod['name']} refused for now ({e.message}); "

@@ -51,6 +51,7 @@ from .core.models import (
     parse_duration,
 )
 from .executor import ActionFailed, Executor, NotNow, webhook_url
+from .view import ClusterView, IncidentSummary, summarize
 
 if TYPE_CHECKING:
     from .bridge import BridgeConfig
@@ -124,6 +125,8 @@ class Reconciler:
     _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     retry_at: dict[tuple[str, str], float] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)  # notifications in flight
+    # Kopf's indexes of incidents and policies, with this process's writes (see `view`)
+    view: ClusterView = field(default_factory=ClusterView)
 
     def __post_init__(self) -> None:
         self.executor = Executor(self.kube, notify_attempts=self.config.notify_attempts)
@@ -154,6 +157,7 @@ class Reconciler:
         if body is None:
             self.retry_at.pop((namespace, name), None)
             metrics.INCIDENTS.forget(namespace, name)
+            self.view.forget(namespace, name)
             return
         incident = Incident.model_validate(body)
         policy = {"policy": incident.status.policy} if incident.status.policy else {}
@@ -183,6 +187,19 @@ class Reconciler:
                 a.state == "Applied" and a.revert_at is not None and now >= a.revert_at
                 for a in status.actions
             )
+        return False
+
+    def due_summary(self, summary: IncidentSummary, now: datetime) -> bool:
+        """`due`, from the index's summary of the incident (the same rules)."""
+        key = (summary.namespace, summary.name)
+        if key in self.retry_at:
+            return time.monotonic() >= self.retry_at[key]
+        if summary.phase in ("Pending", "Matched", "Remediating", "Verifying"):
+            return True
+        if summary.phase == "AwaitingApproval":
+            return summary.respond_by is not None and now >= summary.respond_by
+        if summary.phase in ("Remediated", "Resolved", "Escalated", "Failed"):
+            return any(now >= at for at in summary.revert_at)
         return False
 
     # ---------------------------------------------------------------------- steps
@@ -226,7 +243,7 @@ class Reconciler:
 
     async def _match(self, incident: Incident, now: datetime) -> Incident | Wait:
         namespace = incident.metadata.namespace
-        policies = await self._policies(namespace)
+        policies = await self._policies(namespace, incident.spec.alertname)
         candidates = matching.ranked(incident, policies)
         if not candidates:
             return await self._transition(
@@ -328,8 +345,7 @@ class Reconciler:
         self, incident: Incident, policy: RemediationPolicy, now: datetime
     ) -> Incident | Wait | None:
         namespace = incident.metadata.namespace
-        others = await self._incidents(namespace)
-        everywhere = await self._incidents(None) if self.config.max_concurrent else others
+        history, active = await self._guard_inputs(namespace)
         config = guards.GlobalConfig(
             paused=await self._paused(),
             protected_namespaces=self.config.protected_namespaces,
@@ -342,8 +358,8 @@ class Reconciler:
             policy,
             target,
             config,
-            guards.past_actions(others),
-            guards.active_remediations(everywhere),
+            history,
+            active,
             now,
         )
         if verdict.allowed:
@@ -772,7 +788,24 @@ class Reconciler:
         return Wait()
 
     # ----------------------------------------------------------------- inputs
-    async def _policies(self, namespace: str) -> list[RemediationPolicy]:
+    async def _guard_inputs(self, namespace: str) -> tuple[list[guards.PastAction], int]:
+        """The actions taken in the namespace and the remediations running everywhere."""
+        if self.view.usable:
+            history: list[guards.PastAction] = []
+            active = 0
+            for summary in self.view.summaries():
+                if summary.namespace == namespace:
+                    history.extend(summary.past)
+                active += summary.active
+            return history, active
+        everywhere = await self._incidents(None)
+        others = [i for i in everywhere if i.metadata.namespace == namespace]
+        return guards.past_actions(others), guards.active_remediations(everywhere)
+
+    async def _policies(self, namespace: str, alertname: str) -> list[RemediationPolicy]:
+        """The valid policies of the namespace that may match an alert of this name."""
+        if self.view.usable:
+            return self.view.candidates(namespace, alertname)
         valid = []
         for body in await self.kube.list_custom("remediationpolicies", namespace):
             try:
@@ -784,6 +817,8 @@ class Reconciler:
     async def _policy_of(self, incident: Incident) -> RemediationPolicy | None:
         if not incident.status.policy:
             return None
+        if self.view.usable:
+            return self.view.policy(incident.metadata.namespace, incident.status.policy)
         body = await self.kube.get_custom(
             incident.metadata.namespace, "remediationpolicies", incident.status.policy
         )
@@ -1040,9 +1075,15 @@ class Reconciler:
         self, incident: Incident, status: IncidentStatus, *, events: Sequence[tuple[str, str]]
     ) -> Incident:
         meta = incident.metadata
-        await self.kube.patch_status(meta.namespace, "incidents", meta.name, status.dump())
+        saved = await self.kube.patch_status(meta.namespace, "incidents", meta.name, status.dump())
+        rv = str((saved or {}).get("metadata", {}).get("resourceVersion", ""))
+        self.view.wrote(summarize(meta.namespace, meta.name, rv, status))
         for reason, message in events:
-            await self._event(incident, reason, message)
+            # Events are best effort (the status is the audit trail): posted in the
+            # background, so that the next step does not wait for them.
+            task = asyncio.create_task(self._event(incident, reason, message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return incident.model_copy(update={"status": status})
 
     async def _event(self, incident: Incident, reason: str, message: str) -> None:

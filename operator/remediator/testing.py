@@ -2,13 +2,21 @@
 
 `OperatorThread` starts Kopf with the project's handlers in a thread of its own (with its
 own event loop), and stops it the way a SIGTERM would: this is the operator as deployed,
-not a re-implementation of it.
+not a re-implementation of it. `OperatorProcess` runs `remediator run` as a child process,
+for tests that kill it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+import urllib.request
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import kopf
@@ -70,6 +78,88 @@ class OperatorThread:
         self._thread = None
 
     def __enter__(self) -> OperatorThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class OperatorProcess:
+    """`remediator run` as a child process: killable with SIGKILL, restartable.
+
+    Chaos tests use it where a thread will not do: a SIGKILL ends the process at whatever
+    instruction it is on, with no cleanup handler run. `ready()` polls Kopf's liveness
+    probe (served on `liveness_port`), which answers once the operator has started.
+    """
+
+    def __init__(
+        self,
+        args: Sequence[str],
+        *,
+        liveness_port: int,
+        log_path: Path | str,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.args = [*args, "--liveness", f"http://127.0.0.1:{liveness_port}/healthz"]
+        self.liveness_port = liveness_port
+        self.log_path = Path(log_path)
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self, timeout: float = 30) -> OperatorProcess:
+        self.starts += 1
+        with self.log_path.open("ab") as log:
+            log.write(f"\n===== start #{self.starts} =====\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "remediator", "run", *self.args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+            )
+        self.ready(timeout)
+        return self
+
+    def ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.liveness_port}/healthz"
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError(f"the operator exited; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"the operator was not ready within {timeout} s; see {self.log_path}")
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no goodbye; the peering record and webhooks stay behind."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM, as Kubernetes stops a pod (SIGKILL if it does not exit in time)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def __enter__(self) -> OperatorProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -73,3 +73,35 @@ def select_policy(
     """The policy that handles the incident, or None (the first of `ranked`)."""
     candidates = ranked(incident, policies)
     return candidates[0] if candidates else None
+
+
+class PolicyIndex:
+    """Policies bucketed by (namespace, alert name), so that matching an incident looks only
+    at the policies that can match it: those naming its alert, and those naming none (which
+    may match any alert). `ranked` and `select` answer exactly as the functions above do on
+    the whole list, since a policy that names alerts never matches another alert. The
+    operator keeps the same buckets in a Kopf index (`handlers/indexes.py`)."""
+
+    def __init__(self, policies: Iterable[RemediationPolicy]) -> None:
+        self._named: dict[tuple[str, str], list[RemediationPolicy]] = {}
+        self._any: dict[str, list[RemediationPolicy]] = {}
+        for policy in policies:
+            namespace = policy.metadata.namespace
+            names = policy.spec.match.alertnames
+            for name in dict.fromkeys(names):
+                self._named.setdefault((namespace, name), []).append(policy)
+            if not names:
+                self._any.setdefault(namespace, []).append(policy)
+
+    def candidates(self, incident: Incident) -> list[RemediationPolicy]:
+        namespace = incident.metadata.namespace
+        return [
+            *self._named.get((namespace, incident.spec.alertname), ()),
+            *self._any.get(namespace, ()),
+        ]
+
+    def ranked(self, incident: Incident) -> list[RemediationPolicy]:
+        return ranked(incident, self.candidates(incident))
+
+    def select(self, incident: Incident) -> RemediationPolicy | None:
+        return select_policy(incident, self.candidates(incident))

@@ -3,6 +3,6 @@
 Importing this package registers every handler with Kopf.
 """
 
-from . import admission, approvals, incidents, lifecycle, policies
+from . import admission, approvals, incidents, indexes, lifecycle, policies
 
-__all__ = ["admission", "approvals", "incidents", "lifecycle", "policies"]
+__all__ = ["admission", "approvals", "incidents", "indexes", "lifecycle", "policies"]

@@ -7,10 +7,10 @@ from typing import Any
 import kopf
 
 from ..core.models import GROUP, VERSION
-from .registry import REGISTRY
+from .registry import REGISTRY, RETRY_BACKOFF
 
 
-@kopf.on.create(GROUP, VERSION, "approvals", registry=REGISTRY)
+@kopf.on.create(GROUP, VERSION, "approvals", backoff=RETRY_BACKOFF, registry=REGISTRY)
 async def approval_created(
     spec: kopf.Spec, namespace: str | None, memo: kopf.Memo, **_: Any
 ) -> None:

@@ -43,7 +43,7 @@ def login(**_: Any) -> kopf.ConnectionInfo:
 
 
 @kopf.on.startup(registry=REGISTRY)
-async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **indexes: Any) -> None:
     from .. import settings as operator_settings
 
     # Keep Kopf's bookkeeping in annotations: the Incident status schema is ours.
@@ -54,6 +54,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.posting.level = 30  # Kopf's own warnings and errors become Events
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
+    settings.peering.lifetime = operator_settings.peering_lifetime
     config: OperatorConfig = operator_settings.config
     if not config.approval_key:
         # Without a shared key approvals cannot be verified across restarts or replicas;
@@ -78,6 +79,9 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
         settings.admission.managed = GROUP
     kube = KubeClient(load_configuration(operator_settings.kubeconfig))
     memo.reconciler = Reconciler(kube, config)
+    # Kopf passes its indexes (handlers/indexes.py) by name, empty until it has listed
+    memo.reconciler.view.attach(indexes["incident_index"], indexes["policy_index"])
+    memo.view = memo.reconciler.view  # the index handlers note what the watch delivered
     memo.ticker = asyncio.create_task(tick(memo.reconciler, operator_settings.namespaces))
     if config.bridge is not None:
         from .. import bridge
@@ -109,13 +113,35 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
             reconciler.prom.close()
 
 
+RESYNC_SECONDS = 30.0
+
+
 async def tick(reconciler: Reconciler, namespaces: list[str]) -> None:
-    """Revisit incidents whose next step is due by time: deadlines, retries, reverts."""
+    """Revisit incidents whose next step is due by time: deadlines, retries, reverts.
+
+    Each tick reads Kopf's index of incidents (no API request); every RESYNC_SECONDS, and
+    until the indexes are filled, it LISTs them instead (a safety net, and the metrics'
+    full view)."""
     running: set[asyncio.Task[None]] = set()
+    resync_at = 0.0
     while True:
         await asyncio.sleep(reconciler.config.tick_seconds)
         if not await _active(reconciler):
             continue  # a standby replica: Kopf's handlers are paused, and so is the ticker
+        view = reconciler.view
+        if view.usable and time.monotonic() < resync_at:
+            now = datetime.now(UTC)
+            for summary in list(view.summaries()):
+                if namespaces and summary.namespace not in namespaces:
+                    continue
+                if reconciler.lock(summary.namespace, summary.name).locked():
+                    continue
+                if reconciler.due_summary(summary, now):
+                    task = asyncio.create_task(_safely(reconciler, summary.namespace, summary.name))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+            continue
+        resync_at = time.monotonic() + RESYNC_SECONDS
         listed_at = time.monotonic()
         try:
             bodies: list[dict[str, Any]] = []

@@ -1,0 +1,754 @@
+"""Chaos runs: the real operator (a child process) on the emulator, under injected faults,
+SIGKILLs and a second replica, with every change to a target counted from the write log.
+
+`run_faults_and_kills` creates incidents across every action (rollback, restartPods rolling
+and evict, scale through /scale and through an HPA, circuitBreaker, suspendCronJobs; each on
+its own target so no guard refuses; P2 auto, some P1 approved by a user through the
+operator's admission webhook) while about `fault_rate` of the operator's API requests fail
+(500/503/409/429, answers lost after the write, hung requests), its watches are dropped and
+get 410 Gone on re-watch, and the operator is SIGKILLed `kills` times at seeded random
+moments and started again. Every incident must be Remediated, and each planned change made
+exactly once: one changing write of the planned kind per target, by the operator.
+
+`run_peering` starts two replicas with Kopf peering and their own identities: only the
+higher-priority one writes to targets; after a SIGKILL the standby takes over within the
+peering lifetime and completes new incidents.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client
+from kubernetes import config as kube_config
+
+from remediator.sandbox import Sandbox, WriteRecord
+from remediator.testing import OperatorProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUP, VERSION = "remediator.dev", "v1alpha1"
+NS = "chaos"
+APPROVER = "alice@example.com"
+ACTIONS = ("scale", "hpa", "rollback", "restart", "evict", "breaker", "cronjobs")
+TARGET_RESOURCES = {"deployments", "horizontalpodautoscalers", "configmaps", "cronjobs", "pods"}
+# what the operator reads, and what it writes (its own status included)
+READS = (
+    "incidents",
+    "remediationpolicies",
+    "approvals",
+    "deployments",
+    "replicasets",
+    "pods",
+    "horizontalpodautoscalers",
+    "configmaps",
+    "cronjobs",
+)
+WRITES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
+    ("deployments", None, ("patch",)),  # the Deployment and its /scale
+    ("horizontalpodautoscalers", "", ("patch",)),
+    ("configmaps", "", ("patch",)),
+    ("cronjobs", "", ("patch",)),
+    ("pods", "eviction", ("create",)),
+    ("incidents", "status", ("patch",)),
+)
+STOP_LABEL = "chaos.remediator.dev/incident"
+
+
+@dataclass
+class Planned:
+    """One incident and the change it must make, once."""
+
+    name: str
+    kind: str
+    severity: str
+    deployment: str
+    expected: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    scenario: str
+    incidents: int = 0
+    faults: int = 0
+    faults_by_kind: dict[str, int] = field(default_factory=dict)
+    kills: int = 0
+    duplicates: int = 0
+    lost: int = 0
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+    phases: Counter[str] = field(default_factory=Counter)
+    takeover_seconds: float | None = None
+
+    def summary(self) -> str:
+        text = (
+            f"{self.scenario}: {self.incidents} incidents ({dict(self.phases)}), "
+            f"{self.faults} faults {self.faults_by_kind}, {self.kills} kills, "
+            f"{self.duplicates} duplicate, {self.lost} lost, {self.seconds:.1f}s"
+        )
+        if self.takeover_seconds is not None:
+            text += f", takeover in {self.takeover_seconds:.1f}s"
+        return text
+
+
+def log(message: str) -> None:
+    print(f"[chaos {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ------------------------------------------------------------------------ the cluster
+class Cluster:
+    """The emulator with the CRDs, the test's admin client, and helpers."""
+
+    def __init__(self, box: Sandbox, workdir: Path) -> None:
+        self.box = box
+        self.workdir = workdir
+        configuration = client.Configuration()
+        kube_config.load_kube_config(
+            config_file=str(box.kubeconfig), client_configuration=configuration
+        )
+        self.api = client.ApiClient(configuration)
+        self.custom = client.CustomObjectsApi(self.api)
+        self.apps = client.AppsV1Api(self.api)
+        self.core = client.CoreV1Api(self.api)
+        self._approver: client.CustomObjectsApi | None = None
+
+    def install(self, peering: bool = False) -> None:
+        ext = client.ApiextensionsV1Api(self.api)
+        for path in sorted((ROOT / "crds").glob("*.yaml")):
+            ext.create_custom_resource_definition(yaml.safe_load(path.read_text()))
+        if peering:
+            for doc in yaml.safe_load_all((ROOT / "deploy/crds/kopf-peering.yaml").read_text()):
+                if doc:
+                    ext.create_custom_resource_definition(doc)
+        for ns in (NS, "remediator-system"):
+            self.core.create_namespace({"metadata": {"name": ns}})
+
+    def close(self) -> None:
+        self.api.close()
+
+    # -- objects
+    def deployment(self, name: str, replicas: int, image: str = "v1") -> None:
+        self.apps.create_namespaced_deployment(
+            NS,
+            {
+                "metadata": {"name": name},
+                "spec": {
+                    "replicas": replicas,
+                    "selector": {"matchLabels": {"app": name}},
+                    "template": {
+                        "metadata": {"labels": {"app": name}},
+                        "spec": {
+                            "containers": [{"name": "app", "image": f"example/{name}:{image}"}]
+                        },
+                    },
+                },
+            },
+        )
+
+    def new_image(self, name: str, image: str) -> None:
+        self.apps.patch_namespaced_deployment(
+            name,
+            NS,
+            {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "containers": [{"name": "app", "image": f"example/{name}:{image}"}]
+                        }
+                    }
+                }
+            },
+        )
+
+    def policy(self, name: str, spec: dict[str, Any]) -> None:
+        self.custom.create_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            NS,
+            "remediationpolicies",
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "RemediationPolicy",
+                "metadata": {"name": name},
+                "spec": spec,
+            },
+        )
+
+    def incident(self, planned: Planned) -> None:
+        self.custom.create_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            NS,
+            "incidents",
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "Incident",
+                "metadata": {"name": planned.name},
+                "spec": {
+                    "alertname": alertname(planned),
+                    "severity": planned.severity,
+                    "labels": {"deployment": planned.deployment},
+                },
+            },
+        )
+
+    def incidents(self) -> dict[str, dict[str, Any]]:
+        items = self.custom.list_namespaced_custom_object(GROUP, VERSION, NS, "incidents")
+        return {i["metadata"]["name"]: i for i in items["items"]}
+
+    def approve(self, incident: dict[str, Any]) -> bool:
+        """An Approval of the incident's plan by a user, through the admission webhook."""
+        if self._approver is None:
+            path = self.box.kubeconfig_for(APPROVER, self.workdir / "approver.kubeconfig")
+            configuration = client.Configuration()
+            kube_config.load_kube_config(config_file=str(path), client_configuration=configuration)
+            self._approver = client.CustomObjectsApi(client.ApiClient(configuration))
+        name = incident["metadata"]["name"]
+        try:
+            self._approver.create_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                NS,
+                "approvals",
+                {
+                    "apiVersion": f"{GROUP}/{VERSION}",
+                    "kind": "Approval",
+                    "metadata": {"generateName": f"{name}-"},
+                    "spec": {
+                        "incident": name,
+                        "decision": "approve",
+                        "planHash": incident["status"]["plan"]["hash"],
+                    },
+                },
+            )
+        except client.ApiException as e:  # the webhook is down while the operator restarts
+            log(f"approval of {name} refused for now: {e.status} {e.reason}")
+            return False
+        return True
+
+    def webhooks_point_to(self, port: int) -> bool:
+        api = client.AdmissionregistrationV1Api(self.api)
+        try:
+            mutating = api.read_mutating_webhook_configuration(GROUP)
+        except client.ApiException:
+            return False
+        hooks = mutating.webhooks or []
+        return bool(hooks) and all(f":{port}/" in (w.client_config.url or "") for w in hooks)
+
+    def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}")
+
+
+def alertname(planned: Planned) -> str:
+    if planned.kind in ("breaker", "cronjobs"):  # a policy of their own (its ConfigMap, jobs)
+        return f"Chaos-{planned.kind}-{planned.name}"
+    return f"Chaos-{'scale' if planned.kind == 'hpa' else planned.kind}"
+
+
+def policy_spec(alert: str, step: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "match": {"alertnames": [alert]},
+        "target": {"kind": "Deployment", "nameFromLabel": "deployment"},
+        "steps": [step],
+        "approval": {"P1": {"mode": "required", "approvers": 1}, "P2": {"mode": "auto"}},
+        "guards": {"maxActionsPerPolicyPerHour": 1000},
+    }
+
+
+SHARED_STEPS: dict[str, dict[str, Any]] = {
+    "scale": {"action": "scale", "to": 3},
+    "rollback": {"action": "rollback"},
+    "restart": {"action": "restartPods", "mode": "rolling"},
+    "evict": {"action": "restartPods", "mode": "evict"},
+}
+
+
+def plan_incidents(count: int, prefix: str, rng: random.Random, p1_share: float) -> list[Planned]:
+    planned = []
+    for i in range(count):
+        kind = ACTIONS[i % len(ACTIONS)]
+        name = f"{prefix}{i:04d}"
+        severity = "P1" if rng.random() < p1_share else "P2"
+        planned.append(Planned(name, kind, severity, f"{name}-{kind}"))
+    return planned
+
+
+def set_up_targets(cluster: Cluster, planned: list[Planned], shared_policies: bool) -> None:
+    """Each incident's own target (and ConfigMap, CronJobs, HPA), and the policies."""
+    batch = client.BatchV1Api(cluster.api)
+    autoscaling = client.AutoscalingV2Api(cluster.api)
+    if shared_policies:
+        for kind, step in SHARED_STEPS.items():
+            cluster.policy(kind, policy_spec(f"Chaos-{kind}", step))
+    for p in planned:
+        d = p.deployment
+        replicas = 2 if p.kind in ("evict", "scale") else 1
+        cluster.deployment(d, replicas)
+        if p.kind == "scale":
+            p.expected = [("patch", "deployments", "scale", d)]
+        elif p.kind == "hpa":
+            autoscaling.create_namespaced_horizontal_pod_autoscaler(
+                NS,
+                {
+                    "metadata": {"name": f"{d}-hpa"},
+                    "spec": {
+                        "scaleTargetRef": {
+                            "apiVersion": "apps/v1",
+                            "kind": "Deployment",
+                            "name": d,
+                        },
+                        "minReplicas": 1,
+                        "maxReplicas": 6,
+                    },
+                },
+            )
+            p.expected = [("patch", "horizontalpodautoscalers", "", f"{d}-hpa")]
+        elif p.kind in ("rollback", "restart"):
+            p.expected = [("patch", "deployments", "", d)]
+        elif p.kind == "evict":
+            p.expected = []  # the pods of its plan, known once planned
+        elif p.kind == "breaker":
+            cm = f"{d}-flags"
+            cluster.core.create_namespaced_config_map(
+                NS, {"metadata": {"name": cm}, "data": {"breaker": "closed"}}
+            )
+            cluster.policy(
+                p.name,
+                policy_spec(
+                    alertname(p),
+                    {
+                        "action": "circuitBreaker",
+                        "configMap": cm,
+                        "key": "breaker",
+                        "value": "open",
+                    },
+                ),
+            )
+            p.expected = [("patch", "configmaps", "", cm)]
+        elif p.kind == "cronjobs":
+            jobs = [f"{d}-a", f"{d}-b"]
+            for job in jobs:
+                batch.create_namespaced_cron_job(NS, cronjob(job, p.name))
+            cluster.policy(
+                p.name,
+                policy_spec(
+                    alertname(p),
+                    {
+                        "action": "suspendCronJobs",
+                        "selector": {"matchLabels": {STOP_LABEL: p.name}},
+                    },
+                ),
+            )
+            p.expected = [("patch", "cronjobs", "", job) for job in jobs]
+    cluster.box.settle(60)
+    for p in planned:  # a second revision to roll back from
+        if p.kind == "rollback":
+            cluster.new_image(p.deployment, "v2")
+    cluster.box.settle(60)
+
+
+def cronjob(name: str, incident: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "labels": {STOP_LABEL: incident}},
+        "spec": {
+            "schedule": "*/5 * * * *",
+            "suspend": False,
+            "jobTemplate": {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "containers": [{"name": "job", "image": "example/job:v1"}],
+                        }
+                    }
+                }
+            },
+        },
+    }
+
+
+def add_faults(box: Sandbox, user: str, rate: float, seed: int) -> None:
+    """About `rate` of the operator's requests fail; its watches drop and meet 410 Gone."""
+    n = 0
+
+    def seeded() -> int:
+        nonlocal n
+        n += 1
+        return seed * 1000 + n
+
+    for resource in READS:
+        for status in (500, 503, 429):
+            box.faults.add(
+                verb=("get", "list"),
+                resource=resource,
+                user=user,
+                status=status,
+                rate=rate / 3,
+                seed=seeded(),
+            )
+    for resource, subresource, verbs in WRITES:
+        for status in (500, 503, 409, 429):
+            box.faults.add(
+                verb=verbs,
+                resource=resource,
+                subresource=subresource,
+                user=user,
+                status=status,
+                rate=rate / 6,
+                seed=seeded(),
+            )
+        # the ambiguous ones: applied but the answer lost; no answer at all
+        box.faults.add(
+            verb=verbs,
+            resource=resource,
+            subresource=subresource,
+            user=user,
+            apply_then_drop=True,
+            hang=0.3,
+            rate=rate / 6,
+            seed=seeded(),
+        )
+        box.faults.add(
+            verb=verbs,
+            resource=resource,
+            subresource=subresource,
+            user=user,
+            timeout=True,
+            hang=0.3,
+            rate=rate / 6,
+            seed=seeded(),
+        )
+    box.faults.add(verb="watch", user=user, drop_watch_after=2.0, rate=0.5, seed=seeded())
+    box.faults.add(verb="watch", user=user, gone_on_rewatch=True, rate=0.5, seed=seeded())
+
+
+# ----------------------------------------------------------------- the operator
+def operator_args(
+    kubeconfig: Path,
+    key_file: Path,
+    webhook_port: int | None,
+    *,
+    peering: tuple[int, int] | None = None,
+) -> list[str]:
+    args = [
+        "--kubeconfig",
+        str(kubeconfig),
+        "--approval-key-file",
+        str(key_file),
+        "--max-concurrent",
+        "10000",
+        "--tick-seconds",
+        "0.3",
+        "--retry-seconds",
+        "0.5",
+        "--log-format",
+        "json",
+        "--identity",
+        f"chaos-{kubeconfig.stem}",
+    ]
+    if webhook_port is not None:
+        args += ["--manage-webhooks", "--webhook-insecure", "--webhook-port", str(webhook_port)]
+    if peering is None:
+        args += ["--standalone"]
+    else:
+        priority, lifetime = peering
+        args += ["--peering", "--priority", str(priority), "--peering-lifetime", str(lifetime)]
+    return args
+
+
+@contextmanager
+def sandbox(workdir: Path) -> Iterator[Cluster]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    with Sandbox(
+        kubeconfig=workdir / "admin.kubeconfig", bookmark_interval=0.5, anonymous_is_admin=False
+    ) as box:
+        cluster = Cluster(box, workdir)
+        try:
+            yield cluster
+        finally:
+            cluster.close()
+
+
+# ------------------------------------------------------------------------ counting
+def expected_writes(planned: list[Planned], bodies: dict[str, dict[str, Any]]) -> None:
+    """Fill in the evictions: the pods each evict plan selected (of its own Deployment)."""
+    for p in planned:
+        if p.kind != "evict":
+            continue
+        plan = ((bodies.get(p.name) or {}).get("status") or {}).get("plan") or {}
+        steps = plan.get("steps") or [{}]
+        pods = [str(pod["name"]) for pod in (steps[0].get("desired") or {}).get("pods", [])]
+        p.expected = [("evict", "pods", "", pod) for pod in pods if pod.startswith(p.deployment)]
+
+
+def count(
+    planned: list[Planned],
+    bodies: dict[str, dict[str, Any]],
+    writes: list[WriteRecord],
+    actors: set[str],
+    result: Result,
+) -> None:
+    """Duplicates and losses, from the write log: each planned target changed exactly once."""
+    expected_writes(planned, bodies)
+    changes: Counter[tuple[str, str, str, str]] = Counter(
+        (w.verb, w.resource, w.subresource, w.name)
+        for w in writes
+        if w.changed and not w.dry_run and w.user in actors and w.resource in TARGET_RESOURCES
+    )
+    wanted: set[tuple[str, str, str, str]] = set()
+    for p in planned:
+        phase = ((bodies.get(p.name) or {}).get("status") or {}).get("phase", "?")
+        result.phases[phase] += 1
+        wanted.update(p.expected)  # a partial change of a lost incident is no duplicate
+        if phase != "Remediated":
+            result.lost += 1
+            status = (bodies.get(p.name) or {}).get("status") or {}
+            timeline = [e.get("reason") for e in status.get("timeline", [])]
+            result.problems.append(f"{p.name} ({p.kind}, {p.severity}) is {phase}: {timeline}")
+            continue
+        if not p.expected:
+            result.lost += 1
+            result.problems.append(f"{p.name} ({p.kind}) planned no change")
+        for key in p.expected:
+            seen = changes.get(key, 0)
+            if seen == 0:
+                result.lost += 1
+                result.problems.append(f"{p.name} ({p.kind}): no change of {key}")
+            elif seen > 1:
+                result.duplicates += seen - 1
+                result.problems.append(f"{p.name} ({p.kind}): {key} changed {seen} times")
+    for key, seen in changes.items():
+        if key not in wanted:
+            result.duplicates += seen
+            result.problems.append(f"unplanned change {key} x{seen}")
+
+
+def wait_terminal(
+    cluster: Cluster,
+    planned: list[Planned],
+    deadline: float,
+    approved: dict[str, float],
+) -> dict[str, dict[str, Any]]:
+    """Approve P1 plans as they come, until every incident is in a final phase."""
+    names = {p.name for p in planned}
+    bodies: dict[str, dict[str, Any]] = {}
+    while time.monotonic() < deadline:
+        try:
+            bodies = cluster.incidents()
+        except client.ApiException as e:
+            log(f"listing incidents failed: {e.status}")
+            time.sleep(0.5)
+            continue
+        approve(cluster, bodies, approved)
+        pending = [
+            n
+            for n in names
+            if ((bodies.get(n) or {}).get("status") or {}).get("phase")
+            not in ("Remediated", "Failed", "Blocked", "Escalated", "Rejected", "NoPolicy")
+        ]
+        if not pending:
+            return bodies
+        time.sleep(0.3)
+    return bodies
+
+
+def approve(
+    cluster: Cluster, bodies: dict[str, dict[str, Any]], approved: dict[str, float]
+) -> None:
+    """Approve each plan awaiting approval once; again only if the first one was not counted
+    (created while the webhook was down it would carry no verified approver)."""
+    now = time.monotonic()
+    for name, body in bodies.items():
+        status = body.get("status") or {}
+        if status.get("phase") != "AwaitingApproval":
+            continue
+        records = status.get("approvals", [])
+        ignored = bool(records) and not any(r.get("counted", True) for r in records)
+        if name in approved and not ignored and now - approved[name] < 20:
+            continue
+        if cluster.approve(body):
+            approved[name] = now
+
+
+# ------------------------------------------------------------------------ scenarios
+def run_faults_and_kills(
+    workdir: Path,
+    *,
+    incidents: int = 120,
+    kills: int = 3,
+    fault_rate: float = 0.1,
+    seed: int = 1,
+    p1_share: float = 0.15,
+    deadline_seconds: float | None = None,
+) -> Result:
+    rng = random.Random(seed)
+    result = Result("faults+kills", incidents=incidents)
+    started = time.monotonic()
+    with sandbox(workdir) as cluster:
+        cluster.install()
+        planned = plan_incidents(incidents, "inc", rng, p1_share)
+        set_up_targets(cluster, planned, shared_policies=True)
+        log(f"set up {incidents} targets in {time.monotonic() - started:.1f}s")
+        user = "system:serviceaccount:remediator-system:remediator"
+        kubeconfig = cluster.box.kubeconfig_for_service_account(
+            "remediator-system", "remediator", workdir / "operator.kubeconfig"
+        )
+        key_file = workdir / "approval.key"
+        key_file.write_text("chaos-approval-key\n")
+        webhook_port = free_port()
+        operator = OperatorProcess(
+            operator_args(kubeconfig, key_file, webhook_port),
+            liveness_port=free_port(),
+            log_path=workdir / "operator.log",
+        )
+        operator.start()
+        cluster.wait_for("the webhooks", lambda: cluster.webhooks_point_to(webhook_port))
+        add_faults(cluster.box, user, fault_rate, seed)
+        cluster.box.faults.reset_counts()
+
+        # Incidents arrive in waves; in each wave but the last, the operator is SIGKILLed at a
+        # random (seeded) moment while the wave's incidents are in flight, then restarted.
+        approved: dict[str, float] = {}
+        waves = [planned[i :: kills + 1] for i in range(kills + 1)]
+        for number, wave in enumerate(waves):
+            kill_at = rng.randrange(len(wave)) if number < kills and wave else -1
+            for i, p in enumerate(wave):
+                cluster.incident(p)
+                if i % 10 == 9:
+                    time.sleep(0.2)
+                    approve(cluster, cluster.incidents(), approved)
+                if i == kill_at:
+                    time.sleep(rng.uniform(0.0, 0.5))
+                    operator.kill()
+                    result.kills += 1
+                    log(f"SIGKILL #{result.kills} after {i + 1} incidents of wave {number + 1}")
+                    operator.start()
+        budget = deadline_seconds or (60 + incidents * 0.5 + kills * 10)
+        bodies = wait_terminal(cluster, planned, time.monotonic() + budget, approved)
+        # let a last in-flight request land before reading the log
+        time.sleep(0.5)
+        result.faults_by_kind = cluster.box.faults.injected()
+        result.faults = cluster.box.faults.total()
+        cluster.box.faults.clear()
+        bodies = cluster.incidents()
+        count(planned, bodies, cluster.box.writes(), {user}, result)
+        operator.stop()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def run_peering(
+    workdir: Path,
+    *,
+    incidents: int = 14,
+    lifetime: int = 10,
+    seed: int = 2,
+) -> Result:
+    """Two replicas with Kopf peering: one acts; the standby completes the work after a
+    SIGKILL of the active one, within the peering lifetime."""
+    rng = random.Random(seed)
+    result = Result("peering", incidents=incidents)
+    started = time.monotonic()
+    with sandbox(workdir) as cluster:
+        cluster.install(peering=True)
+        cluster.custom.create_cluster_custom_object(
+            "kopf.dev",
+            "v1",
+            "clusterkopfpeerings",
+            {
+                "apiVersion": "kopf.dev/v1",
+                "kind": "ClusterKopfPeering",
+                "metadata": {"name": "default"},
+            },
+        )
+        half = incidents // 2
+        planned = plan_incidents(incidents, "peer", rng, p1_share=0.0)
+        set_up_targets(cluster, planned, shared_policies=True)
+        key_file = workdir / "approval.key"
+        key_file.write_text("chaos-approval-key\n")
+        users: dict[str, str] = {}
+        replicas: dict[str, OperatorProcess] = {}
+        for name, priority in (("active", 200), ("standby", 100)):
+            user = f"system:serviceaccount:remediator-system:{name}"
+            kubeconfig = cluster.box.kubeconfig_for_service_account(
+                "remediator-system", name, workdir / f"{name}.kubeconfig"
+            )
+            users[name] = user
+            replicas[name] = OperatorProcess(
+                operator_args(kubeconfig, key_file, None, peering=(priority, lifetime)),
+                liveness_port=free_port(),
+                log_path=workdir / f"{name}.log",
+            )
+
+        def peers() -> dict[str, Any]:
+            body: dict[str, Any] = cluster.custom.get_cluster_custom_object(
+                "kopf.dev", "v1", "clusterkopfpeerings", "default"
+            )
+            return dict(body.get("status") or {})
+
+        try:
+            replicas["active"].start()
+            cluster.wait_for("the active replica's peering record", lambda: len(peers()) >= 1)
+            replicas["standby"].start()
+            cluster.wait_for("both peering records", lambda: len(peers()) >= 2)
+            for p in planned[:half]:
+                cluster.incident(p)
+            first = wait_terminal(cluster, planned[:half], time.monotonic() + 60, {})
+            before_kill = len(cluster.box.writes())
+            replicas["active"].kill()
+            result.kills += 1
+            killed_at = time.monotonic()
+            log("SIGKILL of the active replica")
+            for p in planned[half:]:
+                cluster.incident(p)
+            second = wait_terminal(
+                cluster, planned[half:], time.monotonic() + lifetime * 3 + 30, {}
+            )
+            result.takeover_seconds = time.monotonic() - killed_at
+            bodies = {**first, **second}
+            writes = cluster.box.writes()
+            count(planned, bodies, writes, set(users.values()), result)
+
+            # who acted: before the kill only the active replica, after it only the standby
+            def changes(records: list[WriteRecord], user: str) -> list[WriteRecord]:
+                return [
+                    w
+                    for w in records
+                    if w.changed and w.resource in TARGET_RESOURCES and w.user == user
+                ]
+
+            early, late = writes[:before_kill], writes[before_kill:]
+            for w in changes(early, users["standby"]):
+                result.duplicates += 1
+                result.problems.append(f"the standby acted while the active replica lived: {w}")
+            for w in changes(late, users["active"]):
+                result.duplicates += 1
+                result.problems.append(f"the killed replica acted after the kill: {w}")
+            if not changes(early, users["active"]) or not changes(late, users["standby"]):
+                result.problems.append("each replica should have acted in its turn")
+        finally:
+            for replica in replicas.values():
+                replica.stop()
+    result.seconds = time.monotonic() - started
+    return result

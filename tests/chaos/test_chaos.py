@@ -1,0 +1,114 @@
+"""The chaos runs at CI size (`make chaos` runs them larger, by CHAOS_* variables).
+
+Every incident ends Remediated and every planned change is made exactly once — under
+injected API faults and watch drops, across SIGKILLs of the operator, and with two peered
+replicas of which only one acts — counted from the emulator's write log.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from hostile import figures  # tests/ is on sys.path (rootdir-relative packages)
+from remediator.sandbox import WriteRecord
+
+from .harness import Planned, Result, count, log, run_faults_and_kills, run_peering
+
+INCIDENTS = int(os.environ.get("CHAOS_INCIDENTS", "105"))
+KILLS = int(os.environ.get("CHAOS_KILLS", "3"))
+
+pytestmark = [pytest.mark.chaos, pytest.mark.timeout(max(240, INCIDENTS * 2 + KILLS * 15))]
+
+
+def _report(result: Result) -> None:
+    log(result.summary())
+    for problem in result.problems:
+        log(f"  {problem}")
+
+
+def test_every_incident_is_remediated_once_under_faults_and_kills(tmp_path: Path) -> None:
+    result = run_faults_and_kills(tmp_path, incidents=INCIDENTS, kills=KILLS, fault_rate=0.1)
+    _report(result)
+    assert result.incidents >= 100
+    assert result.kills == KILLS
+    assert result.faults > 0
+    for kind in ("500", "503", "409", "429", "apply_then_drop"):
+        assert result.faults_by_kind.get(kind, 0) > 0, (kind, result.faults_by_kind)
+    assert result.phases == {"Remediated": INCIDENTS}, result.problems
+    assert result.duplicates == 0, result.problems
+    assert result.lost == 0, result.problems
+    assert result.problems == []
+
+
+def test_with_peering_only_one_replica_acts_and_the_standby_takes_over(tmp_path: Path) -> None:
+    lifetime = 10
+    result = run_peering(tmp_path, incidents=12, lifetime=lifetime)
+    _report(result)
+    assert result.phases == {"Remediated": 12}, result.problems
+    assert result.duplicates == 0, result.problems
+    assert result.lost == 0, result.problems
+    assert result.problems == []
+    # the standby waits for the dead replica's record to expire, then finishes the work
+    assert result.takeover_seconds is not None
+    assert result.takeover_seconds < lifetime + 15
+
+
+def test_hostile_input_figures_report_no_server_errors() -> None:
+    """The fuzz part of the chaos line: when the hostile-input tests wrote their figures."""
+    if not figures.PATH.exists():
+        pytest.skip(f"no hostile-input figures at {figures.PATH}")
+    assert figures.totals()["server_errors"] == 0, figures.read()
+
+
+# ------------------------------------------------------------ the counting itself
+def _write(verb: str, resource: str, name: str, sub: str = "", **kw: object) -> WriteRecord:
+    fields: dict[str, object] = {
+        "seq": 0,
+        "time": 0.0,
+        "verb": verb,
+        "group": "apps",
+        "resource": resource,
+        "subresource": sub,
+        "namespace": "chaos",
+        "name": name,
+        "user": "op",
+        "dry_run": False,
+        "changed": True,
+        **kw,
+    }
+    return WriteRecord(**fields)  # type: ignore[arg-type]
+
+
+def _done(*names: str) -> dict[str, dict[str, object]]:
+    return {n: {"status": {"phase": "Remediated"}} for n in names}
+
+
+def test_counting_flags_a_duplicate_a_loss_and_an_unplanned_change() -> None:
+    planned = [
+        Planned("a", "scale", "P2", "a-scale", [("patch", "deployments", "scale", "a-scale")]),
+        Planned("b", "restart", "P2", "b-restart", [("patch", "deployments", "", "b-restart")]),
+    ]
+    writes = [
+        _write("patch", "deployments", "a-scale", "scale"),
+        _write("patch", "deployments", "a-scale", "scale"),  # applied twice
+        _write("patch", "deployments", "c", ""),  # nobody planned this
+        _write("patch", "deployments", "b-restart", changed=False),  # a no-op is no change
+    ]
+    result = Result("unit")
+    count(planned, _done("a", "b"), writes, {"op"}, result)
+    assert (result.duplicates, result.lost) == (2, 1)
+
+
+def test_counting_takes_a_dropped_answer_as_the_change_and_a_no_op_retry_as_none() -> None:
+    planned = [Planned("a", "scale", "P2", "a", [("patch", "deployments", "scale", "a")])]
+    writes = [
+        _write("patch", "deployments", "a", "scale", response_dropped=True),
+        _write("patch", "deployments", "a", "scale", changed=False),  # the retry
+        _write("patch", "deployments", "a", "scale", user="someone-else"),
+    ]
+    result = Result("unit")
+    count(planned, _done("a"), writes, {"op"}, result)
+    assert (result.duplicates, result.lost, result.problems) == (0, 0, [])
