@@ -53,14 +53,15 @@ bench-sandbox: setup ## the emulator's own throughput (GET, PATCH, watch events)
 # matplotlib (for bench/latency.png) only here: the `bench` extra, not a runtime dependency
 bench: bench-sandbox ## the operator with its bridge on the emulator: latency, storm, requests, RSS
 	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python -m remediator.bench
+	$(BIN)/python -m remediator.bench --duration 10
 
 # The chaos runs (tests/chaos): incidents across every action under injected API faults and
 # watch drops, SIGKILLs of the operator, two peered replicas; ends with the figures line.
 # `make test` runs them at CI size through pytest; larger runs by variables, e.g.
 # CHAOS_INCIDENTS=1000 CHAOS_KILLS=10 make chaos (also CHAOS_FAULT_RATE, CHAOS_SEED,
 # CHAOS_PEERING_INCIDENTS). The fuzz figures come from the hostile-input tests' file.
-chaos: setup ## chaos runs; prints `chaos: N incidents, F faults injected, ...`
+chaos: setup ## hostile-input fuzzing, then chaos runs; ends with `chaos: N incidents, ...`
+	$(BIN)/pytest tests/hostile -q -p no:cacheprovider
 	$(BIN)/python -m tests.chaos
 
 crds: setup ## regenerate crds/*.yaml (and the copies in deploy/crds) from the pydantic models

@@ -819,15 +819,16 @@ class Reconciler:
             return None
         if self.view.usable:
             return self.view.policy(incident.metadata.namespace, incident.status.policy)
-        body = await self.kube.get_custom(
-            incident.metadata.namespace, "remediationpolicies", incident.status.policy
-        )
-        if body is None:
-            return None
-        try:
-            return RemediationPolicy.model_validate(body)
-        except ValidationError:
-            return None
+        # Until the watch-fed view is filled, list (the verb Kopf's watch already needs)
+        # rather than get: the operator's role grants nothing on policies beyond that.
+        for body in await self.kube.list_custom("remediationpolicies", incident.metadata.namespace):
+            if (body.get("metadata") or {}).get("name") != incident.status.policy:
+                continue
+            try:
+                return RemediationPolicy.model_validate(body)
+            except ValidationError:
+                return None
+        return None
 
     async def _approvals(self, namespace: str) -> list[Approval]:
         """Approvals of the namespace; an approver whose seal does not verify is dropped, so

@@ -72,7 +72,7 @@ def summarize(namespace: str, name: str, rv: str, status: IncidentStatus) -> Inc
             at=at,
         )
         for a in status.actions
-        if a.state in ("Applied", "Reverted") and (at := a.finished_at or a.started_at)
+        if (at := guards.changed_at(a)) is not None
     )
     return IncidentSummary(
         namespace=namespace,

@@ -55,7 +55,8 @@ APPLICATION_RULES: dict[tuple[str, str], set[str]] = {
     # patch (alertStatus: resolved)
     (GROUP, "incidents"): {"get", "list", "create", "patch"},
     (GROUP, "incidents/status"): {"patch"},  # reconciler: patch_status
-    (GROUP, "remediationpolicies"): {"get", "list"},  # reconciler: get_custom, list_custom
+    # remediationpolicies: none — read from the watch-fed view (remediator/view.py); before
+    # it is filled the reconciler lists them, which the framework role grants.
     # (the policy handler's Valid condition goes out through Kopf: the framework role)
     (GROUP, "approvals"): {"list"},  # reconciler: list_custom
     ("apps", "deployments"): {"get", "patch"},  # get_workload; rollback, rolling restart

@@ -466,16 +466,8 @@ def test_identities_that_may_not_approve_are_refused_and_bad_approvals_ignored(
 
 
 # ------------------------------------------------------------------------ least privilege
-# Removing these from the application role refuses nothing while the operator runs: the
-# reconciler reads policies from its watch-fed view (remediator/view.py) and calls
-# get/list on remediationpolicies only while that view is not usable (start-up, a broken
-# watch), and the framework role grants list anyway. Either the rule goes, or a flow that
-# forces the fallback comes; until then it is listed here, so that any change shows.
-UNNOTICED = [
-    json.dumps(
-        {"apiGroups": [GROUP], "resources": ["remediationpolicies"], "verbs": ["get", "list"]}
-    )
-]
+# Every rule of the application role is needed: removing any one is noticed by some flow.
+UNNOTICED: list[str] = []
 
 
 def rule_triples(rule: dict[str, Any]) -> set[tuple[str, str, str]]:

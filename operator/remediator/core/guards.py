@@ -14,7 +14,13 @@ from datetime import datetime, timedelta
 
 from remediator.core import reasons
 from remediator.core.lifecycle import ACTIVE
-from remediator.core.models import Incident, RemediationPolicy, TargetRef, parse_duration
+from remediator.core.models import (
+    ActionRecord,
+    Incident,
+    RemediationPolicy,
+    TargetRef,
+    parse_duration,
+)
 from remediator.core.planning import format_duration
 
 RATE_WINDOW = timedelta(hours=1)
@@ -57,14 +63,26 @@ class Verdict:
 ALLOWED = Verdict(allowed=True)
 
 
+# An action counts for cooldown and rate limits from the moment its change is under way
+# (`Applying`), not only once it is recorded as done: two incidents on one target must not
+# both pass the guards while the first one's change is in flight.
+CHANGING_STATES = ("Applying", "Applied", "Reverted")
+
+
+def changed_at(action: ActionRecord) -> datetime | None:
+    """When an action changed (or started changing) its target; None if it did not."""
+    if action.state not in CHANGING_STATES:
+        return None
+    return action.finished_at or action.started_at
+
+
 def past_actions(incidents: Iterable[Incident]) -> list[PastAction]:
-    """Every action that changed something: state Applied, or Reverted since that too
-    was applied once; timed by when it finished (or started)."""
+    """Every action that changed something or is changing it now (see CHANGING_STATES)."""
     history: list[PastAction] = []
     for incident in incidents:
         for action in incident.status.actions:
-            at = action.finished_at or action.started_at
-            if action.state in ("Applied", "Reverted") and at is not None:
+            at = changed_at(action)
+            if at is not None:
                 history.append(
                     PastAction(
                         namespace=incident.metadata.namespace,

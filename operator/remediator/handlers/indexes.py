@@ -10,7 +10,6 @@ from typing import Any
 
 import kopf
 
-from .. import metrics
 from ..core.models import GROUP, VERSION, RemediationPolicy
 from ..view import IncidentSummary, summarize_body, valid_policy
 from .registry import REGISTRY
@@ -23,7 +22,6 @@ def incident_index(
     view = memo.get("view")
     if view is not None:
         view.observed(namespace or "", name, str(meta.get("resourceVersion", "")))
-    metrics.INCIDENTS.update(namespace or "", name, metrics.view_of(body))
     summary = summarize_body(body)
     return None if summary is None else {(namespace or "", name): summary}
 
