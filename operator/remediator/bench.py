@@ -527,14 +527,20 @@ class Bench:
                 name = f"filler-{i}"
                 meta = body["metadata"]
                 body.update(apiVersion="remediator.dev/v1alpha1", kind="Incident")
+                body["spec"]["labels"]["deployment"] = name
+                body["spec"]["alertname"] = "FillerAlert"
+                # Kopf's record of the last handled spec must be this filler's own: a copied
+                # one would make every filler look changed, i.e. 10,000 spurious updates.
+                annotations = dict(meta.get("annotations") or {})
+                annotations["remediator.dev/last-handled-configuration"] = json.dumps(
+                    {"spec": body["spec"]}, separators=(",", ":")
+                )
                 body["metadata"] = {
                     "name": name,
                     "namespace": NS,
                     "labels": meta.get("labels") or {},
-                    "annotations": meta.get("annotations") or {},
+                    "annotations": annotations,
                 }
-                body["spec"]["labels"]["deployment"] = name
-                body["spec"]["alertname"] = "FillerAlert"
                 status = body.pop("status")
                 for action in status.get("actions", []):
                     action["target"] = f"Deployment/{name}"

@@ -23,7 +23,7 @@ from typing import Any
 from . import errors, eviction, patches, schema, selectors
 from .errors import ApiError
 from .registry import Registry, ResourceInfo, resources_from_crd
-from .store import Change, Store
+from .store import Store
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 CONTROLLER_USER = "system:serviceaccount:kube-system:sandbox-controllers"
@@ -189,7 +189,7 @@ class Api:
     ) -> dict[str, Any]:
         old = self._existing(info, namespace, name)
         if subresource == "scale":
-            return self._write_scale(info, old, body, req, require_rv=False)
+            return self._write_scale(info, old, body, req)
         new = self._decode_object(info, body)
         new_meta = new.get("metadata") or {}
         if new_meta.get("name", name) != name:
@@ -235,7 +235,6 @@ class Api:
                 old,
                 self._apply_patch(current, patch, content_type, info),
                 req,
-                require_rv=True,
             )
         patched = self._apply_patch(self.present(info, old), patch, content_type, info)
         if not isinstance(patched, dict):
@@ -413,8 +412,6 @@ class Api:
         old: dict[str, Any],
         body: Any,
         req: Request,
-        *,
-        require_rv: bool,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise errors.bad_request("the body of a Scale must be a JSON object")
@@ -864,9 +861,6 @@ class Api:
                     except ApiError:
                         continue
 
-    def on_change(self, listener: Any) -> None:
-        self.store.add_listener(listener)
-
 
 def _without_type(obj: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
@@ -982,7 +976,3 @@ def _selector_string(selector: Any) -> str:
             }.get(op, "")
         )
     return ",".join(t for t in terms if t)
-
-
-def changed_objects(change: Change) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    return change.obj, change.old
