@@ -89,6 +89,7 @@ class OperatorConfig:
     timezone: str = "UTC"
     identity: str = "remediator"
     tick_seconds: float = 1.0
+    resync_seconds: float = 30.0  # the ticker's full LIST of incidents (safety net)
     approval_key: bytes = b""  # seals approver identities; shared by all replicas (a Secret)
     webhook_managed: bool = False  # register the admission webhooks (Kopf manages the config)
     webhook_port: int | None = None  # None: a free port

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from hostile import figures  # tests/ is on sys.path (rootdir-relative packages)
 from remediator.sandbox import WriteRecord
 
 from .harness import Planned, Result, count, log, run_faults_and_kills, run_peering
@@ -54,13 +53,6 @@ def test_with_peering_only_one_replica_acts_and_the_standby_takes_over(tmp_path:
     # the standby waits for the dead replica's record to expire, then finishes the work
     assert result.takeover_seconds is not None
     assert result.takeover_seconds < lifetime + 15
-
-
-def test_hostile_input_figures_report_no_server_errors() -> None:
-    """The fuzz part of the chaos line: when the hostile-input tests wrote their figures."""
-    if not figures.PATH.exists():
-        pytest.skip(f"no hostile-input figures at {figures.PATH}")
-    assert figures.totals()["server_errors"] == 0, figures.read()
 
 
 # ------------------------------------------------------------ the counting itself

@@ -113,15 +113,12 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
             reconciler.prom.close()
 
 
-RESYNC_SECONDS = 30.0
-
-
 async def tick(reconciler: Reconciler, namespaces: list[str]) -> None:
     """Revisit incidents whose next step is due by time: deadlines, retries, reverts.
 
-    Each tick reads Kopf's index of incidents (no API request); every RESYNC_SECONDS, and
+    Each tick reads Kopf's index of incidents (no API request); every `resync_seconds`, and
     until the indexes are filled, it LISTs them instead (a safety net, and the metrics'
-    full view)."""
+    full view: a deleted incident leaves the gauges at the next listing)."""
     running: set[asyncio.Task[None]] = set()
     resync_at = 0.0
     while True:
@@ -141,7 +138,7 @@ async def tick(reconciler: Reconciler, namespaces: list[str]) -> None:
                     running.add(task)
                     task.add_done_callback(running.discard)
             continue
-        resync_at = time.monotonic() + RESYNC_SECONDS
+        resync_at = time.monotonic() + reconciler.config.resync_seconds
         listed_at = time.monotonic()
         try:
             bodies: list[dict[str, Any]] = []
