@@ -52,6 +52,30 @@ def sandbox(kubeconfig: Path, port: int, no_controllers: bool) -> None:
 
 
 # -------------------------------------------------------------------------- the bridge
+_kubeconfig_option = click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster).",
+)
+_log_format_option = click.option(
+    "--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True
+)
+
+
+def _metrics_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--metrics-port/--metrics-host, shared by `run` and `bridge`."""
+    command = click.option(
+        "--metrics-host", default="0.0.0.0", show_default=True, help="Address /metrics listens on."
+    )(command)
+    return click.option(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="Serve the Prometheus metrics on this port at /metrics (default: not served).",
+    )(command)
+
+
 def _bridge_options(prefix: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """The bridge's options; `prefix` ("bridge-" in `run`) keeps them apart from others."""
     p, n = prefix, prefix.replace("-", "_")
@@ -211,12 +235,7 @@ def crds(output_dir: Path) -> None:
 
 
 @main.command()
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster).",
-)
+@_kubeconfig_option
 @click.option(
     "-n",
     "--namespace",
@@ -289,9 +308,7 @@ def crds(output_dir: Path) -> None:
     show_default=True,
     help="Longest wait before retrying an action the cluster said 'not now' to.",
 )
-@click.option(
-    "--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True
-)
+@_log_format_option
 @click.option(
     "--approval-key-file",
     type=click.Path(exists=True, dir_okay=False),
@@ -340,15 +357,7 @@ def crds(output_dir: Path) -> None:
     metavar="URL",
     help="Serve Kopf's health probe here (e.g. http://0.0.0.0:8080/healthz).",
 )
-@click.option(
-    "--metrics-port",
-    type=int,
-    default=None,
-    help="Serve the Prometheus metrics on this port at /metrics (default: not served).",
-)
-@click.option(
-    "--metrics-host", default="0.0.0.0", show_default=True, help="Address /metrics listens on."
-)
+@_metrics_options
 @_bridge_options("bridge-")
 def run(
     kubeconfig: str | None,
@@ -442,12 +451,7 @@ def run(
 
 
 @main.command()
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster).",
-)
+@_kubeconfig_option
 @_bridge_options("")
 @click.option(
     "--protected-namespace",
@@ -457,18 +461,8 @@ def run(
     show_default=True,
     help="Namespaces `*` in --allow-namespace does not open (repeatable).",
 )
-@click.option(
-    "--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True
-)
-@click.option(
-    "--metrics-port",
-    type=int,
-    default=None,
-    help="Serve the Prometheus metrics on this port at /metrics (default: not served).",
-)
-@click.option(
-    "--metrics-host", default="0.0.0.0", show_default=True, help="Address /metrics listens on."
-)
+@_log_format_option
+@_metrics_options
 def bridge(
     kubeconfig: str | None,
     protected: tuple[str, ...],
