@@ -31,10 +31,16 @@ class OperatorThread:
         kubeconfig: Path | str,
         config: OperatorConfig | None = None,
         namespaces: list[str] | None = None,
+        *,
+        peering: bool = False,
+        liveness_port: int | None = None,
     ) -> None:
+        """`peering` runs Kopf as deployed (`--peering`), `liveness_port` serves its probe."""
         self.kubeconfig = str(kubeconfig)
         self.config = config or OperatorConfig(tick_seconds=0.2)
         self.namespaces = namespaces or []
+        self.peering = peering
+        self.liveness_port = liveness_port
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -51,9 +57,14 @@ class OperatorThread:
             try:
                 asyncio.run(
                     kopf.operator(
-                        standalone=True,
+                        standalone=not self.peering,
                         namespaces=self.namespaces,
                         clusterwide=not self.namespaces,
+                        liveness_endpoint=(
+                            f"http://127.0.0.1:{self.liveness_port}/healthz"
+                            if self.liveness_port
+                            else None
+                        ),
                         stop_flag=self._stop,
                         ready_flag=self._ready,
                         registry=REGISTRY,

@@ -17,7 +17,6 @@ through the bridge — while `RecordingProxy` notes each of its requests as RBAC
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import http.server
 import json
@@ -30,16 +29,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import kopf
 import pytest
 import yaml
 from kubernetes import client, config
 
-from remediator import settings
 from remediator.adapters.kube import USER_AGENT
 from remediator.bridge import BridgeConfig
 from remediator.reconciler import OperatorConfig
 from remediator.sandbox import Sandbox
+from remediator.testing import OperatorThread
 
 from .recording import Attributes, RecordingProxy, _free_port
 
@@ -105,53 +103,6 @@ def cluster_roles() -> dict[str, dict[str, Any]]:
     }
 
 
-class PeeringOperator:
-    """The operator as deployed (`remediator run --peering --liveness ...`), in a thread."""
-
-    def __init__(self, kubeconfig: Path, operator_config: OperatorConfig) -> None:
-        self.kubeconfig = kubeconfig
-        self.config = operator_config
-        self.liveness_port = _free_port()
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.error: BaseException | None = None
-
-    def start(self) -> PeeringOperator:
-        settings.kubeconfig = str(self.kubeconfig)
-        settings.config = self.config
-        settings.namespaces = []
-        from remediator import main  # noqa: F401  (registers the handlers)
-
-        def run() -> None:
-            try:
-                asyncio.run(
-                    kopf.operator(
-                        standalone=False,
-                        clusterwide=True,
-                        liveness_endpoint=f"http://127.0.0.1:{self.liveness_port}/healthz",
-                        stop_flag=self._stop,
-                        ready_flag=self._ready,
-                    )
-                )
-            except BaseException as e:
-                self.error = e
-                self._ready.set()
-
-        self._thread = threading.Thread(target=run, name="remediator-peering", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(30):
-            raise TimeoutError("the operator did not become ready within 30 s")
-        if self.error is not None:
-            raise self.error
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(30)
-
-
 @pytest.fixture
 def recorded(tmp_path: Path) -> Iterator[tuple[Sandbox, RecordingProxy, dict[str, Any]]]:
     with Sandbox(
@@ -203,7 +154,8 @@ def recorded(tmp_path: Path) -> Iterator[tuple[Sandbox, RecordingProxy, dict[str
             document["clusters"][0]["cluster"]["server"] = proxy.url
             kubeconfig.write_text(yaml.safe_dump(document))
             bridge_port = _free_port()
-            operator = PeeringOperator(
+            # the operator as deployed (`remediator run --peering --liveness ...`), in a thread
+            operator = OperatorThread(
                 kubeconfig,
                 OperatorConfig(
                     tick_seconds=0.2,
@@ -218,6 +170,8 @@ def recorded(tmp_path: Path) -> Iterator[tuple[Sandbox, RecordingProxy, dict[str
                         allowed_namespaces=frozenset({NS}),
                     ),
                 ),
+                peering=True,
+                liveness_port=_free_port(),
             ).start()
             try:
                 yield box, proxy, {"api": api, "bridge_port": bridge_port, "operator": operator}
