@@ -67,6 +67,7 @@ class RecordingProxy:
         self.upstream = upstream.rstrip("/")
         self.port = _free_port()
         self.requests: Counter[tuple[str, Attributes]] = Counter()
+        self.answers: list[tuple[str, Attributes, int]] = []  # (User-Agent, request, status)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -81,6 +82,15 @@ class RecordingProxy:
         """The requests made, by clients whose User-Agent starts with `agent_prefix`."""
         with self._lock:
             return {a for agent, a in self.requests if agent.startswith(agent_prefix)}
+
+    def forbidden(self, since: int = 0) -> list[Attributes]:
+        """The requests answered 403 since `mark()` returned `since`."""
+        with self._lock:
+            return [a for _, a, status in self.answers[since:] if status == 403]
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self.answers)
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         attributes = rbac_attributes(request.method, request.path, dict(request.query))
@@ -97,6 +107,10 @@ class RecordingProxy:
             data=body,
             allow_redirects=False,
         ) as upstream:
+            if attributes is not None:
+                with self._lock:
+                    agent = request.headers.get("User-Agent", "")
+                    self.answers.append((agent, attributes, upstream.status))
             response = web.StreamResponse(
                 status=upstream.status,
                 headers={k: v for k, v in upstream.headers.items() if k.lower() not in HOP_HEADERS},

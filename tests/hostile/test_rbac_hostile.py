@@ -37,13 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import yaml
-from aiohttp import web
 from kubernetes import client, config
 
-from deploy.recording import Attributes, RecordingProxy, rbac_attributes
+from deploy.recording import RecordingProxy
 from remediator.bridge import BridgeConfig
 from remediator.reconciler import OperatorConfig
 from remediator.sandbox import Sandbox
@@ -61,54 +59,6 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 
 
 # ------------------------------------------------------------------------------ harness
-class StatusProxy(RecordingProxy):
-    """`RecordingProxy` that also keeps each answer's status, to find the 403s."""
-
-    def __init__(self, upstream: str) -> None:
-        super().__init__(upstream)
-        self.answers: list[tuple[str, Attributes, int]] = []
-
-    def forbidden(self, since: int = 0) -> list[Attributes]:
-        with self._lock:
-            return [a for _, a, status in self.answers[since:] if status == 403]
-
-    def mark(self) -> int:
-        with self._lock:
-            return len(self.answers)
-
-    async def _forward(self, request: web.Request) -> web.StreamResponse:
-        attributes = rbac_attributes(request.method, request.path, dict(request.query))
-        assert self._session is not None
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP}
-        body = await request.read() if request.can_read_body else None
-        async with self._session.request(
-            request.method,
-            self.upstream + request.path_qs,
-            headers=headers,
-            data=body,
-            allow_redirects=False,
-        ) as upstream:
-            if attributes is not None:
-                with self._lock:
-                    agent = request.headers.get("User-Agent", "")
-                    self.answers.append((agent, attributes, upstream.status))
-            response = web.StreamResponse(
-                status=upstream.status,
-                headers={k: v for k, v in upstream.headers.items() if k.lower() not in HOP},
-            )
-            await response.prepare(request)
-            try:
-                async for chunk in upstream.content.iter_any():
-                    await response.write(chunk)
-            except (ConnectionResetError, aiohttp.ClientPayloadError):
-                return response
-            await response.write_eof()
-            return response
-
-
-HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
-
-
 def rendered_rbac() -> list[dict[str, Any]]:
     if shutil.which("kubectl") is None:
         pytest.skip("kubectl is not installed on this machine")
@@ -127,7 +77,7 @@ def rendered_rbac() -> list[dict[str, Any]]:
 class World:
     box: Sandbox
     api: client.ApiClient
-    proxy: StatusProxy
+    proxy: RecordingProxy
     tmp: Path
     bridge_port: int
     roles: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -320,7 +270,7 @@ def world(tmp_path: Path) -> Iterator[World]:
                 ],
             },
         )
-        with StatusProxy(box.url) as proxy:
+        with RecordingProxy(box.url) as proxy:
             kubeconfig = box.kubeconfig_for_service_account(
                 SA_NAMESPACE, SA_NAME, tmp_path / "operator.kubeconfig"
             )
