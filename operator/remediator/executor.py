@@ -278,21 +278,40 @@ class Executor:
                 f"raise HPA {desired['hpa']} minReplicas to {replicas} for {step.target}",
                 revert=revert,
             )
-        scale = await self.kube.get_scale(kind, namespace, name)
         revert = {"via": "scale", "replicas": desired.get("previous")}
-        if scale.get("spec", {}).get("replicas") == replicas:
-            return Outcome(
-                "Skipped", f"{step.target} already has {replicas} replicas", revert=revert
-            )
-        await self.kube.patch(
-            self.kube.workload_path(kind, namespace, name) + "/scale",
-            {"spec": {"replicas": replicas}},
-            dry_run=dry_run,
-        )
-        return self._done(
+        path = self.kube.workload_path(kind, namespace, name) + "/scale"
+        done = self._done(
             dry_run,
             f"scale {step.target} from {desired.get('previous')} to {replicas} replicas",
             revert=revert,
+        )
+        if desired.get("previous") is not None and desired["previous"] != replicas:
+            # Compare-and-set in one request: the API server changes the replicas only if
+            # they are still what the plan saw. Else (422: someone scaled meanwhile, or a
+            # re-apply after a crash) read, compare and write as below.
+            swap = [
+                {"op": "test", "path": "/spec/replicas", "value": desired["previous"]},
+                {"op": "replace", "path": "/spec/replicas", "value": replicas},
+            ]
+            try:
+                await self.kube.patch(path, swap, content_type=JSON_PATCH, dry_run=dry_run)
+            except KubeError as e:
+                if e.status != 422:
+                    raise
+            else:
+                return done
+        scale = await self.kube.get_scale(kind, namespace, name)
+        current = scale.get("spec", {}).get("replicas")
+        if current == replicas:
+            return Outcome(
+                "Skipped", f"{step.target} already has {replicas} replicas", revert=revert
+            )
+        await self.kube.patch(path, {"spec": {"replicas": replicas}}, dry_run=dry_run)
+        # what it was just before this change is what a revert restores
+        return self._done(
+            dry_run,
+            f"scale {step.target} from {current} to {replicas} replicas",
+            revert={"via": "scale", "replicas": current},
         )
 
     # -------------------------------------------------------------- circuitBreaker

@@ -4,16 +4,18 @@ Each call reads the Incident and everything its next decision needs fresh from t
 (policies, approvals, other Incidents for the guards, the global pause switch), so the
 outcome never depends on what this process remembers: an operator that restarts, or a
 second replica that takes over, continues exactly where the status says the incident is.
-Every transition is written to the Incident's status before the next step starts —
-including the planned desired state and an `Applying` mark before a change is made — and
-is told as a Kubernetes Event on the Incident.
+Transitions are decided in memory and written to the Incident's status in as few writes as
+the safety of the change allows (`_save`, `_flush`): always before anything outside the
+Incident changes — so the planned desired state and the `Applying` mark are stored before
+the action — and at the end of every reconcile. What one write stored is then told as one
+Kubernetes Event on the Incident (and to the policy's webhook, when it asks to be told).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -51,7 +53,7 @@ from .core.models import (
     parse_duration,
 )
 from .executor import ActionFailed, Executor, NotNow, webhook_url
-from .view import ClusterView, IncidentSummary, summarize
+from .view import HORIZON, ClusterView, IncidentSummary, summarize
 
 if TYPE_CHECKING:
     from .bridge import BridgeConfig
@@ -72,6 +74,7 @@ WARNING_REASONS = frozenset(
     | reasons.PLANNING_REASONS
 )
 MAX_STEPS = 32
+EVENT_REASONS = "remediator.dev/reasons"  # on an Event telling several decisions: their reasons
 NOT_REVERTED_ON_FAILURE = frozenset({"isolatePods"})
 
 
@@ -120,12 +123,25 @@ class Wait:
 
 
 @dataclass
+class Unsaved:
+    """Decisions about one Incident not yet written: its status as decided, the Events that
+    tell them and what must happen only once they are stored (metrics, notifications)."""
+
+    incident: Incident
+    events: list[tuple[str, str]] = field(default_factory=list)
+    after: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
+
+
+@dataclass
 class Reconciler:
     kube: KubeClient
     config: OperatorConfig = field(default_factory=OperatorConfig)
     _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     retry_at: dict[tuple[str, str], float] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)  # notifications in flight
+    _unsaved: dict[tuple[str, str], Unsaved] = field(default_factory=dict)
+    # resourceVersions of this process's status writes whose watch events have not come yet
+    _own: dict[tuple[str, str], list[tuple[str, float]]] = field(default_factory=dict)
     # Kopf's indexes of incidents and policies, with this process's writes (see `view`)
     view: ClusterView = field(default_factory=ClusterView)
 
@@ -139,26 +155,69 @@ class Reconciler:
         return self._locks.setdefault((namespace, name), asyncio.Lock())
 
     # ------------------------------------------------------------------ entry point
-    async def reconcile(self, namespace: str, name: str) -> None:
+    async def reconcile(
+        self, namespace: str, name: str, *, body: dict[str, Any] | None = None
+    ) -> None:
         """Advance the incident as far as it can go now; safe to call any number of times.
-        Every log line on the way is bound to the incident (and its policy, once known)."""
+        Every log line on the way is bound to the incident (and its policy, once known).
+
+        `body`: the incident as a watch event delivered it. It is used in place of a GET
+        only when this process has written nothing since that the watch has not delivered
+        yet (else it may be older than what this process itself stored)."""
         async with self.lock(namespace, name):
+            if body is not None and self._own.get((namespace, name)):
+                body = None
             started = time.perf_counter()
             with structlog.contextvars.bound_contextvars(incident=f"{namespace}/{name}"):
                 try:
-                    await self._reconcile(namespace, name)
+                    try:
+                        await self._reconcile(namespace, name, body)
+                    finally:
+                        # what was decided is stored even when a later step failed
+                        await self._flush(namespace, name)
                 except Exception:
                     metrics.RECONCILE_ERRORS.inc()
                     raise
                 finally:
                     metrics.RECONCILE_DURATION.observe(time.perf_counter() - started)
 
-    async def _reconcile(self, namespace: str, name: str) -> None:
-        body = await self.kube.get_custom(namespace, "incidents", name)
+    def own_write(self, namespace: str, name: str, rv: str) -> bool:
+        """Whether a watch event delivers a status this process wrote (then forgotten,
+        with any earlier one the watch folded into it)."""
+        key = (namespace, name)
+        mine = self._own.get(key)
+        if not mine:
+            return False
+        now = time.monotonic()
+        for index, (written, _) in enumerate(mine):
+            if written == rv:
+                del mine[: index + 1]
+                break
+        else:
+            # a version from elsewhere; writes whose events never came (a watch that
+            # restarted past them) stop counting after a while
+            mine[:] = [(w, at) for w, at in mine if now - at < HORIZON]
+            return False
+        if not mine:
+            del self._own[key]
+        return True
+
+    def retry_later(self, namespace: str, name: str, seconds: float) -> None:
+        """Have the ticker reconcile the incident again in `seconds` (after a failure)."""
+        self.retry_at[(namespace, name)] = time.monotonic() + seconds
+
+    def forget(self, namespace: str, name: str) -> None:
+        """The incident is gone: drop everything this process keeps about it."""
+        self.retry_at.pop((namespace, name), None)
+        self._own.pop((namespace, name), None)
+        metrics.INCIDENTS.forget(namespace, name)
+        self.view.forget(namespace, name)
+
+    async def _reconcile(self, namespace: str, name: str, body: dict[str, Any] | None) -> None:
         if body is None:
-            self.retry_at.pop((namespace, name), None)
-            metrics.INCIDENTS.forget(namespace, name)
-            self.view.forget(namespace, name)
+            body = await self.kube.get_custom(namespace, "incidents", name)
+        if body is None:
+            self.forget(namespace, name)
             return
         incident = Incident.model_validate(body)
         policy = {"policy": incident.status.policy} if incident.status.policy else {}
@@ -498,6 +557,7 @@ class Reconciler:
                     state="Applying",
                     started_at=record.started_at or now,
                 )
+                await self._flush(incident.metadata.namespace, incident.metadata.name)
             try:
                 outcome = await self.executor.apply(
                     incident.metadata.namespace, step, dry_run=dry_run, now=now, incident=incident
@@ -621,7 +681,7 @@ class Reconciler:
         # that `kubectl describe` shows what the decision to act was based on.
         message = "preconditions hold: " + "; ".join(held)
         log.info("preconditions hold", incident=incident.metadata.name, checks=held)
-        await self._event(incident, reasons.PRECONDITIONS_MET, message)
+        self._unsaved_of(incident).events.append((reasons.PRECONDITIONS_MET, message))
         return None
 
     async def _verify(self, incident: Incident, now: datetime) -> Incident | Wait:
@@ -734,6 +794,7 @@ class Reconciler:
                 continue
             if record.action in NOT_REVERTED_ON_FAILURE:
                 continue
+            await self._flush(incident.metadata.namespace, incident.metadata.name)
             try:
                 outcome = await self.executor.revert(
                     incident.metadata.namespace, record.action, record.target, record.revert
@@ -776,6 +837,7 @@ class Reconciler:
                 continue
             if record.revert is None:
                 continue
+            await self._flush(incident.metadata.namespace, incident.metadata.name)
             outcome = await self.executor.revert(
                 incident.metadata.namespace, record.action, record.target, record.revert
             )
@@ -950,26 +1012,30 @@ class Reconciler:
         )
         saved = await self._save(incident, status, events=[(reason, message)])
         meta, spec = incident.metadata, incident.spec
-        metrics.observe_transition(
-            meta.namespace,
-            meta.name,
-            previous=incident.status.phase,
-            phase=to,
-            reason=reason,
-            severity=spec.severity,
-            started=spec.starts_at or meta.creation_timestamp,
-            waited_since=next(
-                (
-                    e.time
-                    for e in reversed(incident.status.timeline)
-                    if e.reason == reasons.AWAITING_APPROVAL
-                ),
-                None,
+        waited_since = next(
+            (
+                e.time
+                for e in reversed(incident.status.timeline)
+                if e.reason == reasons.AWAITING_APPROVAL
             ),
-            respond_by=status.respond_by,
-            now=now,
+            None,
         )
-        await self._notify_transition(saved, to, reason, message)
+        after = self._unsaved_of(saved).after
+        after.append(
+            lambda: metrics.observe_transition(
+                meta.namespace,
+                meta.name,
+                previous=incident.status.phase,
+                phase=to,
+                reason=reason,
+                severity=spec.severity,
+                started=spec.starts_at or meta.creation_timestamp,
+                waited_since=waited_since,
+                respond_by=status.respond_by,
+                now=now,
+            )
+        )
+        after.append(lambda: self._notify_transition(saved, to, reason, message))
         return saved
 
     # ------------------------------------------------------------- notifications
@@ -1035,6 +1101,7 @@ class Reconciler:
                 f"notification of {phase} not sent (Secret {ref['name']}): {error}",
                 datetime.now(UTC),
             )
+            await self._flush(meta.namespace, meta.name)
 
     async def _note(self, incident: Incident, reason: str, message: str, now: datetime) -> Incident:
         status = lifecycle.note(incident.status, reason, message, now, actor=self.config.identity)
@@ -1070,32 +1137,88 @@ class Reconciler:
                 result=after.result,
             )
             if after.state in metrics.ACTION_RESULTS:
-                metrics.observe_action(after.action, after.state)
+                action, state = after.action, after.state
+                self._unsaved_of(saved).after.append(lambda: metrics.observe_action(action, state))
         return saved
 
     async def _save(
         self, incident: Incident, status: IncidentStatus, *, events: Sequence[tuple[str, str]]
     ) -> Incident:
+        """Decide: the incident now has this status. Written by the next `_flush` — before
+        any change outside the Incident, and at the latest when the reconcile ends — so a
+        remediation costs two status writes (intent, outcome) however many steps it takes.
+        This process's guards see the decision at once (`view.wrote`)."""
         meta = incident.metadata
-        saved = await self.kube.patch_status(meta.namespace, "incidents", meta.name, status.dump())
+        decided = incident.model_copy(update={"status": status})
+        unsaved = self._unsaved_of(incident)
+        unsaved.incident = decided
+        unsaved.events.extend(events)
+        # no resourceVersion yet: it wins over the index until the write records its own
+        self.view.wrote(summarize(meta.namespace, meta.name, "", status))
+        return decided
+
+    def _unsaved_of(self, incident: Incident) -> Unsaved:
+        key = (incident.metadata.namespace, incident.metadata.name)
+        unsaved = self._unsaved.get(key)
+        if unsaved is None:
+            unsaved = self._unsaved[key] = Unsaved(incident)
+        return unsaved
+
+    async def _flush(self, namespace: str, name: str) -> None:
+        """Write what was decided about the incident in one status patch; then tell it: one
+        Event for the write, metrics, the policy's notifications. Nothing is told of a
+        decision that could not be stored (it is made again on the next attempt)."""
+        unsaved = self._unsaved.pop((namespace, name), None)
+        if unsaved is None:
+            return
+        incident = unsaved.incident
+        if incident.status.observed_generation != incident.metadata.generation:
+            # the spec this reconcile read has been seen (`needs_work` compares the two)
+            status = incident.status.model_copy(
+                update={"observed_generation": incident.metadata.generation}
+            )
+            incident = incident.model_copy(update={"status": status})
+        try:
+            saved = await self.kube.patch_status(
+                namespace, "incidents", name, incident.status.dump()
+            )
+        except BaseException:
+            self.view.forget(namespace, name)  # the index holds what is stored
+            raise
         rv = str((saved or {}).get("metadata", {}).get("resourceVersion", ""))
-        self.view.wrote(summarize(meta.namespace, meta.name, rv, status))
-        for reason, message in events:
+        self.view.wrote(summarize(namespace, name, rv, incident.status))
+        self._own.setdefault((namespace, name), []).append((rv, time.monotonic()))
+        if unsaved.events:
             # Events are best effort (the status is the audit trail): posted in the
             # background, so that the next step does not wait for them.
-            task = asyncio.create_task(self._event(incident, reason, message))
+            reason, message = merge_events(unsaved.events)
+            told = [r for r, _ in unsaved.events]
+            task = asyncio.create_task(self._event(incident, reason, message, told=told))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return incident.model_copy(update={"status": status})
+        for after in unsaved.after:
+            result = after()
+            if result is not None:
+                await result
 
-    async def _event(self, incident: Incident, reason: str, message: str) -> None:
+    async def _event(
+        self, incident: Incident, reason: str, message: str, *, told: Sequence[str] = ()
+    ) -> None:
+        """Post an Event on the incident; `told`: every decision's reason it tells, kept in
+        an annotation when there is more than one (tools can select by any of them)."""
         meta = incident.metadata
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        metadata: dict[str, Any] = {
+            # named like client-go names events, so a listing sorts them by time
+            "name": f"{meta.name}.{time.time_ns():x}",
+            "namespace": meta.namespace,
+        }
+        if len(told) > 1:
+            metadata["annotations"] = {EVENT_REASONS: ",".join(told)}
         event = {
             "apiVersion": "v1",
             "kind": "Event",
-            # named like client-go names events, so a listing sorts them by time
-            "metadata": {"name": f"{meta.name}.{time.time_ns():x}", "namespace": meta.namespace},
+            "metadata": metadata,
             "involvedObject": {
                 "apiVersion": incident.api_version,
                 "kind": "Incident",
@@ -1118,6 +1241,16 @@ class Reconciler:
             await self.kube.post_event(meta.namespace, event)
         except KubeError as e:  # the audit trail in status is authoritative; Events are best effort
             log.warning("event not posted", reason=reason, error=str(e))
+
+
+def merge_events(events: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """One Event for the decisions one status write stored: named by the last warning among
+    them (else the last decision), its message telling each decision in order."""
+    if len(events) == 1:
+        return events[0]
+    warnings = [reason for reason, _ in events if reason in WARNING_REASONS]
+    reason = warnings[-1] if warnings else events[-1][0]
+    return reason, "; ".join(f"{r}: {m}" for r, m in events)
 
 
 def _selector(workload: dict[str, Any]) -> str:

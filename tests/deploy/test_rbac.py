@@ -58,7 +58,8 @@ APPLICATION_RULES: dict[tuple[str, str], set[str]] = {
     # (the policy handler's Valid condition goes out through Kopf: the framework role)
     (GROUP, "approvals"): {"list"},  # reconciler: list_custom
     ("apps", "deployments"): {"get", "patch"},  # get_workload; rollback, rolling restart
-    ("apps", "deployments/scale"): {"get", "patch"},  # get_scale; scale
+    # scale: a compare-and-set patch; get_scale when it finds the replicas changed
+    ("apps", "deployments/scale"): {"get", "patch"},
     ("apps", "statefulsets"): {"get", "patch"},
     ("apps", "statefulsets/scale"): {"get", "patch"},
     ("apps", "replicasets"): {"list"},  # list_replicasets: rollback's revisions
@@ -384,7 +385,10 @@ class Flows:
             {"action": "restartPods"},
             kind="StatefulSet",
         )
-        self.incident("inc-db", "DatabaseSlow", "db")
+        self.incident("inc-db", "DatabaseSlow", "db", severity="P1")
+        self.wait("inc-db", "AwaitingApproval", "Remediated", "Blocked", "Failed")
+        self.apps.patch_namespaced_stateful_set_scale("db", NS, {"spec": {"replicas": 2}})
+        self.approve("inc-db")  # rescaled meanwhile: the scale reads before it writes
         self.remediated("inc-db")
 
     def circuit_breaker(self) -> None:
@@ -415,31 +419,14 @@ class Flows:
             raise AssertionError("the circuit breaker was not reverted")
 
     def approval(self) -> None:
+        """Gated, and the target rescaled while the plan waits: the scale's compare-and-set
+        fails and it reads the scale subresource (its `get` is needed for that)."""
         self.deployment("cart")
-        self.policy("restart", "MemoryLeak", {"action": "restartPods"})
+        self.policy("cart", "MemoryLeak", {"action": "scale", "to": 3})
         self.incident("inc-gated", "MemoryLeak", "cart", severity="P1")
-        body = self.wait("inc-gated", "AwaitingApproval", "Remediated", "Blocked", "Failed")
-        assert body["status"]["phase"] == "AwaitingApproval", body["status"]
-        kubeconfig = self.box.kubeconfig_for(
-            "alice@example.com", Path(str(self.box.kubeconfig)).with_name("alice.kubeconfig")
-        )
-        with config.new_client_from_config(str(kubeconfig)) as alice:
-            client.CustomObjectsApi(alice).create_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                NS,
-                "approvals",
-                {
-                    "apiVersion": f"{GROUP}/{VERSION}",
-                    "kind": "Approval",
-                    "metadata": {"generateName": "inc-gated-"},
-                    "spec": {
-                        "incident": "inc-gated",
-                        "decision": "approve",
-                        "planHash": body["status"]["plan"]["hash"],
-                    },
-                },
-            )
+        self.wait("inc-gated", "AwaitingApproval", "Remediated", "Blocked", "Failed")
+        self.apps.patch_namespaced_deployment_scale("cart", NS, {"spec": {"replicas": 1}})
+        self.approve("inc-gated")
         self.remediated("inc-gated")
 
     def approve(self, incident: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from remediator.testing import OperatorThread
 
-from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
+from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline, told
 from .promstack import PROMETHEUS, Prometheus, free_port, run_prometheus
 
 pytestmark = pytest.mark.skipif(
@@ -61,8 +61,13 @@ def test_precondition_that_holds_lets_the_action_run(
     assert replicas(cluster) == 5
     assert timeline(body) == ["Matched", "AutoApproved", "ActionApplied", "Remediated"]
     cluster.event_reasons(body, "PreconditionsMet")
-    [event] = [e for e in cluster.events(body) if e.reason == "PreconditionsMet"]
-    assert event.message == f"preconditions hold: errors are high ({metric} > 0.5): 0.9 (1 series)"
+    [event] = [e for e in cluster.events(body) if "PreconditionsMet" in told(e)]
+    # told with the decision to act, in the Event of the write made before the action
+    assert told(event) == ["Matched", "PreconditionsMet", "AutoApproved"]
+    assert (
+        f"PreconditionsMet: preconditions hold: errors are high ({metric} > 0.5): 0.9 (1 series)"
+        in event.message
+    )
 
 
 @pytest.mark.parametrize(
