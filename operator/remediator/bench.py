@@ -410,9 +410,9 @@ class Bench:
         )
         self.results.setdefault("latency", {})[key] = result
         if key == "rate_10":
-            self.results["requests_per_action"] = {
-                "scale": self.requests(counts, self.box.request_counts(), len(targets), "scale")
-            }
+            self.results.setdefault("requests_per_action", {})["scale"] = self.requests(
+                counts, self.box.request_counts(), len(targets), "scale"
+            )
         click.echo(f"  {key}: {result}")
 
     def requests(
@@ -504,7 +504,7 @@ class Bench:
         asyncio.run(send())
         self.wait_terminal([self.incident_of[t] for t in targets], 60)
         time.sleep(0.5)
-        self.results["requests_per_action"]["circuitBreaker"] = self.requests(
+        self.results.setdefault("requests_per_action", {})["circuitBreaker"] = self.requests(
             counts, self.box.request_counts(), count, "circuitBreaker"
         )
 
