@@ -14,8 +14,9 @@ Kubernetes Event on the Incident (and to the policy's webhook, when it asks to b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,7 @@ WARNING_REASONS = frozenset(
     | reasons.PLANNING_REASONS
 )
 MAX_STEPS = 32
+OWN_WRITES_KEPT = 1024  # incidents with unconfirmed own writes before old ones are dropped
 EVENT_REASONS = "remediator.dev/reasons"  # on an Event telling several decisions: their reasons
 NOT_REVERTED_ON_FAILURE = frozenset({"isolatePods"})
 
@@ -136,7 +138,9 @@ class Unsaved:
 class Reconciler:
     kube: KubeClient
     config: OperatorConfig = field(default_factory=OperatorConfig)
-    _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+    # one lock per incident being reconciled, with how many hold or wait for it (an entry
+    # lives only that long: thousands of finished incidents keep none)
+    _locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = field(default_factory=dict)
     retry_at: dict[tuple[str, str], float] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)  # notifications in flight
     _unsaved: dict[tuple[str, str], Unsaved] = field(default_factory=dict)
@@ -151,8 +155,25 @@ class Reconciler:
             PromClient(self.config.prometheus_url) if self.config.prometheus_url else None
         )
 
-    def lock(self, namespace: str, name: str) -> asyncio.Lock:
-        return self._locks.setdefault((namespace, name), asyncio.Lock())
+    @contextlib.asynccontextmanager
+    async def lock(self, namespace: str, name: str) -> AsyncIterator[None]:
+        """Hold the incident: one reconcile (or notification note) at a time."""
+        key = (namespace, name)
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def busy(self, namespace: str, name: str) -> bool:
+        """Whether a reconcile holds (or waits for) the incident now."""
+        return (namespace, name) in self._locks
 
     # ------------------------------------------------------------------ entry point
     async def reconcile(
@@ -201,6 +222,17 @@ class Reconciler:
         if not mine:
             del self._own[key]
         return True
+
+    def _remember_own(self, namespace: str, name: str, rv: str) -> None:
+        now = time.monotonic()
+        self._own.setdefault((namespace, name), []).append((rv, now))
+        if len(self._own) > OWN_WRITES_KEPT:
+            # writes whose events were consumed before the write's answer came (the
+            # reconcile then read the incident again) or never came: no longer waited for
+            for key, mine in list(self._own.items()):
+                mine[:] = [(w, at) for w, at in mine if now - at < HORIZON]
+                if not mine:
+                    del self._own[key]
 
     def retry_later(self, namespace: str, name: str, seconds: float) -> None:
         """Have the ticker reconcile the incident again in `seconds` (after a failure)."""
@@ -405,14 +437,16 @@ class Reconciler:
         self, incident: Incident, policy: RemediationPolicy, now: datetime
     ) -> Incident | Wait | None:
         namespace = incident.metadata.namespace
-        history, active = await self._guard_inputs(namespace)
+        target = targets.resolve_target(incident, policy)
+        history, active = await self._guard_inputs(
+            namespace, f"{target.kind}/{target.name}", policy.metadata.name
+        )
         config = guards.GlobalConfig(
             paused=await self._paused(),
             protected_namespaces=self.config.protected_namespaces,
             max_concurrent=self.config.max_concurrent,
             dry_run=self.config.dry_run,
         )
-        target = targets.resolve_target(incident, policy)
         verdict = guards.check_guards(
             incident,
             policy,
@@ -851,16 +885,13 @@ class Reconciler:
         return Wait()
 
     # ----------------------------------------------------------------- inputs
-    async def _guard_inputs(self, namespace: str) -> tuple[list[guards.PastAction], int]:
-        """The actions taken in the namespace and the remediations running everywhere."""
+    async def _guard_inputs(
+        self, namespace: str, target: str, policy: str
+    ) -> tuple[list[guards.PastAction], int]:
+        """The actions taken in the namespace (those on `target` or under `policy` are the
+        ones that can refuse) and the remediations running everywhere."""
         if self.view.usable:
-            history: list[guards.PastAction] = []
-            active = 0
-            for summary in self.view.summaries():
-                if summary.namespace == namespace:
-                    history.extend(summary.past)
-                active += summary.active
-            return history, active
+            return self.view.guard_inputs(namespace, target, policy)
         everywhere = await self._incidents(None)
         others = [i for i in everywhere if i.metadata.namespace == namespace]
         return guards.past_actions(others), guards.active_remediations(everywhere)
@@ -1183,11 +1214,11 @@ class Reconciler:
                 namespace, "incidents", name, incident.status.dump()
             )
         except BaseException:
-            self.view.forget(namespace, name)  # the index holds what is stored
+            self.view.forget_write(namespace, name)  # the index holds what is stored
             raise
         rv = str((saved or {}).get("metadata", {}).get("resourceVersion", ""))
         self.view.wrote(summarize(namespace, name, rv, incident.status))
-        self._own.setdefault((namespace, name), []).append((rv, time.monotonic()))
+        self._remember_own(namespace, name, rv)
         if unsaved.events:
             # Events are best effort (the status is the audit trail): posted in the
             # background, so that the next step does not wait for them.

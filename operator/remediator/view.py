@@ -111,6 +111,13 @@ class ClusterView:
     policies: Mapping[Any, Iterable[RemediationPolicy]] | None = None
     ready: bool = False
     _written: dict[Key, tuple[IncidentSummary, float]] = field(default_factory=dict)
+    # What the guards read, kept by the index handler (`indexed`) so that a decision reads
+    # the few incidents that can refuse it, not every incident: the incidents that acted
+    # on a target, that acted under a policy, and those remediating now.
+    _guarding: dict[Key, IncidentSummary] = field(default_factory=dict)
+    _by_target: dict[tuple[str, str], set[Key]] = field(default_factory=dict)
+    _by_policy: dict[tuple[str, str], set[Key]] = field(default_factory=dict)
+    _active: set[Key] = field(default_factory=set)
 
     def attach(
         self,
@@ -134,17 +141,56 @@ class ClusterView:
         if mine is not None and mine[0].resource_version == rv:
             del self._written[(namespace, name)]
 
-    def forget(self, namespace: str, name: str) -> None:
+    def indexed(self, namespace: str, name: str, rv: str, summary: IncidentSummary | None) -> None:
+        """The watch delivered this version, summarized (None: not a valid Incident)."""
+        self.observed(namespace, name, rv)
+        self._unguard((namespace, name))
+        if summary is not None and (summary.past or summary.active):
+            key = (namespace, name)
+            self._guarding[key] = summary
+            for action in summary.past:
+                self._by_target.setdefault((namespace, action.target), set()).add(key)
+                self._by_policy.setdefault((namespace, action.policy), set()).add(key)
+            if summary.active:
+                self._active.add(key)
+
+    def _unguard(self, key: Key) -> None:
+        summary = self._guarding.pop(key, None)
+        if summary is None:
+            return
+        for action in summary.past:
+            for index, by in (
+                (self._by_target, (key[0], action.target)),
+                (self._by_policy, (key[0], action.policy)),
+            ):
+                keys = index.get(by)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[by]
+        self._active.discard(key)
+
+    def forget_write(self, namespace: str, name: str) -> None:
+        """What this process recorded as written did not reach the API."""
         self._written.pop((namespace, name), None)
 
+    def forget(self, namespace: str, name: str) -> None:
+        """The incident is gone."""
+        self._written.pop((namespace, name), None)
+        self._unguard((namespace, name))
+
     # ------------------------------------------------------------------- reads
-    def summaries(self, namespace: str | None = None) -> Iterator[IncidentSummary]:
-        """Every Incident (of `namespace`), this process's newer writes first."""
-        assert self.incidents is not None
+    def _prune(self) -> None:
+        """Writes whose watch events never came (a restarted watch) yield to the index."""
         now = time.monotonic()
         for key, (_, at) in list(self._written.items()):
             if now - at > HORIZON:
                 del self._written[key]
+
+    def summaries(self, namespace: str | None = None) -> Iterator[IncidentSummary]:
+        """Every Incident (of `namespace`), this process's newer writes first."""
+        assert self.incidents is not None
+        self._prune()
         for key, values in self.incidents.items():
             if namespace is not None and key[0] != namespace:
                 continue
@@ -154,6 +200,28 @@ class ClusterView:
         for (ns, _), (summary, _) in self._written.items():
             if namespace is None or ns == namespace:
                 yield summary
+
+    def guard_inputs(
+        self, namespace: str, target: str, policy: str
+    ) -> tuple[list[guards.PastAction], int]:
+        """What `guards.check_guards` needs, read from the incidents that can matter: the
+        past actions in `namespace` on `target` or under `policy`, and how many incidents
+        remediate now, anywhere (this process's newer writes win, as in `summaries`)."""
+        self._prune()
+        keys = self._by_target.get((namespace, target), set()) | self._by_policy.get(
+            (namespace, policy), set()
+        )
+        written = {key: summary for key, (summary, _) in self._written.items()}
+        history: list[guards.PastAction] = []
+        for key in keys:
+            if key not in written:
+                history.extend(self._guarding[key].past)
+        active = sum(1 for key in self._active if key not in written)
+        for (ns, _), summary in written.items():
+            active += summary.active
+            if ns == namespace:
+                history.extend(a for a in summary.past if a.target == target or a.policy == policy)
+        return history, active
 
     def candidates(self, namespace: str, alertname: str) -> list[RemediationPolicy]:
         """The namespace's valid policies that may match an alert of this name: those

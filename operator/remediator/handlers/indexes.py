@@ -19,10 +19,10 @@ from .registry import REGISTRY
 def incident_index(
     namespace: str | None, name: str, body: kopf.Body, meta: kopf.Meta, memo: kopf.Memo, **_: Any
 ) -> dict[tuple[str, str], IncidentSummary] | None:
-    view = memo.get("view")
-    if view is not None:
-        view.observed(namespace or "", name, str(meta.get("resourceVersion", "")))
     summary = summarize_body(body)
+    view = memo.get("view")
+    if view is not None:  # the guards' own lookups (by target, policy, activity)
+        view.indexed(namespace or "", name, str(meta.get("resourceVersion", "")), summary)
     return None if summary is None else {(namespace or "", name): summary}
 
 

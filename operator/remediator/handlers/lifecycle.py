@@ -131,7 +131,7 @@ async def tick(reconciler: Reconciler, namespaces: list[str]) -> None:
             for summary in list(view.summaries()):
                 if namespaces and summary.namespace not in namespaces:
                     continue
-                if reconciler.lock(summary.namespace, summary.name).locked():
+                if reconciler.busy(summary.namespace, summary.name):
                     continue
                 if reconciler.due_summary(summary, now):
                     task = asyncio.create_task(_safely(reconciler, summary.namespace, summary.name))
@@ -155,7 +155,7 @@ async def tick(reconciler: Reconciler, namespaces: list[str]) -> None:
             except ValidationError:
                 continue
             meta = incident.metadata
-            if reconciler.lock(meta.namespace, meta.name).locked():
+            if reconciler.busy(meta.namespace, meta.name):
                 continue
             if reconciler.due(incident, now):
                 task = asyncio.create_task(_safely(reconciler, meta.namespace, meta.name))
