@@ -203,10 +203,21 @@ class IncidentsCollector(Collector):
         """The ticker's listing (started at monotonic `listed_at`) becomes the view; an
         incident seen on a transition since the listing started keeps that newer view."""
         fresh: dict[tuple[str, str], IncidentView] = {}
+        self.add_views(fresh, bodies)
+        self.replace_views(fresh, listed_at)
+
+    @staticmethod
+    def add_views(
+        views: dict[tuple[str, str], IncidentView], bodies: Iterable[Mapping[str, Any]]
+    ) -> None:
+        """Add the views of these bodies to `views` (a listing read page by page)."""
         for body in bodies:
             meta = body.get("metadata") or {}
             key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
-            fresh[key] = view_of(body)
+            views[key] = view_of(body)
+
+    def replace_views(self, fresh: dict[tuple[str, str], IncidentView], listed_at: float) -> None:
+        """`replace`, with the listing's views made by `add_views`."""
         for key, view in self.incidents.items():
             if view.seen_at > listed_at:
                 fresh[key] = view

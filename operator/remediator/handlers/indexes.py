@@ -2,6 +2,9 @@
 
 The reconciler reads them (through `view.ClusterView`) in place of listing both resources
 on every decision; `view` says why that is safe.
+
+The handlers are coroutines although they never wait: Kopf runs a plain function in its
+thread pool, a hop per watch event (thousands at a restart) for a few microseconds of work.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from .registry import REGISTRY
 
 
 @kopf.index(GROUP, VERSION, "incidents", registry=REGISTRY)
-def incident_index(
+async def incident_index(
     namespace: str | None, name: str, body: kopf.Body, meta: kopf.Meta, memo: kopf.Memo, **_: Any
 ) -> dict[tuple[str, str], IncidentSummary] | None:
     summary = summarize_body(body)
@@ -27,7 +30,7 @@ def incident_index(
 
 
 @kopf.index(GROUP, VERSION, "remediationpolicies", registry=REGISTRY)
-def policy_index(
+async def policy_index(
     namespace: str | None, name: str, body: kopf.Body, **_: Any
 ) -> dict[Any, RemediationPolicy] | None:
     policy = valid_policy(body)

@@ -29,8 +29,9 @@ def policy_changed(
     else:
         state, reason, message = "True", reasons.VALID, "the policy is valid"
     generation = meta.get("generation")
+    stored = [Condition.model_validate(c) for c in status.get("conditions") or []]
     conditions = set_condition(
-        [Condition.model_validate(c) for c in status.get("conditions") or []],
+        stored,
         reasons.CONDITION_VALID,
         state,
         reason,
@@ -38,7 +39,10 @@ def policy_changed(
         datetime.now(UTC),
         generation,
     )
-    patch.status["conditions"] = [c.dump() for c in conditions]
-    patch.status["observedGeneration"] = generation
+    # A restart resumes every policy: one that says so already is not written again (a
+    # thousand policies were a thousand PATCHes and watch events at every start).
+    if conditions != stored or status.get("observedGeneration") != generation:
+        patch.status["conditions"] = [c.dump() for c in conditions]
+        patch.status["observedGeneration"] = generation
     if state == "False":
         kopf.warn(body, reason=reason, message=message)
