@@ -77,14 +77,15 @@ def test_a_listing_is_read_in_pages(tmp_path: Path) -> None:
             try:
                 everywhere = [
                     [o["metadata"]["name"] for o in page]
-                    async for page in kube.list_custom_pages("incidents", limit=3)
+                    async for page, _ in kube.list_custom_pages("incidents", limit=3)
                 ]
                 assert [len(page) for page in everywhere] == [3, 3, 1]
                 listed = await kube.list_custom("incidents")
                 names = sorted(name for page in everywhere for name in page)
                 assert names == sorted(o["metadata"]["name"] for o in listed)
                 shop = [
-                    len(page) async for page in kube.list_custom_pages("incidents", "shop", limit=5)
+                    len(page)
+                    async for page, _ in kube.list_custom_pages("incidents", "shop", limit=5)
                 ]
                 assert shop == [5]
             finally:

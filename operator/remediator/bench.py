@@ -715,6 +715,12 @@ def table(results: dict[str, Any]) -> str:
 @click.option("--plot-file", type=click.Path(path_type=Path), default=Path("bench/latency.png"))
 @click.option("--skip-load", is_flag=True, help="Skip the 10,000-incident measurements.")
 @click.option(
+    "--only-load",
+    is_flag=True,
+    help="Only the restart with --incidents and --policies loaded (RSS, catch-up, latency "
+    "at the first rate): ~2 minutes; prints the figures, writes no results.",
+)
+@click.option(
     "--logs",
     type=click.Path(path_type=Path),
     default=None,
@@ -729,6 +735,7 @@ def main(
     output: Path,
     plot_file: Path,
     skip_load: bool,
+    only_load: bool,
     logs: Path | None,
 ) -> None:
     """Measure the operator with its bridge against the API emulator on this machine."""
@@ -747,11 +754,12 @@ def main(
                 settle(box)
                 bench.results["resources"] = {"idle": operator.idle(10)}
                 click.echo(f"  idle: {bench.results['resources']['idle']}")
-                for rate in rate_list:
-                    bench.run_rate(operator, rate, f"rate_{rate:g}")
-                bench.run_circuit_breaker(operator)
-                bench.run_storm(operator)
-                if not skip_load:
+                if not only_load:
+                    for rate in rate_list:
+                        bench.run_rate(operator, rate, f"rate_{rate:g}")
+                    bench.run_circuit_breaker(operator)
+                    bench.run_storm(operator)
+                if not skip_load or only_load:
                     operator.stop()
                     bench.load(incidents, policies)
                     operator = Operator(box.kubeconfig, workdir, operator.max_concurrent).start()
@@ -762,7 +770,7 @@ def main(
                     loaded = operator.idle(10)
                     loaded.update(
                         incidents=len(bench.phases()),
-                        policies=policies + ALERTNAMES + 20,
+                        policies=policies + ALERTNAMES + (0 if only_load else 20),
                         restart_catch_up_s=round(caught_up, 1),
                     )
                     bench.results["resources"]["loaded"] = loaded
@@ -779,6 +787,9 @@ def main(
                     logs.mkdir(parents=True, exist_ok=True)
                     for log in workdir.glob("operator-*.log"):
                         log.rename(logs / log.name)
+    if only_load:
+        click.echo(json.dumps(bench.results, indent=2))
+        return
     bench.results["matching"] = matching_bench()
     bench.results["machine"] = {
         "cpus": os.cpu_count(),

@@ -16,6 +16,7 @@ HTTP status codes and verbs; never an incident or policy name.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -145,7 +146,7 @@ BRIDGE_REQUEST_DURATION = Histogram(
 
 
 # ------------------------------------------------------------------ the incident view
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IncidentView:
     phase: str
     severity: str
@@ -178,9 +179,9 @@ def waiting_since(timeline: Iterable[Mapping[str, Any]]) -> datetime | None:
 def view_of(body: Mapping[str, Any]) -> IncidentView:
     status = body.get("status") or {}
     phase = str(status.get("phase") or "Pending")
-    return IncidentView(
-        phase=phase,
-        severity=str((body.get("spec") or {}).get("severity") or "unknown"),
+    return IncidentView(  # one kept per Incident: the few values they share, interned
+        phase=sys.intern(phase),
+        severity=sys.intern(str((body.get("spec") or {}).get("severity") or "unknown")),
         respond_by=_parse_time(status.get("respondBy")),
         waiting_since=(
             waiting_since(status.get("timeline") or []) if phase == "AwaitingApproval" else None

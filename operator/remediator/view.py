@@ -2,37 +2,38 @@
 
 The reconciler used to LIST every Incident (twice) for the guards of each decision and every
 policy of the namespace for each match: O(incidents) per decision, O(n²) under a storm. It
-now reads two Kopf indexes instead (`handlers/indexes.py`), which Kopf keeps from the watch
-streams it holds anyway. Why this is as safe as the listings were:
+now reads this view instead, which the operator's own LIST and WATCH of both resources keeps
+(`informer`): a compact summary per Incident, the valid policies by alert name. Why this is
+as safe as the listings were:
 
-- **Derived from the API, correct after restarts.** An index holds only what the watch
+- **Derived from the API, correct after restarts.** The view holds only what the watch
   stream says is stored in the API (the Incident's status is still the one source of
-  truth); nothing is remembered across processes. Kopf fills every index from its initial
-  LIST and calls no resource handler before all of them are filled; `ready` is set by the
-  first handler call, and until then (the ticker can run earlier) every read falls back to
-  the API, exactly as before.
+  truth); nothing is remembered across processes. The operator's startup waits for the
+  first listings (`filled`), so no Kopf handler runs before the view is complete; until
+  then (the ticker can run earlier) every read falls back to the API, exactly as before.
 - **Never older than this process's own writes.** Every status this process writes is
   recorded here at once (`wrote`), with the resourceVersion the API answered, and wins over
-  the index until the watch delivers that very resourceVersion (watch events arrive in
-  order, so anything the index holds before it is older). So an action this operator just
+  the watched summary until the watch delivers that very resourceVersion (watch events
+  arrive in order, so anything held before it is older). So an action this operator just
   applied counts for the cooldown and rate limits before its watch event arrives — sooner
   than a LIST issued at the same moment could show it. Should a watch restart skip that
-  event, the entry yields to the index after `HORIZON` seconds.
+  event, the entry yields to the watched one after `HORIZON` seconds.
 - **Other writers are seen with watch latency** (milliseconds), the same window a LIST taken
   just before acting always had: guards were never a lock between incidents (an `Applying`
   action never counted), and only one replica acts at a time (peering).
-- **Policies** are read from the index for matching and gating: an edit made milliseconds
+- **Policies** are read from the view for matching and gating: an edit made milliseconds
   ago may be missed, as it could be by a LIST made a moment earlier. The pause switch
   (ConfigMap) and the Incident itself are still read from the API on every decision.
 """
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -40,12 +41,13 @@ from .core import guards
 from .core.lifecycle import ACTIVE
 from .core.models import Incident, IncidentStatus, RemediationPolicy
 
-HORIZON = 30.0  # seconds a written status wins over an index that has not caught up
+HORIZON = 30.0  # seconds a written status wins over a watch that has not caught up
 
 Key = tuple[str, str]
+_K = TypeVar("_K")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IncidentSummary:
     """What guards and the ticker need of one Incident (small: thousands are kept)."""
 
@@ -63,11 +65,13 @@ class IncidentSummary:
 
 
 def summarize(namespace: str, name: str, rv: str, status: IncidentStatus) -> IncidentSummary:
+    # The values thousands of summaries share (namespace, policy, phase) are one string each.
+    namespace, policy = sys.intern(namespace), sys.intern(status.policy or "")
     past = tuple(
         guards.PastAction(
             namespace=namespace,
             target=a.target,
-            policy=status.policy or "",
+            policy=policy,
             incident=name,
             at=at,
         )
@@ -78,7 +82,7 @@ def summarize(namespace: str, name: str, rv: str, status: IncidentStatus) -> Inc
         namespace=namespace,
         name=name,
         resource_version=rv,
-        phase=status.phase,
+        phase=sys.intern(status.phase),
         respond_by=status.respond_by,
         past=past,
         revert_at=tuple(
@@ -105,13 +109,18 @@ def valid_policy(body: Mapping[str, Any]) -> RemediationPolicy | None:
 
 @dataclass
 class ClusterView:
-    """The two Kopf indexes and this process's own writes over them."""
+    """The watched Incidents and policies, and this process's own writes over them."""
 
-    incidents: Mapping[Any, Iterable[IncidentSummary]] | None = None
-    policies: Mapping[Any, Iterable[RemediationPolicy]] | None = None
+    # set by the first incident handler call; the view is read once it is `filled`
     ready: bool = False
+    filled: bool = False  # the first listings of both resources are in (`informer`)
+    _incidents: dict[Key, IncidentSummary] = field(default_factory=dict)
+    _policies: dict[Key, RemediationPolicy] = field(default_factory=dict)
+    # the valid policies that name an alert, and those that name none, by namespace
+    _by_alertname: dict[Key, dict[str, RemediationPolicy]] = field(default_factory=dict)
+    _any_alertname: dict[str, dict[str, RemediationPolicy]] = field(default_factory=dict)
     _written: dict[Key, tuple[IncidentSummary, float]] = field(default_factory=dict)
-    # What the guards read, kept by the index handler (`indexed`) so that a decision reads
+    # What the guards read, kept with each summary (`indexed`) so that a decision reads
     # the few incidents that can refuse it, not every incident: the incidents that acted
     # on a target, that acted under a policy, and those remediating now.
     _guarding: dict[Key, IncidentSummary] = field(default_factory=dict)
@@ -119,16 +128,54 @@ class ClusterView:
     _by_policy: dict[tuple[str, str], set[Key]] = field(default_factory=dict)
     _active: set[Key] = field(default_factory=set)
 
-    def attach(
-        self,
-        incidents: Mapping[Any, Iterable[IncidentSummary]],
-        policies: Mapping[Any, Iterable[RemediationPolicy]],
-    ) -> None:
-        self.incidents, self.policies = incidents, policies
-
     @property
     def usable(self) -> bool:
-        return self.ready and self.incidents is not None and self.policies is not None
+        return self.filled
+
+    # ------------------------------------------------------------ the watch
+    def put_incident(
+        self, namespace: str, name: str, rv: str, summary: IncidentSummary | None
+    ) -> None:
+        """The watch (or a listing) delivered this version (None: not a valid Incident,
+        which is not kept)."""
+        if summary is None:
+            self._incidents.pop((namespace, name), None)
+        else:
+            self._incidents[(namespace, name)] = summary
+        self.indexed(namespace, name, rv, summary)
+
+    def drop_incident(self, namespace: str, name: str) -> None:
+        """The watch says the incident is gone (or a new listing did not return it)."""
+        self._incidents.pop((namespace, name), None)
+        self.forget(namespace, name)
+
+    def incident_keys(self, namespace: str | None = None) -> set[Key]:
+        return {k for k in self._incidents if namespace is None or k[0] == namespace}
+
+    def put_policy(self, namespace: str, name: str, policy: RemediationPolicy | None) -> None:
+        """The watch (or a listing) delivered this policy (None: not valid, not used)."""
+        self.drop_policy(namespace, name)
+        if policy is None:
+            return
+        self._policies[(namespace, name)] = policy
+        # Matching reads only the policies that can match the alert's name (`candidates`):
+        # a policy naming alerts matches no other alert; one naming none may match any.
+        for alertname in policy.spec.match.alertnames:
+            self._by_alertname.setdefault((namespace, alertname), {})[name] = policy
+        if not policy.spec.match.alertnames:
+            self._any_alertname.setdefault(namespace, {})[name] = policy
+
+    def drop_policy(self, namespace: str, name: str) -> None:
+        policy = self._policies.pop((namespace, name), None)
+        if policy is None:
+            return
+        for alertname in policy.spec.match.alertnames:
+            _discard(self._by_alertname, (namespace, alertname), name)
+        if not policy.spec.match.alertnames:
+            _discard(self._any_alertname, namespace, name)
+
+    def policy_keys(self, namespace: str | None = None) -> set[Key]:
+        return {k for k in self._policies if namespace is None or k[0] == namespace}
 
     # ------------------------------------------------------------------ writes
     def wrote(self, summary: IncidentSummary) -> None:
@@ -136,7 +183,7 @@ class ClusterView:
         self._written[(summary.namespace, summary.name)] = (summary, time.monotonic())
 
     def observed(self, namespace: str, name: str, rv: str) -> None:
-        """The watch delivered this version (called by the index handler, in order)."""
+        """The watch delivered this version (called for each watch event, in order)."""
         mine = self._written.get((namespace, name))
         if mine is not None and mine[0].resource_version == rv:
             del self._written[(namespace, name)]
@@ -181,7 +228,7 @@ class ClusterView:
 
     # ------------------------------------------------------------------- reads
     def _prune(self) -> None:
-        """Writes whose watch events never came (a restarted watch) yield to the index."""
+        """Writes whose watch events never came (a restarted watch) yield to the watch."""
         now = time.monotonic()
         for key, (_, at) in list(self._written.items()):
             if now - at > HORIZON:
@@ -189,17 +236,16 @@ class ClusterView:
 
     def summaries(self, namespace: str | None = None) -> Iterator[IncidentSummary]:
         """Every Incident (of `namespace`), this process's newer writes first."""
-        assert self.incidents is not None
         self._prune()
-        for key, values in self.incidents.items():
+        for key, summary in self._incidents.items():
             if namespace is not None and key[0] != namespace:
                 continue
             if key in self._written:
                 continue
-            yield from values
-        for (ns, _), (summary, _) in self._written.items():
+            yield summary
+        for (ns, _), (written, _) in self._written.items():
             if namespace is None or ns == namespace:
-                yield summary
+                yield written
 
     def guard_inputs(
         self, namespace: str, target: str, policy: str
@@ -226,10 +272,16 @@ class ClusterView:
     def candidates(self, namespace: str, alertname: str) -> list[RemediationPolicy]:
         """The namespace's valid policies that may match an alert of this name: those
         that list it, and those that list no alert name (`matching.matches` decides)."""
-        assert self.policies is not None
-        named = self.policies.get((namespace, "alertname", alertname), ())
-        return [*named, *self.policies.get((namespace, "any-alertname"), ())]
+        named = self._by_alertname.get((namespace, alertname), {})
+        return [*named.values(), *self._any_alertname.get(namespace, {}).values()]
 
     def policy(self, namespace: str, name: str) -> RemediationPolicy | None:
-        assert self.policies is not None
-        return next(iter(self.policies.get((namespace, name), ())), None)
+        return self._policies.get((namespace, name))
+
+
+def _discard(index: dict[_K, dict[str, RemediationPolicy]], key: _K, name: str) -> None:
+    named = index.get(key)
+    if named is not None:
+        named.pop(name, None)
+        if not named:
+            del index[key]

@@ -50,12 +50,12 @@ BRIDGE_TOKEN = "rbac-test-bridge-token"
 # The application block, rule by rule: (group, resource, verbs). The adapter call behind each.
 APPLICATION_RULES: dict[tuple[str, str], set[str]] = {
     # reconciler: get_custom, list_custom (ticker too); bridge: create_custom, get_custom,
-    # patch (alertStatus: resolved)
-    (GROUP, "incidents"): {"get", "list", "create", "patch"},
+    # patch (alertStatus: resolved); informer: list_custom_pages, watch_custom (the view)
+    (GROUP, "incidents"): {"get", "list", "watch", "create", "patch"},
     (GROUP, "incidents/status"): {"patch"},  # reconciler: patch_status
-    # remediationpolicies: none — read from the watch-fed view (remediator/view.py); before
-    # it is filled the reconciler lists them, which the framework role grants.
+    # informer: the view of the valid policies (remediator/view.py), listed and watched
     # (the policy handler's Valid condition goes out through Kopf: the framework role)
+    (GROUP, "remediationpolicies"): {"list", "watch"},
     (GROUP, "approvals"): {"list"},  # reconciler: list_custom
     ("apps", "deployments"): {"get", "patch"},  # get_workload; rollback, rolling restart
     # scale: a compare-and-set patch; get_scale when it finds the replicas changed

@@ -16,7 +16,7 @@ import asyncio
 import json
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -52,6 +52,18 @@ class KubeError(Exception):
     @property
     def transient(self) -> bool:
         return self.status in (0, 429, 500, 502, 503, 504)
+
+
+def _error(status: int, reason: str | None, raw: bytes) -> KubeError:
+    """The API's error answer (a Status object, usually) as a `KubeError`."""
+    try:
+        decoded = json.loads(raw) if raw else {}
+    except ValueError:
+        decoded = {"message": raw.decode(errors="replace")}
+    details = decoded if isinstance(decoded, dict) else {}
+    return KubeError(
+        status, str(details.get("reason", reason or "")), str(details.get("message", ""))
+    )
 
 
 def _retryable(error: BaseException) -> bool:
@@ -222,24 +234,69 @@ class KubeClient:
 
     async def list_custom_pages(
         self, plural: str, namespace: str | None = None, *, limit: int = 500
-    ) -> AsyncIterator[list[dict[str, Any]]]:
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], str]]:
         """The same objects as `list_custom`, in pages of at most `limit` (the API's
-        `limit`/`continue`): a caller that is done with each page before asking for the
-        next never holds the whole list (12,500 Incidents are ~35 MB of JSON, ~5x that
-        parsed). An expired continue token (410) surfaces as a `KubeError`."""
-        path = (
-            self.custom_path(namespace, plural)
-            if namespace
-            else f"/apis/{GROUP}/{VERSION}/{plural}"
-        )
+        `limit`/`continue`), each with the list's resourceVersion: a caller that is done
+        with each page before asking for the next never holds the whole list (12,500
+        Incidents are ~35 MB of JSON, ~5x that parsed). An expired continue token (410)
+        surfaces as a `KubeError`."""
+        path = self._custom_collection(plural, namespace)
         token = ""
         while True:
             query = {"limit": str(limit), **({"continue": token} if token else {})}
             result = await self.request("GET", path, query=query)
-            token = str((result.get("metadata") or {}).get("continue") or "")
-            yield list(result.pop("items", None) or [])  # not kept here while the caller reads
+            meta = result.get("metadata") or {}
+            token = str(meta.get("continue") or "")
+            # not kept here while the caller reads it
+            yield list(result.pop("items", None) or []), str(meta.get("resourceVersion") or "")
             if not token:
                 return
+
+    async def watch_custom(
+        self,
+        plural: str,
+        namespace: str | None,
+        resource_version: str,
+        *,
+        timeout_seconds: int = 300,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """The watch events (`type`, `object`) of these objects after `resource_version`,
+        bookmarks included, until the API ends the stream (after `timeout_seconds`). An
+        HTTP error (410 Gone included) is a `KubeError`; an error event is yielded as such."""
+        query = {
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(timeout_seconds),
+        }
+        url = f"{self.base}{self._custom_collection(plural, namespace)}?{urlencode(query)}"
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.timeout.total, sock_read=timeout_seconds + 30
+        )
+        session = await self.session()
+        code = "error"
+        try:
+            async with session.get(url, headers=self._auth_headers(), timeout=timeout) as response:
+                code = str(response.status)
+                if response.status >= 400:
+                    if response.status == 401:
+                        self._token = None
+                    raise _error(response.status, response.reason, await response.read())
+                buffer = b""
+                async for chunk in response.content.iter_any():
+                    buffer += chunk
+                    *lines, buffer = buffer.split(b"\n")
+                    for line in lines:
+                        if line.strip():
+                            yield json.loads(line)
+        finally:
+            metrics.KUBE_REQUESTS.labels(verb="WATCH", code=code).inc()
+
+    @staticmethod
+    def _custom_collection(plural: str, namespace: str | None) -> str:
+        if namespace:
+            return KubeClient.custom_path(namespace, plural)
+        return f"/apis/{GROUP}/{VERSION}/{plural}"
 
     async def create_custom(self, namespace: str, plural: str, body: dict[str, Any]) -> Any:
         return await self.request("POST", self.custom_path(namespace, plural), body=body)

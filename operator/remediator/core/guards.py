@@ -39,7 +39,7 @@ class GlobalConfig:
     dry_run: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PastAction:
     """One action that changed a workload, as recorded in an Incident's status."""
 

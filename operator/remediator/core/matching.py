@@ -80,7 +80,7 @@ class PolicyIndex:
     at the policies that can match it: those naming its alert, and those naming none (which
     may match any alert). `ranked` and `select` answer exactly as the functions above do on
     the whole list, since a policy that names alerts never matches another alert. The
-    operator keeps the same buckets in a Kopf index (`handlers/indexes.py`)."""
+    operator keeps the same buckets in its view of the cluster (`view.ClusterView`)."""
 
     def __init__(self, policies: Iterable[RemediationPolicy]) -> None:
         self._named: dict[tuple[str, str], list[RemediationPolicy]] = {}

@@ -15,7 +15,7 @@ import builtins
 import copy
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -96,6 +96,29 @@ class Api:
             for obj in self.store.iter(info.storage_key, options.namespace)
             if matcher(obj)
         ]
+
+    def list_page(
+        self,
+        info: ResourceInfo,
+        options: ListOptions,
+        after: str | None,
+        limit: int,
+        key: Callable[[Mapping[str, Any]], str],
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
+        """`list` from the first object whose `key` is past `after`, at most `limit` objects
+        (0: all), and how many more match: those are counted, not copied, so that a page
+        costs about its own size, not the whole list's (as with kube-apiserver)."""
+        matcher = self.matcher(info, options)
+        page: builtins.list[dict[str, Any]] = []
+        remaining = 0
+        for obj in self.store.iter(info.storage_key, options.namespace):
+            if not matcher(obj) or (after is not None and key(obj) <= after):
+                continue
+            if limit and len(page) >= limit:
+                remaining += 1
+            else:
+                page.append(self.present(info, obj))
+        return page, remaining
 
     def matcher(self, info: ResourceInfo, options: ListOptions) -> Any:
         try:

@@ -13,7 +13,7 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -479,17 +479,12 @@ class ApiServer:
         )
 
     def _render_list(self, request: web.Request, info: ResourceInfo, ns: str) -> web.Response:
-        items = self.api.list(info, self._list_options(request, ns))
-        continue_token = None
         start = _decode_continue(request.query.get("continue"))
-        if start is not None:
-            items = [i for i in items if _sort_key(i) > start]
         limit = _int(request.query.get("limit"), 0)
-        remaining = 0
-        if limit and len(items) > limit:
-            remaining = len(items) - limit
-            items = items[:limit]
-            continue_token = _encode_continue(_sort_key(items[-1]))
+        items, remaining = self.api.list_page(
+            info, self._list_options(request, ns), start, limit, _sort_key
+        )
+        continue_token = _encode_continue(_sort_key(items[-1])) if remaining else None
         accept = request.headers.get("Accept", "")
         if "as=Table" in accept:
             table = self._table(info, items, _include_object(request), continue_token)
@@ -826,7 +821,7 @@ def _partial(obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _sort_key(obj: dict[str, Any]) -> str:
+def _sort_key(obj: Mapping[str, Any]) -> str:
     meta = obj.get("metadata") or {}
     return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
 

@@ -1,0 +1,218 @@
+"""The operator's own list-and-watch of Incidents and policies (`informer`) against the
+emulator: what it keeps in the view, and how it gets over dropped watches and 410 Gone."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from remediator.adapters.kube import KubeClient, load_configuration
+from remediator.core.crds import all_crds
+from remediator.informer import Informer
+from remediator.sandbox import Sandbox
+from remediator.view import ClusterView
+
+GROUP = "remediator.dev"
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Iterator[Sandbox]:
+    with Sandbox(kubeconfig=tmp_path / "kubeconfig", bookmark_interval=0.2) as sandbox:
+
+        def seed() -> None:
+            for crd in all_crds():
+                sandbox.api.internal_create(
+                    "apiextensions.k8s.io", "customresourcedefinitions", crd
+                )
+            for ns in ("shop", "other"):
+                sandbox.api.internal_create("", "namespaces", {"metadata": {"name": ns}})
+
+        sandbox.call(seed)
+        yield sandbox
+
+
+def incident(name: str, namespace: str = "shop", **status: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": "Incident",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"alertname": "HighErrorRate", "severity": "P2"},
+        **({"status": status} if status else {}),
+    }
+
+
+def policy(name: str, namespace: str = "shop", alert: str = "HighErrorRate") -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": "RemediationPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "match": {"alertnames": [alert]},
+            "target": {"kind": "Deployment", "nameFromLabel": "deployment"},
+            "steps": [{"action": "scale", "by": 1}],
+        },
+    }
+
+
+def run_with_informer(
+    box: Sandbox, body: Callable[[Informer, ClusterView], Any], *, page: int = 2
+) -> None:
+    assert box.kubeconfig is not None
+
+    async def main() -> None:
+        kube = KubeClient(load_configuration(str(box.kubeconfig)), attempts=2)
+        view = ClusterView()
+        informer = Informer(kube, view, [], page=page, watch_seconds=5)
+        try:
+            await body(informer, view)
+        finally:
+            await kube.close()
+
+    asyncio.run(main())
+
+
+async def eventually(what: str, check: Callable[[], bool], within: float = 5) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def names(view: ClusterView) -> set[str]:
+    return {s.name for s in view.summaries()}
+
+
+def test_the_view_is_filled_in_pages_then_follows_the_watch(box: Sandbox) -> None:
+    api = box.api
+
+    def seed() -> None:
+        for i in range(5):
+            api.internal_create(GROUP, "incidents", incident(f"i-{i}", "shop" if i else "other"))
+        api.internal_create(GROUP, "remediationpolicies", policy("scale"))
+        api.internal_create(GROUP, "remediationpolicies", policy("elsewhere", "other", "Other"))
+
+    box.call(seed)
+    before = box.request_counts().get(("list", GROUP, "incidents"), 0)
+
+    async def body(informer: Informer, view: ClusterView) -> None:
+        assert not view.usable
+        await informer.fill()
+        assert view.usable
+        assert names(view) == {f"i-{i}" for i in range(5)}
+        assert [p.metadata.name for p in view.candidates("shop", "HighErrorRate")] == ["scale"]
+        assert view.candidates("shop", "Other") == []
+        assert view.policy("other", "elsewhere") is not None
+        following = asyncio.create_task(informer.run())
+        try:
+            box.call(lambda: api.internal_create(GROUP, "incidents", incident("new")))
+            box.call(lambda: api.internal_delete(GROUP, "incidents", "shop", "i-1"))
+            box.call(lambda: api.internal_delete(GROUP, "remediationpolicies", "shop", "scale"))
+            await eventually(
+                "the watch's changes",
+                lambda: (
+                    names(view) == {"i-0", "i-2", "i-3", "i-4", "new"}
+                    and view.policy("shop", "scale") is None
+                    and view.candidates("shop", "HighErrorRate") == []
+                ),
+            )
+        finally:
+            following.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await following
+
+    run_with_informer(box, body)
+    # five incidents in pages of two
+    assert box.request_counts()[("list", GROUP, "incidents")] - before == 3
+
+
+def test_a_410_makes_a_new_listing_that_drops_what_it_did_not_return(box: Sandbox) -> None:
+    api = box.api
+    box.call(
+        lambda: [api.internal_create(GROUP, "incidents", incident(f"i-{i}")) for i in range(3)]
+    )
+
+    async def body(informer: Informer, view: ClusterView) -> None:
+        await informer.fill()
+        # deleted while nobody watches; the next watch from the old version gets 410 Gone
+        box.call(lambda: api.internal_delete(GROUP, "incidents", "shop", "i-0"))
+        box.faults.add(verb="watch", resource="incidents", gone_on_rewatch=True, count=1)
+        lists = box.request_counts()[("list", GROUP, "incidents")]
+        following = asyncio.create_task(informer.run())
+        try:
+            await eventually("a new listing", lambda: names(view) == {"i-1", "i-2"})
+            assert box.request_counts()[("list", GROUP, "incidents")] > lists
+            box.call(lambda: api.internal_create(GROUP, "incidents", incident("after")))
+            await eventually("the watch again", lambda: "after" in names(view))
+        finally:
+            following.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await following
+
+    run_with_informer(box, body)
+    assert box.faults.injected() == {"gone": 1}
+
+
+def test_a_dropped_watch_resumes_from_the_last_version(box: Sandbox) -> None:
+    api = box.api
+    box.call(lambda: api.internal_create(GROUP, "incidents", incident("i-0")))
+
+    async def body(informer: Informer, view: ClusterView) -> None:
+        await informer.fill()
+        box.faults.add(
+            verb="watch", resource="incidents", drop_watch_after=0.2, abrupt=True, count=2
+        )
+        lists = box.request_counts()[("list", GROUP, "incidents")]
+        following = asyncio.create_task(informer.run())
+        try:
+            for i in range(1, 4):
+                box.call(lambda i=i: api.internal_create(GROUP, "incidents", incident(f"i-{i}")))
+                await asyncio.sleep(0.3)
+            await eventually("every incident", lambda: len(names(view)) == 4)
+            # the watch was dropped and started again from where it was: no new listing
+            assert box.request_counts()[("list", GROUP, "incidents")] == lists
+        finally:
+            following.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await following
+
+    run_with_informer(box, body)
+    assert box.faults.injected() == {"drop_watch": 2}
+
+
+def test_an_invalid_policy_is_not_kept_and_an_edit_moves_it(box: Sandbox) -> None:
+    api = box.api
+    box.call(lambda: api.internal_create(GROUP, "remediationpolicies", policy("p")))
+
+    async def body(informer: Informer, view: ClusterView) -> None:
+        await informer.fill()
+        following = asyncio.create_task(informer.run())
+        try:
+
+            def edit(alert: str, steps: list[dict[str, Any]]) -> None:
+                # a copy: the emulator's own object must not change but by the update
+                body = copy.deepcopy(api.internal_get(GROUP, "remediationpolicies", "shop", "p"))
+                body["spec"]["match"]["alertnames"] = [alert]
+                body["spec"]["steps"] = steps
+                api.internal_update(GROUP, "remediationpolicies", body)
+
+            box.call(lambda: edit("Other", [{"action": "scale", "by": 1}]))
+            await eventually(
+                "the edit", lambda: [p.metadata.name for p in view.candidates("shop", "Other")]
+            )
+            assert view.candidates("shop", "HighErrorRate") == []
+            box.call(lambda: edit("Other", [{"action": "scale", "to": 3, "by": 1}]))
+            await eventually("the invalid policy gone", lambda: view.policy("shop", "p") is None)
+            assert view.candidates("shop", "Other") == []
+        finally:
+            following.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await following
+
+    run_with_informer(box, body)
