@@ -146,7 +146,7 @@ class Reconciler:
     _unsaved: dict[tuple[str, str], Unsaved] = field(default_factory=dict)
     # resourceVersions of this process's status writes whose watch events have not come yet
     _own: dict[tuple[str, str], list[tuple[str, float]]] = field(default_factory=dict)
-    # Kopf's indexes of incidents and policies, with this process's writes (see `view`)
+    # the watched incidents and policies (`informer`), with this process's writes (see `view`)
     view: ClusterView = field(default_factory=ClusterView)
 
     def __post_init__(self) -> None:

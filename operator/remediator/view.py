@@ -111,8 +111,6 @@ def valid_policy(body: Mapping[str, Any]) -> RemediationPolicy | None:
 class ClusterView:
     """The watched Incidents and policies, and this process's own writes over them."""
 
-    # set by the first incident handler call; the view is read once it is `filled`
-    ready: bool = False
     filled: bool = False  # the first listings of both resources are in (`informer`)
     _incidents: dict[Key, IncidentSummary] = field(default_factory=dict)
     _policies: dict[Key, RemediationPolicy] = field(default_factory=dict)

@@ -56,8 +56,6 @@ async def incident_event(
     **_: Any,
 ) -> None:
     reconciler = memo.reconciler
-    # Kopf calls no resource handler before every index is filled: the view may be used.
-    reconciler.view.ready = True
     ns = namespace or ""
     if event.get("type") == "DELETED":
         reconciler.forget(ns, name)
