@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import ipaddress
 import secrets
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
@@ -83,7 +84,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     memo.approval_key = config.approval_key
     # Kopf serves the admission handlers; only a managed server is registered with the API
     # server. Unregistered, approvals are never sealed and so never count (fail closed).
-    settings.admission.server = kopf.WebhookServer(
+    settings.admission.server = SelfSignedWebhookServer(
         addr=config.webhook_host,
         port=config.webhook_port,
         host=config.webhook_url_host or config.webhook_host,
@@ -113,6 +114,83 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     memo.informer = asyncio.create_task(informer.run())
     memo.ticker = asyncio.create_task(tick(memo.reconciler, operator_settings.namespaces))
     log.info("operator started", dry_run=config.dry_run, namespaces=operator_settings.namespaces)
+
+
+class SelfSignedWebhookServer(kopf.WebhookServer):
+    """Kopf's HTTPS webhook server; without a certificate given, it serves a self-signed one
+    for its host and address, and registers that certificate as the webhooks' CA bundle.
+
+    Kopf makes such a certificate itself only with the `certbuilder` and `oscrypto` extras
+    (oscrypto cannot read OpenSSL 3's version string); this makes it with `cryptography`."""
+
+    @staticmethod
+    def build_certificate(
+        hostnames: Collection[str], password: str | None = None
+    ) -> tuple[bytes, bytes]:
+        return self_signed_certificate(hostnames, password)
+
+
+def self_signed_certificate(
+    hostnames: Collection[str], password: str | None = None, days: int = 365
+) -> tuple[bytes, bytes]:
+    """A self-signed serving certificate (its own CA) for `hostnames` (names and IPs, as
+    Kopf passes them), and its private key; both PEM."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    names: list[x509.GeneralName] = []
+    for host in dict.fromkeys(hostnames):
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            names.append(x509.DNSName(host))
+            continue
+        if not ip.is_unspecified:
+            names.append(x509.IPAddress(ip))
+    common = next((str(n.value) for n in names), "remediator-webhooks")
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(password.encode())
+        if password
+        else serialization.NoEncryption()
+    )
+    return (
+        certificate.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        ),
+    )
 
 
 @kopf.on.cleanup(registry=REGISTRY)
