@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup debs demo test lint pytest bench bench-sandbox sandbox crds clean chaos
+.PHONY: setup debs demo test lint pytest bench bench-sandbox sandbox crds clean chaos \
+	controlplane cluster cluster-down
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +39,26 @@ demo: setup ## run the operator end to end on the embedded API emulator
 
 test: debs lint pytest ## everything CI runs
 
-pytest: setup debs
+# The real control plane (controlplane/): kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubectl (k8s.io/kubernetes v1.34.4), etcd 3.6 and kwok, built from their Go
+# modules into ~/.cache/remediator (once: minutes cold, seconds warm). Without Go this only
+# says so: the tests on the real cluster then skip, saying how to get them.
+controlplane:
+	@if command -v go >/dev/null 2>&1; then bash controlplane/build.sh >/dev/null; else \
+	  echo "notice: go is not installed; the tests on the real control plane will be skipped" \
+	    "(install Go 1.24+, https://go.dev/doc/install, to run them)"; fi
+
+# Starts it on loopback (kube-apiserver on CLUSTER_PORT) with 2 kwok nodes and writes the
+# admin kubeconfig cluster.kubeconfig; `make cluster-down` stops every process of it.
+CLUSTER_PORT ?= 6443
+cluster: ## build (cached) and start the real control plane; writes cluster.kubeconfig
+	$(PYTHON) controlplane/cluster.py up --port $(CLUSTER_PORT) --kubeconfig cluster.kubeconfig
+
+cluster-down: ## stop every process of `make cluster`
+	$(PYTHON) controlplane/cluster.py down
+
+# the flow tests run on the emulator and on the real control plane (pytest --cluster=both)
+pytest: setup debs controlplane
 	$(BIN)/pytest
 
 lint: setup
