@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh API emulator per test, and the real clients pointed at it."""
+"""Shared fixtures: a fresh API emulator per test, and the real clients pointed at it; the
+real control plane (one per session) for the tests that run on both (`--cluster`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,72 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
+from real.backend import HOW_TO_GET, ControlPlane, ControlPlaneUnavailableError, go_available
 from remediator.sandbox import Sandbox
+
+BACKENDS = ("emulator", "real")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--cluster",
+        choices=("emulator", "real", "both"),
+        default="both",
+        help="which API server the flow tests run on: the embedded emulator, the real control "
+        "plane (built from Go modules, started once per session), or both (the default; "
+        "without Go the real runs are skipped, saying how to get them)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "emulator_only(reason): only meaningful on the emulator (faults injected inside the "
+        "server, its internals); not run on the real cluster",
+    )
+    config.addinivalue_line("markers", "real_only(reason): needs the real control plane")
+
+
+def selected_backends(config: pytest.Config) -> tuple[str, ...]:
+    choice = config.getoption("--cluster")
+    return BACKENDS if choice == "both" else (choice,)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests that use `backend` (the flows' `cluster` fixture) run once per selected API
+    server; an `emulator_only` test is shown skipped on the real one, with its reason."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    emulator_only = metafunc.definition.get_closest_marker("emulator_only")
+    real_only = metafunc.definition.get_closest_marker("real_only")
+    params = []
+    for backend in selected_backends(metafunc.config):
+        marks: list[pytest.MarkDecorator] = []
+        if backend == "real" and emulator_only is not None:
+            reason = emulator_only.kwargs.get("reason") or (emulator_only.args or [""])[0]
+            marks.append(pytest.mark.skip(reason=f"emulator only: {reason}"))
+        if backend == "emulator" and real_only is not None:
+            reason = real_only.kwargs.get("reason") or (real_only.args or [""])[0]
+            marks.append(pytest.mark.skip(reason=f"real cluster only: {reason}"))
+        params.append(pytest.param(backend, id=backend, marks=marks))
+    metafunc.parametrize("backend", params)
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    """The real control plane, started once per session (built first where it is not in the
+    cache). Without Go the tests that need it skip; with Go, a failure to build or start
+    it fails them."""
+    if not go_available():
+        pytest.skip(HOW_TO_GET)
+    try:
+        plane = ControlPlane.start(tmp_path_factory.mktemp("real-cluster"))
+    except ControlPlaneUnavailableError as e:
+        pytest.skip(str(e))
+    except Exception as e:
+        pytest.fail(f"the real control plane could not be started: {e}", pytrace=False)
+    yield plane
+    plane.stop()
 
 
 @pytest.fixture
@@ -50,12 +116,18 @@ class Kubectl:
 
     kubeconfig: Path
     cache_dir: Path
+    binary: str = "kubectl"  # the real cluster's own (1.34) kubectl there: one minor of skew
 
     def run(
         self, *args: str, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            ["kubectl", f"--kubeconfig={self.kubeconfig}", f"--cache-dir={self.cache_dir}", *args],
+            [
+                self.binary,
+                f"--kubeconfig={self.kubeconfig}",
+                f"--cache-dir={self.cache_dir}",
+                *args,
+            ],
             input=input,
             capture_output=True,
             text=True,

@@ -1,4 +1,9 @@
-"""A sandbox cluster with the CRDs installed, workloads to act on, and the real operator."""
+"""A cluster with the CRDs installed, workloads to act on, and the real operator.
+
+Each flow test runs on the embedded API emulator and on the real control plane (`--cluster`,
+tests/conftest.py): the `cluster` fixture is parametrised by `backend`. On the real one the
+cluster is shared by the session; each test finds the namespaces shop, remediator-system and
+other empty, and leaves them so (`ControlPlane.clean`)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import pytest
 import yaml
 from kubernetes import client
 
+from real.backend import ControlPlane, RealBox
 from remediator.reconciler import EVENT_REASONS, OperatorConfig
 from remediator.sandbox import Sandbox
 from remediator.testing import OperatorThread
@@ -25,8 +31,13 @@ APPROVAL_KEY = b"flow-tests-approval-key"
 
 @dataclass
 class Cluster:
-    box: Sandbox
+    box: Sandbox | RealBox
     api: client.ApiClient
+
+    @property
+    def real(self) -> bool:
+        """On the real control plane (not the emulator)."""
+        return isinstance(self.box, RealBox)
 
     @property
     def custom(self) -> client.CustomObjectsApi:
@@ -53,6 +64,52 @@ class Cluster:
             GROUP, VERSION, namespace, plural, body
         )
         return result
+
+    def create_unadmitted(self, plural: str, body: dict[str, Any]) -> None:
+        """Store `body` as if the operator's admission webhooks were not in the path: on the
+        emulator straight into its storage; on the real cluster with the webhook
+        configurations removed meanwhile (as an admin who deletes them can), then restored."""
+        if isinstance(self.box, Sandbox):
+            box = self.box
+            box.call(lambda: box.api.internal_create(GROUP, plural, body))
+            return
+        adm = client.AdmissionregistrationV1Api(self.api)
+        kinds = (
+            (
+                adm.read_mutating_webhook_configuration,
+                adm.delete_mutating_webhook_configuration,
+                adm.create_mutating_webhook_configuration,
+            ),
+            (
+                adm.read_validating_webhook_configuration,
+                adm.delete_validating_webhook_configuration,
+                adm.create_validating_webhook_configuration,
+            ),
+        )
+        saved = []
+        for read, delete, create in kinds:
+            try:
+                obj = self.api.sanitize_for_serialization(read(GROUP))
+            except client.ApiException as e:
+                if e.status == 404:
+                    continue
+                raise
+            delete(GROUP)
+            meta = obj["metadata"]
+            obj["metadata"] = {k: meta[k] for k in ("name", "labels", "annotations") if k in meta}
+            saved.append((create, obj))
+        try:
+            namespace = body["metadata"]["namespace"]
+            # the API server drops a deleted webhook configuration within moments: until
+            # then, the webhook still refuses the forgery
+            self.wait_for(
+                "a write that no webhook admits",
+                lambda: _created(self.custom, namespace, plural, body),
+                timeout=10,
+            )
+        finally:
+            for create, obj in saved:
+                create(obj)
 
     def get(self, plural: str, name: str, namespace: str = NS) -> dict[str, Any]:
         result: dict[str, Any] = self.custom.get_namespaced_custom_object(
@@ -225,6 +282,18 @@ class Cluster:
         ]
 
 
+def _created(
+    custom: client.CustomObjectsApi, namespace: str, plural: str, body: dict[str, Any]
+) -> bool:
+    try:
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, body)
+    except client.ApiException as e:
+        if e.status in (400, 403, 500):
+            return False
+        raise
+    return True
+
+
 def timeline(body: dict[str, Any]) -> list[str]:
     """The reasons of an incident's timeline, oldest first."""
     return [entry["reason"] for entry in (body.get("status") or {}).get("timeline", [])]
@@ -241,7 +310,17 @@ def install_crds(api: client.ApiClient) -> None:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
+def cluster(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    if backend == "real":
+        plane: ControlPlane = request.getfixturevalue("control_plane")
+        real = RealBox(plane, tmp_path)
+        api = client.ApiClient(_configuration(real))
+        try:
+            yield Cluster(real, api)
+        finally:
+            api.close()
+            plane.clean()
+        return
     # anonymous requests get 403: every client here must prove who it is
     with Sandbox(
         kubeconfig=tmp_path / "kubeconfig", bookmark_interval=0.5, anonymous_is_admin=False
@@ -255,7 +334,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         api.close()
 
 
-def _configuration(box: Sandbox) -> client.Configuration:
+def _configuration(box: Sandbox | RealBox) -> client.Configuration:
     from kubernetes import config
 
     configuration = client.Configuration()
@@ -299,7 +378,9 @@ def start_operator(cluster: Cluster) -> Iterator[Callable[..., OperatorThread]]:
                 "retry_seconds": 0.3,
                 "approval_key": APPROVAL_KEY,
                 "webhook_managed": True,
-                "webhook_insecure": True,
+                # kube-apiserver calls webhooks only over HTTPS: a self-signed certificate
+                # there (the emulator takes plain HTTP)
+                "webhook_insecure": not cluster.real,
                 "webhook_port": _free_port(),
                 **overrides,
             }

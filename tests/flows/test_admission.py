@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import ssl
 import time
 import urllib.request
 import uuid
@@ -58,6 +59,11 @@ def _remediator_registry() -> Iterator[None]:
 # ---------------------------------------------------------------- helpers
 
 
+# the CA bundle each webhook URL was registered with: `review` trusts it, as kube-apiserver
+# does (on the real cluster the webhooks serve HTTPS with a self-signed certificate)
+CA_BUNDLES: dict[str, bytes] = {}
+
+
 def webhook_urls(cluster: Cluster, timeout: float = 10) -> dict[str, str]:
     """Kopf's handler id -> the URL it registered (`clientConfig.url`) once all three are in."""
     adm = client.AdmissionregistrationV1Api(cluster.api)
@@ -74,6 +80,10 @@ def webhook_urls(cluster: Cluster, timeout: float = 10) -> dict[str, str]:
             for c in configs
             for w in c.webhooks or []
         }
+        for c in configs:
+            for w in c.webhooks or []:
+                if w.client_config.ca_bundle:
+                    CA_BUNDLES[w.client_config.url] = base64.b64decode(w.client_config.ca_bundle)
         if expected <= set(urls):
             return urls
         time.sleep(0.05)
@@ -117,7 +127,10 @@ def review(
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(http, timeout=10) as answer:
+    context = None
+    if url.startswith("https:"):
+        context = ssl.create_default_context(cadata=CA_BUNDLES[url].decode())
+    with urllib.request.urlopen(http, timeout=10, context=context) as answer:
         body = json.loads(answer.read())
     assert body["kind"] == "AdmissionReview"
     response: dict[str, Any] = body["response"]

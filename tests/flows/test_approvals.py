@@ -168,7 +168,8 @@ def test_approval_without_a_verified_approver_is_ignored(
     mark = cluster.mark()
     cluster.incident("inc-1", incident_spec(severity="P1"))
     plan_hash = _awaiting(cluster)["status"]["plan"]["hash"]
-    # written straight to storage, as if the admission webhook was not in the path: it
+    # stored as if the admission webhook was not in the path (straight into the emulator's
+    # storage; on the real cluster with the webhook configurations removed meanwhile): it
     # claims an approver, but no webhook stamped (and sealed) it
     forged = {
         "apiVersion": f"{GROUP}/{VERSION}",
@@ -181,7 +182,7 @@ def test_approval_without_a_verified_approver_is_ignored(
             "approver": "alice@example.com",
         },
     }
-    cluster.box.call(lambda: cluster.box.api.internal_create(GROUP, "approvals", forged))
+    cluster.create_unadmitted("approvals", forged)
     body = _approvals_seen(cluster, 1)
     assert body["status"]["phase"] == "AwaitingApproval"
     record = next(r for r in body["status"]["approvals"] if r["name"] == "inc-1-forged")

@@ -1,0 +1,1 @@
+"""The real Kubernetes control plane in the tests (controlplane/cluster.py starts it)."""
