@@ -437,10 +437,14 @@ def apply_merge_patch(doc: Any, patch: Any) -> Any:
     Object members of the patch are merged recursively, ``null`` deletes, and any
     non-object patch replaces the target.  (kube-apiserver additionally rejects a
     non-object top-level patch with 400 ``Invalid JSON Patch``; that check belongs to
-    the caller.)
+    the caller.)  As in kube-apiserver (evanphx/json-patch), a value that replaces
+    anything but an object is stored without its ``null`` members, at any depth, also in
+    the objects inside a list: ``{"steps": [{"a": null}]}`` stores ``[{}]``.
     """
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        if isinstance(doc, dict):
+            return copy.deepcopy(patch)  # an object replaced by a list: taken as it is
+        return _without_nulls(patch)
     result: dict[str, Any] = copy.deepcopy(doc) if isinstance(doc, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -448,6 +452,15 @@ def apply_merge_patch(doc: Any, patch: Any) -> Any:
         else:
             result[key] = apply_merge_patch(result.get(key), value)
     return result
+
+
+def _without_nulls(value: Any) -> Any:
+    """A copy without the ``null`` members of its objects (a list keeps its ``null`` items)."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 # --------------------------------------------------------------------------------------
