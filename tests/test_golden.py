@@ -187,7 +187,7 @@ def test_missing_state_is_named(tmp_path: Path) -> None:
     state = tmp_path / "state.yaml"
     state.write_text(
         "apiVersion: apps/v1\nkind: Deployment\n"
-        "metadata: {name: shipping, namespace: shop}\n"
+        "metadata: {name: shipping, namespace: shop, labels: {remediator.dev/managed: 'true'}}\n"
         "spec: {replicas: 1, selector: {matchLabels: {app: shipping}}}\n"
     )
     payload = GOLDEN / "alerts" / "carrier-rate-limit.json"
@@ -196,6 +196,23 @@ def test_missing_state_is_named(tmp_path: Path) -> None:
     (decision,) = json.loads(result.stdout)["decisions"]
     assert (decision["outcome"], decision["reason"]) == ("Blocked", "ConfigMapNotFound")
     assert decision["missing"] == ["ConfigMap/shipping-flags in namespace shop"]
+
+
+def test_a_workload_outside_the_policy_bounds_is_refused(tmp_path: Path) -> None:
+    """The playbook's policies act only on workloads labelled remediator.dev/managed=true:
+    an alert naming any other workload of the namespace gets no plan."""
+    state = tmp_path / "state.yaml"
+    state.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\n"
+        "metadata: {name: shipping, namespace: shop}\n"
+        "spec: {replicas: 1, selector: {matchLabels: {app: shipping}}}\n"
+    )
+    payload = GOLDEN / "alerts" / "carrier-rate-limit.json"
+    args = ["simulate", "--alert", str(payload), "--policies", str(POLICIES), "--output", "json"]
+    result = CliRunner().invoke(main, [*args, "--state", str(state), "--now", NOW])
+    (decision,) = json.loads(result.stdout)["decisions"]
+    assert (decision["outcome"], decision["reason"]) == ("Blocked", "TargetNotAllowed")
+    assert "remediator.dev/managed=true" in decision["message"]
 
 
 def test_severity_mapping_like_the_bridge() -> None:

@@ -1,7 +1,9 @@
 """Creating an Approval for an incident's current plan (what `remediator approve` does).
 
-The Approval binds to the plan hash the person saw; the approver's identity is not sent —
-the admission webhook stamps it from the API server's authenticated user.
+The Approval binds to the plan hash the person saw (which covers the incident's uid, its
+severity and its policy's version); the approver's identity is not sent — the admission
+webhook stamps it from the API server's authenticated user. The Incident owns the
+Approval, so garbage collection removes it with the Incident.
 """
 
 from __future__ import annotations
@@ -28,7 +30,18 @@ async def create_approval(
         approval = {
             "apiVersion": API_VERSION,
             "kind": "Approval",
-            "metadata": {"generateName": f"{incident}-{decision}-", "namespace": namespace},
+            "metadata": {
+                "generateName": f"{incident}-{decision}-",
+                "namespace": namespace,
+                "ownerReferences": [
+                    {
+                        "apiVersion": API_VERSION,
+                        "kind": "Incident",
+                        "name": incident,
+                        "uid": body["metadata"]["uid"],
+                    }
+                ],
+            },
             "spec": {
                 "incident": incident,
                 "decision": decision,

@@ -38,6 +38,7 @@ from .adapters.kube import GROUP, VERSION, KubeClient, KubeError
 from .core.alerts import (
     DEFAULT_PROTECTED,
     DEFAULT_SEVERITY_MAP,
+    DEFAULT_UNKNOWN_SEVERITY,
     MAX_ALERTS,
     Alert,
     Payload,
@@ -67,7 +68,8 @@ class BridgeConfig:
     allowed_namespaces: frozenset[str] = frozenset()
     protected_namespaces: frozenset[str] = DEFAULT_PROTECTED
     severity_map: Mapping[str, Severity] = field(default_factory=lambda: dict(DEFAULT_SEVERITY_MAP))
-    default_severity: Severity = "P3"
+    # an alert whose severity is not recognised: fail closed (P1 needs approval by default)
+    default_severity: Severity = DEFAULT_UNKNOWN_SEVERITY
     max_body_bytes: int = MiB
     max_alerts: int = MAX_ALERTS
     host: str = "127.0.0.1"
@@ -342,12 +344,66 @@ async def deliver_alert(kube: KubeClient, config: BridgeConfig, alert: Alert) ->
 async def _persist(
     kube: KubeClient, config: BridgeConfig, alert: Alert, namespace: str
 ) -> tuple[Result, str]:
+    """Create the alert's Incident, or find it. An Incident under the alert's name that
+    asks for something else (someone created it first, with another severity or target)
+    never takes the alert: it goes to a second name, fixed for this request but not
+    computable without the bridge's credential, so a resend still finds it and nobody
+    else can take that one first. The bridge's names are also reserved for it at
+    admission where the operator's webhook runs (`--bridge-user`)."""
     body = incident_for(
         alert,
         namespace=namespace,
         mapping=config.severity_map,
         default_severity=config.default_severity,
     )
+    name = body["metadata"]["name"]
+    written = await _persist_as(kube, alert, namespace, body)
+    if written is not None:
+        return written
+    second = _second_name(name, body, config)
+    log.warning(
+        "an Incident the bridge did not write holds the alert's name; using another",
+        incident=f"{namespace}/{name}",
+        instead=second,
+        alertname=alert.alertname,
+        fingerprint=alert.fingerprint,
+    )
+    body["metadata"]["name"] = second
+    written = await _persist_as(kube, alert, namespace, body)
+    if written is not None:
+        return written
+    raise KubeError(
+        409,
+        "Conflict",
+        f"Incidents {namespace}/{name} and {second} exist and were not written by the bridge",
+    )
+
+
+def _second_name(name: str, body: Mapping[str, Any], config: BridgeConfig) -> str:
+    """The alert's second name: keyed by the bridge's credential and the request."""
+    secret = (config.token or config.basic_password or "").encode()
+    spec = {k: v for k, v in body["spec"].items() if k != "alertStatus"}  # resolutions too
+    request = json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
+    return f"{name}-{hmac.new(secret, request, 'sha256').hexdigest()[:10]}"
+
+
+def _same_request(existing: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+    """Whether the stored Incident asks for exactly what the bridge would write (apart from
+    `alertStatus`): only then is it the alert's Incident."""
+    stored = dict(existing.get("spec") or {})
+    wanted = dict(body["spec"])
+    stored.pop("alertStatus", None)
+    wanted.pop("alertStatus", None)
+    if set(stored) - set(wanted):
+        return False  # e.g. an explicit spec.target the bridge never sets
+    return all(stored.get(key) == value for key, value in wanted.items())
+
+
+async def _persist_as(
+    kube: KubeClient, alert: Alert, namespace: str, body: dict[str, Any]
+) -> tuple[Result, str] | None:
+    """Create the Incident under the body's name, or record a resolution on it; None when
+    an Incident of that name exists that the bridge did not write."""
     name = body["metadata"]["name"]
     ref = f"{namespace}/{name}"
     bound = log.bind(incident=ref, alertname=alert.alertname, fingerprint=alert.fingerprint)
@@ -360,11 +416,13 @@ async def _persist(
         else:
             bound.info("incident created", alert_status=alert.status)
             return "created", ref
-        if alert.status != "resolved":
-            return "unchanged", ref
         existing = await kube.get_custom(namespace, "incidents", name)
         if existing is None:
             continue
+        if not _same_request(existing, body):
+            return None
+        if alert.status != "resolved":
+            return "unchanged", ref
         if (existing.get("spec") or {}).get("alertStatus") == "resolved":
             return "unchanged", ref
         await kube.patch(

@@ -137,6 +137,15 @@ def _bridge_options(prefix: str) -> Callable[[Callable[..., None]], Callable[...
             "over the defaults page=P0 critical=P1 warning=P2 info=P3).",
         ),
         click.option(
+            f"--{p}unknown-severity",
+            f"{n}unknown_severity",
+            type=click.Choice(["P0", "P1", "P2", "P3"]),
+            default="P1",
+            show_default=True,
+            help="Severity of an alert whose severity/priority label is missing or not"
+            " recognised (fail closed: P1 needs approval by default).",
+        ),
+        click.option(
             f"--{p}max-body-bytes",
             f"{n}max_body_bytes",
             type=click.IntRange(min=1),
@@ -198,6 +207,7 @@ def _bridge_config(
             allowed_namespaces=frozenset(get("allow_namespace")),
             protected_namespaces=frozenset(protected),
             severity_map=merge_severity_map(overrides),
+            default_severity=get("unknown_severity"),
             max_body_bytes=get("max_body_bytes"),
             max_alerts=get("max_alerts"),
             host=get("host"),
@@ -351,6 +361,23 @@ def crds(output_dir: Path) -> None:
     "(e.g. http://prometheus:9090); without it such policies fail closed.",
 )
 @click.option(
+    "--notify-allow-host",
+    "notify_allow_hosts",
+    multiple=True,
+    metavar="HOST",
+    help="Let notifications reach this host although it resolves to a link-local address "
+    "(refused by default: that is where cloud metadata services live). Repeatable.",
+)
+@click.option(
+    "--bridge-user",
+    "bridge_users",
+    multiple=True,
+    metavar="USER",
+    help="An identity the Alertmanager bridge writes Incidents as (e.g. "
+    "system:serviceaccount:remediator-system:remediator); with one given, the bridge's "
+    "names (am-…) are reserved for these at admission. Repeatable.",
+)
+@click.option(
     "--liveness",
     "liveness_endpoint",
     default=None,
@@ -383,6 +410,8 @@ def run(
     webhook_key: str | None,
     manage_webhooks: bool,
     prometheus_url: str | None,
+    notify_allow_hosts: tuple[str, ...],
+    bridge_users: tuple[str, ...],
     liveness_endpoint: str | None,
     metrics_port: int | None,
     metrics_host: str,
@@ -421,6 +450,8 @@ def run(
         metrics_host=metrics_host,
         tick_seconds=tick_seconds,
         retry_seconds=retry_seconds,
+        notify_allowed_hosts=frozenset(notify_allow_hosts),
+        bridge_users=frozenset(bridge_users),
     )
     import os
     import random

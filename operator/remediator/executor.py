@@ -19,10 +19,11 @@ import aiohttp
 
 from .adapters import notify
 from .adapters.kube import JSON_PATCH, KubeClient, KubeError
-from .core import notifications, planning, reasons
-from .core.models import Incident, PlannedStep
+from .core import notifications, planning, reasons, targets
+from .core.models import Incident, PlannedStep, TargetBounds
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+WORKLOAD_ACTIONS = frozenset({"rollback", "restartPods", "scale", "isolatePods"})
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,16 @@ async def webhook_url(kube: KubeClient, namespace: str, ref: dict[str, Any]) -> 
 
 
 class Executor:
-    def __init__(self, kube: KubeClient, *, notify_attempts: int = 3) -> None:
+    def __init__(
+        self,
+        kube: KubeClient,
+        *,
+        notify_attempts: int = 3,
+        notify_allowed_hosts: frozenset[str] = frozenset(),
+    ) -> None:
         self.kube = kube
         self.notify_attempts = notify_attempts
+        self.notify_allowed_hosts = notify_allowed_hosts
 
     async def apply(
         self,
@@ -102,7 +110,11 @@ class Executor:
         dry_run: bool,
         now: datetime,
         incident: Incident | None = None,
+        bounds: TargetBounds | None = None,
     ) -> Outcome:
+        """Apply one planned step. `bounds`: the policy's target bounds as the plan recorded
+        them, checked once more on the live workload just before it is changed (its labels
+        may have changed since planning)."""
         handler = {
             "rollback": self._rollback,
             "restartPods": self._restart,
@@ -111,6 +123,8 @@ class Executor:
             "suspendCronJobs": self._suspend_cron_jobs,
         }.get(step.action)
         try:
+            if bounds is not None and step.action in WORKLOAD_ACTIONS:
+                await self._within_bounds(namespace, step.target, bounds)
             if step.action == "isolatePods":
                 outcome = await self._isolate(namespace, step, dry_run, now, incident)
             elif step.action == "notify":
@@ -139,6 +153,15 @@ class Executor:
         if workload is None:
             raise ActionFailed(reasons.TARGET_NOT_FOUND, f"{target} not found in {namespace}")
         return kind, name, workload
+
+    async def _within_bounds(self, namespace: str, target: str, bounds: TargetBounds) -> None:
+        """ActionFailed (TargetNotAllowed) unless the live workload is within the bounds."""
+        _, _, workload = await self._workload(namespace, target)
+        why = targets.out_of_bounds(bounds, target, workload)
+        if why is not None:
+            raise ActionFailed(
+                reasons.TARGET_NOT_ALLOWED, f"{why}: the policy may not act on it; nothing changed"
+            )
 
     @staticmethod
     def _done(dry_run: bool, result: str, **kwargs: Any) -> Outcome:
@@ -249,10 +272,7 @@ class Executor:
         kind, name = _split_target(step.target)
         replicas = int(desired["replicas"])
         if desired.get("via") == "hpa":
-            path = (
-                f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/"
-                f"{desired['hpa']}"
-            )
+            path = self.kube.hpa_path(namespace, str(desired["hpa"]))
             hpa = await self.kube.get_or_none(path)
             if hpa is None:
                 raise ActionFailed(reasons.TARGET_NOT_FOUND, f"HPA {desired['hpa']} not found")
@@ -315,9 +335,6 @@ class Executor:
         )
 
     # -------------------------------------------------------------- circuitBreaker
-    def _configmap_path(self, namespace: str, name: str) -> str:
-        return f"/api/v1/namespaces/{namespace}/configmaps/{name}"
-
     async def _circuit_breaker(
         self, namespace: str, step: PlannedStep, dry_run: bool, now: datetime
     ) -> Outcome:
@@ -337,7 +354,7 @@ class Executor:
                 revert_at=revert_at,
             )
         await self.kube.patch(
-            self._configmap_path(namespace, name), {"data": {key: value}}, dry_run=dry_run
+            self.kube.configmap_path(namespace, name), {"data": {key: value}}, dry_run=dry_run
         )
         return self._done(
             dry_run, f"set {key}={value} in ConfigMap {name}", revert=revert, revert_at=revert_at
@@ -430,7 +447,9 @@ class Executor:
         self, namespace: str, step: PlannedStep, dry_run: bool, incident: Incident | None
     ) -> Outcome:
         ref = step.desired["webhookSecretRef"]
-        url = notify.check_url(await webhook_url(self.kube, namespace, ref))
+        url = notify.check_url(
+            await webhook_url(self.kube, namespace, ref), self.notify_allowed_hosts
+        )
         if dry_run:
             return Outcome("DryRun", f"would notify {notify.redact(url)} (Secret {ref['name']})")
         if incident is None:
@@ -438,7 +457,9 @@ class Executor:
         body = notifications.payload(
             incident, event=f"step-{step.index}", text=step.desired["text"]
         )
-        code = await notify.post_json(url, body, attempts=self.notify_attempts)
+        code = await notify.post_json(
+            url, body, attempts=self.notify_attempts, allowed_hosts=self.notify_allowed_hosts
+        )
         return Outcome("Applied", f"notified {notify.redact(url)} (HTTP {code})")
 
     # ---------------------------------------------------------------------- revert
@@ -459,17 +480,14 @@ class Executor:
                 if (configmap.get("data") or {}).get(key) == previous:
                     return Outcome("Reverted", f"ConfigMap {name} already has {key}={previous}")
                 await self.kube.patch(
-                    self._configmap_path(namespace, name), {"data": {key: previous}}
+                    self.kube.configmap_path(namespace, name), {"data": {key: previous}}
                 )
                 shown = "removed" if previous is None else f"restored to {previous}"
                 return Outcome("Reverted", f"{key} in ConfigMap {name} {shown}", writes=1)
             if action == "scale":
                 kind, name = _split_target(target)
                 if revert.get("via") == "hpa":
-                    path = (
-                        f"/apis/autoscaling/v2/namespaces/{namespace}/"
-                        f"horizontalpodautoscalers/{revert['hpa']}"
-                    )
+                    path = self.kube.hpa_path(namespace, str(revert["hpa"]))
                     spec = {
                         "minReplicas": revert.get("minReplicas"),
                         "maxReplicas": revert.get("maxReplicas"),

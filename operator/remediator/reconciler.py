@@ -33,21 +33,26 @@ from .core import (
     checks,
     gating,
     guards,
+    ledger,
     lifecycle,
     matching,
     notifications,
     planning,
     reasons,
     stamps,
+    status_seal,
     targets,
 )
+from .core.alerts import UNKNOWN_SEVERITY_ANNOTATION
 from .core.models import (
     ActionRecord,
     Approval,
     ApprovalRecord,
+    Guards,
     Incident,
     IncidentStatus,
     Phase,
+    PlannedStep,
     RemediationPolicy,
     TargetRef,
     VerificationStatus,
@@ -112,6 +117,12 @@ class OperatorConfig:
     bridge: BridgeConfig | None = None
     # Attempts per webhook notification (exponential backoff in between).
     notify_attempts: int = 3
+    # Hosts notifications may reach although they resolve to link-local addresses.
+    notify_allowed_hosts: frozenset[str] = frozenset()
+    # Identities allowed to create Incidents under the bridge's names (`am-…`); empty: the
+    # names are not reserved at admission (the bridge still never takes over an Incident
+    # it did not write, see `bridge`).
+    bridge_users: frozenset[str] = frozenset()
     # Prometheus exposition (`GET /metrics`, `run --metrics-port`); None: not served.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
@@ -148,9 +159,16 @@ class Reconciler:
     _own: dict[tuple[str, str], list[tuple[str, float]]] = field(default_factory=dict)
     # the watched incidents and policies (`informer`), with this process's writes (see `view`)
     view: ClusterView = field(default_factory=ClusterView)
+    # the guard ledger (`core.ledger`) as last read, with this process's writes since
+    _ledger: dict[str, ledger.Entry] = field(default_factory=dict)
+    _ledger_read_at: float | None = None
 
     def __post_init__(self) -> None:
-        self.executor = Executor(self.kube, notify_attempts=self.config.notify_attempts)
+        self.executor = Executor(
+            self.kube,
+            notify_attempts=self.config.notify_attempts,
+            notify_allowed_hosts=self.config.notify_allowed_hosts,
+        )
         self.prom: PromClient | None = (
             PromClient(self.config.prometheus_url) if self.config.prometheus_url else None
         )
@@ -252,6 +270,9 @@ class Reconciler:
             self.forget(namespace, name)
             return
         incident = Incident.model_validate(body)
+        if not self._sealed(incident):
+            await self._refuse_unsealed(incident, datetime.now(UTC))
+            return
         policy = {"policy": incident.status.policy} if incident.status.policy else {}
         with structlog.contextvars.bound_contextvars(**policy):
             for _ in range(MAX_STEPS):
@@ -263,6 +284,34 @@ class Reconciler:
                         self.retry_at[(namespace, name)] = outcome.at
                     return
                 incident = outcome
+
+    def _sealed(self, incident: Incident) -> bool:
+        """Whether the status is one this operator wrote for this incident (or one nobody
+        has decided anything in yet)."""
+        return status_seal.untouched(incident.status) or status_seal.verifies(
+            self.config.approval_key, incident
+        )
+
+    async def _refuse_unsealed(self, incident: Incident, now: datetime) -> Incident:
+        """A status someone else wrote (a phase, a plan, a revert by hand): act on none of
+        it. The incident is Blocked with a clean status, so nothing forged stays in it."""
+        forged = incident.status
+        clean = incident.model_copy(update={"status": IncidentStatus()})
+        log.warning(
+            "status not written by the operator",
+            incident=f"{incident.metadata.namespace}/{incident.metadata.name}",
+            phase=forged.phase,
+        )
+        return await self._transition(
+            clean,
+            "Blocked",
+            reasons.STATUS_NOT_SEALED,
+            f"the status (phase {forged.phase}"
+            + (f", plan {forged.plan.hash}" if forged.plan else "")
+            + ") was not written by the operator: its seal does not verify; nothing in it"
+            " is acted on. File a new Incident to remediate",
+            now,
+        )
 
     def due(self, incident: Incident, now: datetime) -> bool:
         """Whether the ticker should look at this incident now (deadlines, retries, reverts)."""
@@ -318,6 +367,10 @@ class Reconciler:
             )
         if phase == "Pending":
             return await self._match(incident, now)
+        if phase in ("Matched", "AwaitingApproval", "Remediating") and not _started(status):
+            why = planning.rebind_reason(incident, await self._policy_of(incident))
+            if why is not None:
+                return await self._replan(incident, why, now)
         if phase == "Matched":
             return await self._gate(incident, now)
         if phase == "AwaitingApproval":
@@ -332,6 +385,27 @@ class Reconciler:
                 return reverted
             return await self._verify(incident, now)
         return await self._revert_due(incident, now)
+
+    async def _replan(self, incident: Incident, why: str, now: datetime) -> Incident:
+        """Back to Pending with no plan: the spec or the policy changed before anything was
+        done. The next plan hashes differently, so approvals of this one no longer count."""
+        old = incident.status.plan
+        status = incident.status.model_copy(
+            update={
+                "plan": None,
+                "action": None,
+                "actions": [],
+                "respond_by": None,
+                "verification": None,
+            }
+        )
+        return await self._transition(
+            incident.model_copy(update={"status": status}),
+            "Pending",
+            reasons.REPLANNED,
+            f"{why}: planning again; approvals of plan {old.hash if old else '?'} no longer count",
+            now,
+        )
 
     async def _match(self, incident: Incident, now: datetime) -> Incident | Wait:
         namespace = incident.metadata.namespace
@@ -354,14 +428,15 @@ class Reconciler:
             try:
                 target = targets.resolve_target(incident, policy)
                 observed = await self._observe(namespace, target, policy)
+                if observed.workload is not None:
+                    targets.check_bounds(policy, target, observed.workload)
                 plan = planning.plan(incident, policy, target, observed, now)
-            except planning.PlanningError as e:
+            except (planning.PlanningError, targets.TargetError) as e:
                 if e.reason in reasons.FALL_THROUGH and rank + 1 < len(candidates):
-                    # "rollback only if recently deployed, else restart": the next policy
+                    # "rollback only if recently deployed, else restart", or a policy
+                    # whose bounds do not take this workload: the next policy
                     skipped.append(f"policy {policy_name} does not apply ({e.reason}: {e})")
                     continue
-                return await self._transition(incident, "Blocked", e.reason, str(e), now)
-            except targets.TargetError as e:
                 return await self._transition(incident, "Blocked", e.reason, str(e), now)
             break
         started = incident.spec.starts_at or incident.metadata.creation_timestamp or now
@@ -379,6 +454,17 @@ class Reconciler:
                 "respond_by": respond_by,
             }
         )
+        unknown = incident.metadata.annotations.get(UNKNOWN_SEVERITY_ANNOTATION)
+        if unknown is not None and incident.spec.source == "alertmanager":
+            status = lifecycle.note(
+                status,
+                reasons.UNKNOWN_SEVERITY,
+                f"the alert's severity {unknown!r} is not one the bridge knows: it was filed"
+                f" as {incident.spec.severity}, which needs approval unless the policy says"
+                " otherwise",
+                now,
+                actor=self.config.identity,
+            )
         summary = "; ".join(s.summary for s in plan.steps)
         fell = "; ".join(skipped) + "; " if skipped else ""
         return await self._transition(
@@ -583,8 +669,11 @@ class Reconciler:
                     incident, "Failed", reasons.ACTION_FAILED, record.result, now
                 )
             if not dry_run:
-                # Persist the intent before the change: a crash from here on resumes with a
-                # re-apply, which is a no-op when the change already happened.
+                # The action goes into the guard ledger, then the intent into the status,
+                # before the change: a crash from here on resumes with a re-apply, which is a
+                # no-op when the change already happened, and deleting the incident does not
+                # erase what it did from the cooldowns and rate limits.
+                await self._record_in_ledger(incident, step, record.started_at or now)
                 incident = await self._update_action(
                     incident,
                     step.index,
@@ -594,7 +683,12 @@ class Reconciler:
                 await self._flush(incident.metadata.namespace, incident.metadata.name)
             try:
                 outcome = await self.executor.apply(
-                    incident.metadata.namespace, step, dry_run=dry_run, now=now, incident=incident
+                    incident.metadata.namespace,
+                    step,
+                    dry_run=dry_run,
+                    now=now,
+                    incident=incident,
+                    bounds=plan.binding.bounds if plan.binding else None,
                 )
             except NotNow as e:
                 key = (incident.metadata.namespace, incident.metadata.name)
@@ -888,13 +982,65 @@ class Reconciler:
     async def _guard_inputs(
         self, namespace: str, target: str, policy: str
     ) -> tuple[list[guards.PastAction], int]:
-        """The actions taken in the namespace (those on `target` or under `policy` are the
-        ones that can refuse) and the remediations running everywhere."""
+        """The actions taken in the namespace on `target` or under `policy` (the ones that
+        can refuse), from the guard ledger and from the incidents, and the remediations
+        running everywhere."""
         if self.view.usable:
-            return self.view.guard_inputs(namespace, target, policy)
-        everywhere = await self._incidents(None)
-        others = [i for i in everywhere if i.metadata.namespace == namespace]
-        return guards.past_actions(others), guards.active_remediations(everywhere)
+            history, active = self.view.guard_inputs(namespace, target, policy)
+        else:
+            everywhere = await self._incidents(None)
+            others = [i for i in everywhere if i.metadata.namespace == namespace]
+            history = guards.past_actions(others)
+            active = guards.active_remediations(everywhere)
+        # An action is in the ledger from its start and in its incident's status until the
+        # incident is deleted: counted once, from the ledger, when it is in both.
+        entries = await self._ledger_entries()
+        seen = {(e.action.namespace, e.action.incident, e.action.target) for e in entries}
+        history = [a for a in history if (a.namespace, a.incident, a.target) not in seen]
+        history.extend(
+            e.action
+            for e in entries
+            if e.action.namespace == namespace
+            and (e.action.target == target or e.action.policy == policy)
+        )
+        return history, active
+
+    async def _ledger_entries(self) -> list[ledger.Entry]:
+        """The ledger, read again from the API when older than the resync interval (another
+        replica may have written it) and kept with this process's own writes meanwhile."""
+        now = time.monotonic()
+        if self._ledger_read_at is None or now - self._ledger_read_at > self.config.resync_seconds:
+            configmap = await self.kube.get_configmap(self.config.namespace, ledger.CONFIG_MAP)
+            self._ledger = ledger.decode((configmap or {}).get("data") or {})
+            self._ledger_read_at = now
+        return list(self._ledger.values())
+
+    async def _record_in_ledger(
+        self, incident: Incident, step: PlannedStep, started: datetime
+    ) -> None:
+        """Write the action's ledger entry (dropping expired ones on the way); fails, and
+        so stops the action, when the ledger cannot be written."""
+        policy = await self._policy_of(incident)
+        cooldown = (policy.spec.guards if policy else Guards()).cooldown
+        meta = incident.metadata
+        new = ledger.entry(
+            uid=meta.uid,
+            index=step.index,
+            namespace=meta.namespace,
+            incident=meta.name,
+            policy=incident.status.policy or "",
+            target=step.target,
+            at=started,
+            cooldown_seconds=parse_duration(cooldown),
+        )
+        await self._ledger_entries()
+        gone = ledger.expired(self._ledger.values(), datetime.now(UTC))
+        data: dict[str, str | None] = dict.fromkeys(gone)
+        data[new.key] = ledger.encode(new)
+        await self.kube.merge_configmap(self.config.namespace, ledger.CONFIG_MAP, data)
+        for key in gone:
+            self._ledger.pop(key, None)
+        self._ledger[new.key] = new
 
     async def _policies(self, namespace: str, alertname: str) -> list[RemediationPolicy]:
         """The valid policies of the namespace that may match an alert of this name."""
@@ -1106,7 +1252,12 @@ class Reconciler:
         meta = incident.metadata
         try:
             url = await webhook_url(self.kube, meta.namespace, ref)
-            code = await notify.post_json(url, body, attempts=self.config.notify_attempts)
+            code = await notify.post_json(
+                url,
+                body,
+                attempts=self.config.notify_attempts,
+                allowed_hosts=self.config.notify_allowed_hosts,
+            )
         except ActionFailed as e:
             error = e.message
         except notify.NotifyError as e:
@@ -1209,10 +1360,11 @@ class Reconciler:
                 update={"observed_generation": incident.metadata.generation}
             )
             incident = incident.model_copy(update={"status": status})
+        # sealed last, over exactly what is written (see core.status_seal)
+        status = status_seal.sealed(self.config.approval_key, incident, incident.status)
+        incident = incident.model_copy(update={"status": status})
         try:
-            saved = await self.kube.patch_status(
-                namespace, "incidents", name, incident.status.dump()
-            )
+            saved = await self.kube.patch_status(namespace, "incidents", name, status.dump())
         except BaseException:
             self.view.forget_write(namespace, name)  # the index holds what is stored
             raise
@@ -1282,6 +1434,12 @@ def merge_events(events: Sequence[tuple[str, str]]) -> tuple[str, str]:
     warnings = [reason for reason, _ in events if reason in WARNING_REASONS]
     reason = warnings[-1] if warnings else events[-1][0]
     return reason, "; ".join(f"{r}: {m}" for r, m in events)
+
+
+def _started(status: IncidentStatus) -> bool:
+    """Whether any action of the plan has begun (from then on the plan is carried out as
+    approved, whatever changes)."""
+    return any(a.state != "Pending" for a in status.actions)
 
 
 def _selector(workload: dict[str, Any]) -> str:

@@ -40,6 +40,7 @@ from remediator.sandbox import Sandbox
 from remediator.testing import OperatorThread
 
 from .recording import Attributes, RecordingProxy, _free_port
+from .shipped import create_shipped_configmaps
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION = "remediator.dev", "v1alpha1"
@@ -121,6 +122,7 @@ def recorded(tmp_path: Path) -> Iterator[tuple[Sandbox, RecordingProxy, dict[str
         core = client.CoreV1Api(api)
         for ns in (NS, "remediator-system"):
             core.create_namespace({"metadata": {"name": ns}})
+        create_shipped_configmaps(core)
         peering = next(
             d
             for d in yaml.safe_load_all((ROOT / "deploy" / "base" / "peering.yaml").read_text())

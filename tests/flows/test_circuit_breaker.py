@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from remediator.testing import OperatorThread
 
-from .conftest import Cluster, actions, incident_spec, policy_spec, timeline
+from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
 
 BREAKER = {
     "action": "circuitBreaker",
@@ -41,7 +41,12 @@ def test_circuit_breaker_opens_then_restores_the_previous_value(
         "carrier-b": "closed",
     }
     writes = cluster.writes(resource="configmaps", since=mark)
-    assert [(w.verb, w.name) for w in writes] == [("patch", "payments-flags")] * 2
+    assert [(w.verb, w.namespace, w.name) for w in writes] == [
+        # the guard ledger first (in the operator's namespace), then the change and its revert
+        ("create", "remediator-system", "remediator-ledger"),
+        ("patch", NS, "payments-flags"),
+        ("patch", NS, "payments-flags"),
+    ]
     assert cluster.writes(resource="deployments", since=mark) == []
     assert timeline(body)[-2:] == ["Remediated", "ActionReverted"]
     cluster.event_reasons(body, "ActionReverted")

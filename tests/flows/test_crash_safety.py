@@ -17,7 +17,8 @@ from remediator.core.models import (
 )
 from remediator.testing import OperatorThread
 
-from .conftest import GROUP, NS, VERSION, Cluster, actions, incident_spec, policy_spec, timeline
+from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
+from .sealing import write_as_operator
 
 SCALE = {"action": "scale", "to": 5}
 
@@ -49,9 +50,7 @@ def _crashed_while_applying(cluster: Cluster) -> dict[str, Any]:
             TimelineEntry(time=now, reason="AutoApproved", message="auto"),
         ],
     ).dump()
-    result: dict[str, Any] = cluster.custom.patch_namespaced_custom_object_status(
-        GROUP, VERSION, NS, "incidents", "inc-1", {"status": status}
-    )
+    result = write_as_operator(cluster, "inc-1", status)
     assert result["status"]["actions"][0]["state"] == "Applying"
     return result
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import pytest
+from kubernetes import client
+
 from remediator.testing import OperatorThread
 
 from .conftest import GROUP, NS, VERSION, Cluster, incident_spec, policy_spec
@@ -30,9 +33,13 @@ def test_reconciling_a_remediated_incident_again_writes_nothing(
         "inc-1",
         {"metadata": {"labels": {"team": "payments"}, "annotations": {"note": "seen"}}},
     )
-    cluster.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, NS, "incidents", "inc-1", {"spec": {"summary": "edited later"}}
-    )
+    # the spec is fixed once planned: the admission webhook refuses, naming the field
+    with pytest.raises(client.ApiException) as refused:
+        cluster.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, NS, "incidents", "inc-1", {"spec": {"summary": "edited later"}}
+        )
+    assert refused.value.status == 422
+    assert "spec.summary" in str(refused.value.body)
     first.stop()
     start_operator()
     time.sleep(1)

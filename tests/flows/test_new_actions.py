@@ -23,7 +23,8 @@ from kubernetes import client
 
 from remediator.testing import OperatorThread
 
-from .conftest import GROUP, NS, VERSION, Cluster, actions, incident_spec, policy_spec, timeline
+from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
+from .sealing import write_as_operator
 
 STOP_LABEL = "remediator.dev/stop-on-data-incident"
 SUSPEND = {"action": "suspendCronJobs", "selector": {"matchLabels": {STOP_LABEL: "true"}}}
@@ -144,9 +145,7 @@ def crash_after_applying(
     for record in status["actions"]:
         record["state"] = "Applying"
         record.pop("revertAt", None)
-    cluster.custom.patch_namespaced_custom_object_status(
-        GROUP, VERSION, NS, "incidents", "inc-1", {"status": status}
-    )
+    write_as_operator(cluster, "inc-1", status)
     mark = cluster.mark()
     start_operator()
     return mark

@@ -42,6 +42,7 @@ import yaml
 from kubernetes import client, config
 
 from deploy.recording import RecordingProxy
+from deploy.shipped import create_shipped_configmaps
 from remediator.bridge import BridgeConfig
 from remediator.reconciler import OperatorConfig
 from remediator.sandbox import Sandbox
@@ -236,6 +237,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         core = client.CoreV1Api(api)
         for ns in (NS, SA_NAMESPACE):
             core.create_namespace({"metadata": {"name": ns}})
+        create_shipped_configmaps(core)
         rbac = client.RbacAuthorizationV1Api(api)
         roles: dict[str, dict[str, Any]] = {}
         for doc in documents:

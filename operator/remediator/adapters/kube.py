@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import aiohttp
 from kubernetes import client as k8s_client
@@ -64,6 +65,28 @@ def _error(status: int, reason: str | None, raw: bytes) -> KubeError:
     return KubeError(
         status, str(details.get("reason", reason or "")), str(details.get("message", ""))
     )
+
+
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+class InvalidName(KubeError):  # noqa: N818
+    """A name or namespace that is not a Kubernetes object name, refused before any
+    request is sent: a name such as `../../other/...` would otherwise address another
+    object once the client normalises the path."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(
+            400, "InvalidName", f"{value[:80]!r} is not a valid object name (DNS-1123)"
+        )
+
+
+def _segment(value: str) -> str:
+    """A name or namespace as one path segment: the one place where every object name the
+    operator puts in a URL is checked."""
+    if len(value) > 253 or not _NAME.fullmatch(value):
+        raise InvalidName(value)
+    return value
 
 
 def _retryable(error: BaseException) -> bool:
@@ -217,8 +240,8 @@ class KubeClient:
     # ------------------------------------------------------------- custom resources
     @staticmethod
     def custom_path(namespace: str, plural: str, name: str = "") -> str:
-        path = f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace)}/{plural}"
-        return f"{path}/{quote(name)}" if name else path
+        path = f"/apis/{GROUP}/{VERSION}/namespaces/{_segment(namespace)}/{plural}"
+        return f"{path}/{_segment(name)}" if name else path
 
     async def get_custom(self, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(self.custom_path(namespace, plural, name))
@@ -304,18 +327,22 @@ class KubeClient:
     async def patch_status(
         self, namespace: str, plural: str, name: str, status: dict[str, Any]
     ) -> dict[str, Any]:
+        """Replace the whole status (a JSON patch `add` replaces the member when it exists):
+        a merge patch would keep fields the new status leaves out, such as a plan voided
+        by a re-plan, or fields written by someone else."""
         result: dict[str, Any] = await self.request(
             "PATCH",
             self.custom_path(namespace, plural, name) + "/status",
-            body={"status": status},
-            content_type=MERGE,
+            body=[{"op": "add", "path": "/status", "value": status}],
+            content_type=JSON_PATCH,
         )
         return result
 
     # ------------------------------------------------------------------- workloads
     @staticmethod
     def workload_path(kind: str, namespace: str, name: str) -> str:
-        return f"/apis/apps/v1/namespaces/{quote(namespace)}/{WORKLOAD_PATHS[kind]}/{quote(name)}"
+        plural = WORKLOAD_PATHS[kind]
+        return f"/apis/apps/v1/namespaces/{_segment(namespace)}/{plural}/{_segment(name)}"
 
     async def get_workload(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(self.workload_path(kind, namespace, name))
@@ -323,7 +350,7 @@ class KubeClient:
     async def list_replicasets(self, namespace: str, selector: str) -> list[dict[str, Any]]:
         result = await self.request(
             "GET",
-            f"/apis/apps/v1/namespaces/{quote(namespace)}/replicasets",
+            f"/apis/apps/v1/namespaces/{_segment(namespace)}/replicasets",
             query={"labelSelector": selector} if selector else None,
         )
         return list(result.get("items", []))
@@ -331,24 +358,26 @@ class KubeClient:
     async def list_pods(self, namespace: str, selector: str) -> list[dict[str, Any]]:
         result = await self.request(
             "GET",
-            f"/api/v1/namespaces/{quote(namespace)}/pods",
+            f"/api/v1/namespaces/{_segment(namespace)}/pods",
             query={"labelSelector": selector} if selector else None,
         )
         return list(result.get("items", []))
 
     async def list_hpas(self, namespace: str) -> list[dict[str, Any]]:
         result = await self.request(
-            "GET", f"/apis/autoscaling/v2/namespaces/{quote(namespace)}/horizontalpodautoscalers"
+            "GET", f"/apis/autoscaling/v2/namespaces/{_segment(namespace)}/horizontalpodautoscalers"
         )
         return list(result.get("items", []))
 
     async def get_configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(
-            f"/api/v1/namespaces/{quote(namespace)}/configmaps/{quote(name)}"
+            f"/api/v1/namespaces/{_segment(namespace)}/configmaps/{_segment(name)}"
         )
 
     async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return await self.get_or_none(f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}")
+        return await self.get_or_none(
+            f"/api/v1/namespaces/{_segment(namespace)}/pods/{_segment(name)}"
+        )
 
     async def patch(
         self,
@@ -384,7 +413,7 @@ class KubeClient:
         # 429 (a PodDisruptionBudget says "not now") is not retried here: the caller decides.
         await self.request(
             "POST",
-            f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(name)}/eviction",
+            f"/api/v1/namespaces/{_segment(namespace)}/pods/{_segment(name)}/eviction",
             body=body,
             retry_429=False,
         )
@@ -392,8 +421,8 @@ class KubeClient:
     # ---------------------------------------------- suspendCronJobs, isolatePods, notify
     @staticmethod
     def cronjob_path(namespace: str, name: str = "") -> str:
-        path = f"/apis/batch/v1/namespaces/{quote(namespace)}/cronjobs"
-        return f"{path}/{quote(name)}" if name else path
+        path = f"/apis/batch/v1/namespaces/{_segment(namespace)}/cronjobs"
+        return f"{path}/{_segment(name)}" if name else path
 
     async def list_cronjobs(self, namespace: str) -> list[dict[str, Any]]:
         result = await self.request("GET", self.cronjob_path(namespace))
@@ -404,8 +433,8 @@ class KubeClient:
 
     @staticmethod
     def networkpolicy_path(namespace: str, name: str = "") -> str:
-        path = f"/apis/networking.k8s.io/v1/namespaces/{quote(namespace)}/networkpolicies"
-        return f"{path}/{quote(name)}" if name else path
+        path = f"/apis/networking.k8s.io/v1/namespaces/{_segment(namespace)}/networkpolicies"
+        return f"{path}/{_segment(name)}" if name else path
 
     async def get_networkpolicy(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(self.networkpolicy_path(namespace, name))
@@ -433,10 +462,56 @@ class KubeClient:
             },
         )
 
+    @staticmethod
+    def hpa_path(namespace: str, name: str) -> str:
+        return (
+            f"/apis/autoscaling/v2/namespaces/{_segment(namespace)}/horizontalpodautoscalers/"
+            f"{_segment(name)}"
+        )
+
+    @staticmethod
+    def configmap_path(namespace: str, name: str) -> str:
+        return f"/api/v1/namespaces/{_segment(namespace)}/configmaps/{_segment(name)}"
+
+    async def merge_configmap(
+        self, namespace: str, name: str, data: Mapping[str, str | None]
+    ) -> None:
+        """Set (or, with None, remove) keys of a ConfigMap's data, creating it if missing.
+        A merge patch of single keys: concurrent writers of other keys do not conflict."""
+        try:
+            await self.request(
+                "PATCH",
+                self.configmap_path(namespace, name),
+                body={"data": data},
+                content_type=MERGE,
+            )
+        except KubeError as e:
+            if e.status != 404:
+                raise
+            body = {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": namespace},
+                "data": {k: v for k, v in data.items() if v is not None},
+            }
+            try:
+                await self.request(
+                    "POST", f"/api/v1/namespaces/{_segment(namespace)}/configmaps", body=body
+                )
+            except KubeError as e:
+                if e.status != 409:  # created meanwhile: patch it after all
+                    raise
+                await self.request(
+                    "PATCH",
+                    self.configmap_path(namespace, name),
+                    body={"data": data},
+                    content_type=MERGE,
+                )
+
     async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(
-            f"/api/v1/namespaces/{quote(namespace)}/secrets/{quote(name)}"
+            f"/api/v1/namespaces/{_segment(namespace)}/secrets/{_segment(name)}"
         )
 
     async def post_event(self, namespace: str, event: dict[str, Any]) -> None:
-        await self.request("POST", f"/api/v1/namespaces/{quote(namespace)}/events", body=event)
+        await self.request("POST", f"/api/v1/namespaces/{_segment(namespace)}/events", body=event)

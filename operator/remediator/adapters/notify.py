@@ -3,14 +3,27 @@
 Connection errors, timeouts, 429 and 5xx are retried with exponential backoff; any other
 answer (a 4xx: wrong URL, revoked token) surfaces at once as `NotifyError`, as does the
 last failure once the attempts are spent. Only http(s) URLs are posted to.
+
+What a notification tells goes into the Incident's status and Events, which more people
+read than the Secret the URL came from, so it tells nothing secret: a URL is shown as its
+scheme, host and port only (never its user:password, path or query), an answer as its
+status code only (never its body, which an internal service may fill with anything), and
+redirects are not followed (a 3xx is a failure). Link-local addresses, which include the
+cloud metadata services, are refused, for a host name by what it resolves to at connect
+time; `allowed_hosts` (the operator's `--notify-allow-host`) lets named hosts through.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import ResolveResult
+from aiohttp.resolver import ThreadedResolver
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -36,19 +49,84 @@ def _retryable(error: BaseException) -> bool:
     return isinstance(error, NotifyError) and error.transient
 
 
-def check_url(url: str) -> str:
-    """The URL, stripped, if it is http(s) with a host; else NotifyError (not retried)."""
+# cloud metadata services outside the link-local ranges (AWS over IPv6, Alibaba Cloud)
+METADATA_ADDRESSES = frozenset(
+    {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.100.100.200")}
+)
+
+
+def refused_address(address: str) -> bool:
+    """Whether notifications may not go to this IP address (link-local, metadata, none)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_link_local or ip.is_unspecified or ip.is_multicast or ip in METADATA_ADDRESSES
+
+
+def check_url(url: str, allowed_hosts: Collection[str] = ()) -> str:
+    """The URL, stripped, if it is http(s) with a host that notifications may reach; else
+    NotifyError (not retried)."""
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise NotifyError("the webhook URL is not an http(s) URL", status=400)
+    host = parts.hostname
+    if host not in allowed_hosts and _is_ip(host) and refused_address(host):
+        raise NotifyError(
+            f"{redact(url)}: a link-local or metadata address is refused"
+            " (the operator's --notify-allow-host lets a host through)",
+            status=400,
+        )
     return url
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
 def redact(url: str) -> str:
-    """Scheme and host only: webhook URLs carry their secret in the path."""
+    """Scheme, host and port only: webhook URLs carry their secret in the path, the query
+    or the user:password before the host."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/…" if parts.netloc else "<invalid URL>"
+    if not parts.hostname:
+        return "<invalid URL>"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}/…"
+
+
+class GuardedResolver(ThreadedResolver):
+    """Name resolution that leaves out refused addresses, at connect time (a name that
+    resolves somewhere else by then is judged by where it goes)."""
+
+    def __init__(self, allowed_hosts: Collection[str] = ()) -> None:
+        super().__init__()
+        self.allowed_hosts = frozenset(allowed_hosts)
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await super().resolve(host, port, family)
+        if host in self.allowed_hosts:
+            return results
+        kept = [r for r in results if not refused_address(r["host"])]
+        if not kept:
+            raise RefusedAddress(f"{host} resolves only to link-local or metadata addresses")
+        return kept
+
+
+class RefusedAddress(OSError):  # noqa: N818  (reads as what happened)
+    """A host name that resolves only to addresses notifications may not reach."""
 
 
 async def post_json(
@@ -58,9 +136,10 @@ async def post_json(
     attempts: int = 3,
     timeout_seconds: float = 5.0,
     backoff: float = 0.2,
+    allowed_hosts: Collection[str] = (),
 ) -> int:
     """POST `body` as JSON; the status of the accepting answer (2xx)."""
-    url = check_url(url)
+    url = check_url(url, allowed_hosts)
     retrying = AsyncRetrying(
         stop=stop_after_attempt(attempts),
         wait=wait_exponential_jitter(multiplier=backoff, max=5.0, jitter=backoff),
@@ -70,6 +149,7 @@ async def post_json(
     async with aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=timeout_seconds),
         headers={"User-Agent": USER_AGENT},
+        connector=aiohttp.TCPConnector(resolver=GuardedResolver(allowed_hosts)),
     ) as session:
         async for attempt in retrying:
             with attempt:
@@ -79,14 +159,26 @@ async def post_json(
 
 async def _once(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> int:
     try:
-        async with session.post(url, json=body) as response:
-            if response.status >= 300:
-                text = (await response.text(errors="replace"))[:200]
+        async with session.post(url, json=body, allow_redirects=False) as response:
+            if 300 <= response.status < 400:
                 raise NotifyError(
-                    f"{redact(url)} answered {response.status} {response.reason or ''}"
-                    f"{': ' + text if text else ''}".rstrip(),
-                    status=response.status,
+                    f"{redact(url)} answered {response.status}: redirects are not followed",
+                    status=400,
+                )
+            if response.status >= 300:
+                # the status only: the body may hold anything the service chose to say
+                raise NotifyError(
+                    f"{redact(url)} answered {response.status}", status=response.status
                 )
             return response.status
-    except (TimeoutError, aiohttp.ClientError) as e:
-        raise NotifyError(f"{redact(url)}: {type(e).__name__}: {e}".rstrip(": ")) from None
+    except aiohttp.ClientConnectorError as e:
+        if isinstance(e.os_error, RefusedAddress):
+            raise NotifyError(
+                f"{redact(url)}: {e.os_error} (refused; the operator's --notify-allow-host"
+                " lets a host through)",
+                status=400,
+            ) from None
+        raise NotifyError(f"{redact(url)}: {type(e).__name__}") from None
+    except (TimeoutError, aiohttp.ClientError, OSError) as e:
+        # the kind of failure only: a client error's text can repeat the URL
+        raise NotifyError(f"{redact(url)}: {type(e).__name__}") from None

@@ -15,7 +15,9 @@ Decisions, in one place:
   case-insensitively in a mapping: ``page`` → P0; ``critical`` and ``high`` → P1;
   ``error``, ``warning`` and ``medium`` → P2; ``info``, ``low`` and ``none`` → P3; the
   literals ``P0``..``P3`` stand for themselves. The mapping is configurable (entries given
-  override the defaults); an alert with no recognised value gets the default (P3).
+  override the defaults). An alert with no recognised value (``sev1``, ``CRIT``, none at
+  all) fails closed: it gets the configured default, P1 unless set otherwise, which needs
+  a human approval, and the Incident says so (`UNKNOWN_SEVERITY_ANNOTATION`).
   ``critical`` is P1, not P0, because most rule sets mark every paging alert critical;
   P0 is kept for alerts that say so (``P0``, or ``page``).
 - **Routing.** The alert's `namespace` label when that namespace is allowed, else the
@@ -62,6 +64,8 @@ MAX_ERRORS = 20
 
 SOURCE_LABEL = "remediator.dev/source"
 FINGERPRINT_ANNOTATION = "remediator.dev/alert-fingerprint"
+UNKNOWN_SEVERITY_ANNOTATION = "remediator.dev/unknown-severity"  # the value not recognised
+DEFAULT_UNKNOWN_SEVERITY: Severity = "P1"  # fail closed: P1 needs approval by default
 GENERATOR_URL_ANNOTATION = "remediator.dev/generator-url"
 
 DEFAULT_SEVERITY_MAP: Mapping[str, Severity] = MappingProxyType(
@@ -209,18 +213,28 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+BRIDGE_NAME_PREFIX = "am-"
+
+
 def incident_name(fingerprint: str, starts_at: datetime) -> str:
     """The Incident's name: deterministic in (fingerprint, startsAt), a DNS-1123 label."""
     digest = hashlib.sha256(f"{fingerprint}@{rfc3339(starts_at)}".encode()).hexdigest()
-    return f"am-{digest[:16]}"
+    return f"{BRIDGE_NAME_PREFIX}{digest[:16]}"
 
 
 def severity_of(
     labels: Mapping[str, str],
     mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP,
-    default: Severity = "P3",
+    default: Severity = DEFAULT_UNKNOWN_SEVERITY,
 ) -> Severity:
     """The severity named by the `severity` (else `priority`) label; `default` if none."""
+    known = recognised_severity(labels, mapping)
+    return known if known is not None else default
+
+
+def recognised_severity(
+    labels: Mapping[str, str], mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP
+) -> Severity | None:
     lowered = {key.lower(): value for key, value in mapping.items()}
     for label in SEVERITY_LABELS:
         value = labels.get(label, "").strip().lower()
@@ -228,7 +242,15 @@ def severity_of(
             return lowered[value]
         if value in _LITERAL_SEVERITIES:
             return _LITERAL_SEVERITIES[value]
-    return default
+    return None
+
+
+def unrecognised_severity_value(labels: Mapping[str, str]) -> str:
+    """What the alert said its severity was, for the record ("" when it said nothing)."""
+    for label in SEVERITY_LABELS:
+        if labels.get(label, "").strip():
+            return f"{label}={labels[label].strip()[:64]}"
+    return "(no severity or priority label)"
 
 
 def merge_severity_map(overrides: Mapping[str, Severity]) -> dict[str, Severity]:
@@ -267,12 +289,14 @@ def incident_for(
     *,
     namespace: str,
     mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP,
-    default_severity: Severity = "P3",
+    default_severity: Severity = DEFAULT_UNKNOWN_SEVERITY,
 ) -> dict[str, Any]:
     """The Incident body (as the API takes it) that records `alert` in `namespace`."""
     annotations = {FINGERPRINT_ANNOTATION: alert.fingerprint}
     if alert.generator_url:
         annotations[GENERATOR_URL_ANNOTATION] = alert.generator_url
+    if recognised_severity(alert.labels, mapping) is None:
+        annotations[UNKNOWN_SEVERITY_ANNOTATION] = unrecognised_severity_value(alert.labels)
     return {
         "apiVersion": API_VERSION,
         "kind": "Incident",

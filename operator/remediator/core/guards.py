@@ -48,6 +48,7 @@ class PastAction:
     policy: str  # the policy's name (it acts only in `namespace`)
     incident: str
     at: datetime
+    uid: str = ""  # the incident's uid, where known (a re-created Incident has another)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,14 @@ def active_remediations(incidents: Iterable[Incident]) -> int:
     return sum(1 for incident in incidents if incident.status.phase in ACTIVE)
 
 
+def _own(action: PastAction, incident: Incident) -> bool:
+    """Whether the action is this incident's own (never counted against it). An Incident
+    deleted and created again under its name is another incident: its uid tells."""
+    if action.incident != incident.metadata.name:
+        return False
+    return not action.uid or action.uid == incident.metadata.uid
+
+
 def check_guards(
     incident: Incident,
     policy: RemediationPolicy,
@@ -119,7 +128,7 @@ def check_guards(
     namespace = incident.metadata.namespace
     ref = f"{target.kind}/{target.name}"
     guards = policy.spec.guards
-    others = [a for a in history if a.incident != incident.metadata.name]
+    others = [a for a in history if not _own(a, incident)]
     on_target = [a for a in others if a.namespace == namespace and a.target == ref]
 
     if config.paused:

@@ -26,13 +26,23 @@ ACTIVE: frozenset[Phase] = frozenset({"Remediating", "Verifying"})
 
 TRANSITIONS: Mapping[Phase, frozenset[Phase]] = {
     "Pending": frozenset({"Matched", "NoPolicy", "Blocked", "Failed", "Resolved"}),
+    # back to Pending: the spec or the policy changed before anything was done (re-plan)
     "Matched": frozenset(
-        {"AwaitingApproval", "Remediating", "Blocked", "DryRun", "Failed", "Resolved"}
+        {"Pending", "AwaitingApproval", "Remediating", "Blocked", "DryRun", "Failed", "Resolved"}
     ),
     "AwaitingApproval": frozenset(
-        {"Remediating", "Rejected", "Blocked", "DryRun", "Failed", "Escalated", "Resolved"}
+        {
+            "Pending",
+            "Remediating",
+            "Rejected",
+            "Blocked",
+            "DryRun",
+            "Failed",
+            "Escalated",
+            "Resolved",
+        }
     ),
-    "Remediating": frozenset({"Verifying", "Remediated", "Failed", "Resolved"}),
+    "Remediating": frozenset({"Pending", "Verifying", "Remediated", "Failed", "Resolved"}),
     "Verifying": frozenset({"Remediated", "Failed", "Escalated", "Resolved"}),
     "Remediated": frozenset({"Resolved"}),
     **{phase: frozenset() for phase in TERMINAL},

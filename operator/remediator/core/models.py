@@ -174,12 +174,37 @@ class PlannedStep(Model):
     )
 
 
+class TargetBounds(Model):
+    """The workloads a policy may act on, as checked on the live object (see PolicyTarget)."""
+
+    selector: dict[LabelKey, Annotated[str, StringConstraints(max_length=63)]] = Field(
+        default_factory=dict, description="Labels the workload itself must carry."
+    )
+    names: list[WorkloadName] = Field(default_factory=list, description="Allowed names.")
+
+
+class PlanBinding(Model):
+    """What a plan was made for: an approval of the plan holds for exactly this incident
+    (its uid: a re-created Incident is another one), this severity, this spec and this
+    version of the policy. The plan hash covers it."""
+
+    incident_uid: str = Field(description="The Incident's metadata.uid.")
+    severity: Severity
+    spec_digest: str = Field(description="Hash of the spec the plan was made from.")
+    policy_uid: str = ""
+    policy_generation: int = 0
+    bounds: TargetBounds | None = Field(
+        None, description="The policy's target bounds, checked again just before acting."
+    )
+
+
 class Plan(Model):
     hash: Annotated[str, StringConstraints(max_length=64)] = Field(
-        description="Approvals bind to this hash of the steps."
+        description="Approvals bind to this hash of the steps and the binding."
     )
     steps: list[PlannedStep] = Field(default_factory=list)
     created_at: datetime | None = None
+    binding: PlanBinding | None = None
 
 
 ActionState = Literal["Pending", "Applying", "Applied", "Skipped", "Failed", "Reverted", "DryRun"]
@@ -242,6 +267,11 @@ class IncidentStatus(Model):
     verification: VerificationStatus | None = Field(
         None, description="The PromQL check after acting (phase Verifying and after)."
     )
+    seal: Annotated[str, StringConstraints(max_length=128)] | None = Field(
+        None,
+        description="The operator's HMAC over this status and the Incident's uid: a status"
+        " written by anyone else does not verify, and the operator acts on none of it.",
+    )
 
 
 class Incident(Model):
@@ -286,26 +316,55 @@ class Match(Model):
     )
 
 
-class PolicyTarget(Model):
-    kind: WorkloadKind = "Deployment"
-    name_from_label: LabelKey | None = Field(
-        None, description="The incident label holding the workload's name, e.g. `deployment`."
-    )
-    name: WorkloadName | None = Field(None, description="A fixed workload name.")
-
-    @model_validator(mode="after")
-    def _one_source(self) -> PolicyTarget:
-        if (self.name_from_label is None) == (self.name is None):
-            raise ValueError("exactly one of nameFromLabel and name must be set")
-        return self
-
-
 class LabelSelector(Model):
     """Equality-based label selection (`matchLabels`), as in a Kubernetes selector."""
 
     match_labels: dict[LabelKey, Annotated[str, StringConstraints(max_length=63)]] = Field(
         min_length=1, description="Labels the selected objects must all carry."
     )
+
+
+class PolicyTarget(Model):
+    """Which workload the policy acts on. Labels come from metrics the applications expose
+    themselves, so a name taken from a label is bounded by `selector` (labels on the
+    workload itself) and/or `names`, both checked on the live object when planning and
+    again just before acting. A fixed `name` is never overridden by an Incident."""
+
+    kind: WorkloadKind = "Deployment"
+    name_from_label: LabelKey | None = Field(
+        None, description="The incident label holding the workload's name, e.g. `deployment`."
+    )
+    name: WorkloadName | None = Field(None, description="A fixed workload name.")
+    selector: LabelSelector | None = Field(
+        None,
+        description="Act only on a workload whose own labels include these, e.g."
+        ' `remediator.dev/managed: "true"`.',
+    )
+    names: list[WorkloadName] | None = Field(
+        None, min_length=1, max_length=100, description="Act only on workloads of these names."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PolicyTarget:
+        if (self.name_from_label is None) == (self.name is None):
+            raise ValueError("exactly one of nameFromLabel and name must be set")
+        if self.name is not None and self.names is not None:
+            raise ValueError("names: only with nameFromLabel (a fixed name is its own bound)")
+        return self
+
+    def bounds(self) -> TargetBounds | None:
+        """The bounds to check on the live workload, None when there are none."""
+        if self.selector is None and not self.names:
+            return None
+        return TargetBounds(
+            selector=dict(self.selector.match_labels) if self.selector else {},
+            names=list(self.names or []),
+        )
+
+    @property
+    def bounded(self) -> bool:
+        """Whether an incident label alone cannot pick any workload of the namespace."""
+        return self.name is not None or self.bounds() is not None
 
 
 class SecretKeyRef(Model):

@@ -48,6 +48,12 @@ NOTIFICATION_SENT: Final = "NotificationSent"
 NOTIFICATION_FAILED: Final = "NotificationFailed"
 POLICY_SKIPPED: Final = "PolicySkipped"
 
+# ---------------------------------------------------------------- the safety boundary
+STATUS_NOT_SEALED: Final = "StatusNotSealed"  # status written by someone else than us
+REPLANNED: Final = "Replanned"  # the spec or the policy changed: a new plan, approvals void
+TARGET_NOT_ALLOWED: Final = "TargetNotAllowed"  # outside the policy's fixed name or bounds
+UNKNOWN_SEVERITY: Final = "UnknownSeverity"  # the bridge did not know the alert's severity
+
 # -------------------------------------------------------------------------- outcomes
 VERIFYING: Final = "Verifying"
 VERIFIED: Final = "Verified"
@@ -113,8 +119,11 @@ PLANNING_REASONS: Final = frozenset(
         CONFIG_MAP_NOT_FOUND,
         NO_CRON_JOBS_SELECTED,
         CRON_JOB_NOT_FOUND,
+        TARGET_NOT_ALLOWED,
+        STATUS_NOT_SEALED,
     }
 )
-FALL_THROUGH: Final = frozenset({ROLLOUT_TOO_OLD, NO_PREVIOUS_REVISION})
+FALL_THROUGH: Final = frozenset({ROLLOUT_TOO_OLD, NO_PREVIOUS_REVISION, TARGET_NOT_ALLOWED})
 """Planning refusals that mean "this policy does not apply here": the next matching policy
-(lower priority) is tried, e.g. restart when a rollback finds no recent deployment."""
+(lower priority) is tried, e.g. restart when a rollback finds no recent deployment, or a
+policy whose bounds do not take this workload."""

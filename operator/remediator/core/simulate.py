@@ -41,7 +41,7 @@ class Options:
     severity_map: Mapping[str, Severity] = field(
         default_factory=lambda: dict(alerts.DEFAULT_SEVERITY_MAP)
     )
-    default_severity: Severity = "P3"
+    default_severity: Severity = alerts.DEFAULT_UNKNOWN_SEVERITY
     dry_run: bool = False
     timezone: tzinfo = UTC
     with_state: bool = True  # False: no observed state was given; plans are not computed
@@ -275,17 +275,16 @@ def decide_alert(
             target = targets.resolve_target(incident, candidate)
             observed, _ = observe(objects, namespace, target, candidate)
             if observed.workload is not None:
+                targets.check_bounds(candidate, target, observed.workload)
                 planning.plan(incident, candidate, target, observed, now)
-        except planning.PlanningError as e:
+        except (planning.PlanningError, targets.TargetError) as e:
             if e.reason in reasons.FALL_THROUGH:
                 decision.setdefault("skipped", []).append(
-                    {"policy": candidate.metadata.name, "reason": e.reason, "message": e.message}
+                    {"policy": candidate.metadata.name, "reason": e.reason, "message": str(e)}
                 )
                 policy = ranked[rank + 1]
                 decision["policy"] = policy.metadata.name
                 continue
-        except targets.TargetError:
-            pass
         break
     try:
         target = targets.resolve_target(incident, policy)
@@ -304,7 +303,10 @@ def decide_alert(
                 f"{target.kind}/{target.name} not found in {namespace}",
             )
         try:
+            targets.check_bounds(policy, target, observed.workload)
             plan = planning.plan(incident, policy, target, observed, now)
+        except targets.TargetError as e:
+            return outcome("Blocked", e.reason, e.message)
         except planning.PlanningError as e:
             return outcome("Blocked", e.reason, e.message)
         decision["plan"] = {

@@ -1,17 +1,28 @@
 """The workload an Incident's remediation acts on.
 
-A policy never templates names: the target is the incident's explicit `spec.target`, the
-policy's fixed `target.name`, or the value of one incident label, and that value must be
-a DNS-1123 label. Anything else is refused with a reason that names the field at fault.
-Purely computational, no side effects.
+A policy never templates names: the target is the policy's fixed `target.name`, or the
+incident's explicit `spec.target`, or the value of one incident label, and that value must
+be a DNS-1123 label. An Incident's creator may ask, but only the policy decides: a fixed
+name is never overridden, and a name from the incident is held to the policy's bounds
+(`target.selector`, `target.names`) on the live workload (`check_bounds`), when planning
+and again just before acting. Anything else is refused with a reason that names the field
+at fault. Purely computational, no side effects.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from remediator.core import reasons
-from remediator.core.models import DNS1123_LABEL, Incident, RemediationPolicy, TargetRef
+from remediator.core.models import (
+    DNS1123_LABEL,
+    Incident,
+    RemediationPolicy,
+    TargetBounds,
+    TargetRef,
+)
 
 _MAX_NAME = 63
 
@@ -36,6 +47,14 @@ def resolve_target(incident: Incident, policy: RemediationPolicy) -> TargetRef:
                 f"incident spec.target.kind is {explicit.kind} but policy"
                 f" {policy.metadata.name} acts on a {wanted.kind} (spec.target.kind)",
             )
+        if wanted.name is not None and explicit.name != wanted.name:
+            raise TargetError(
+                reasons.TARGET_NOT_ALLOWED,
+                f"incident spec.target.name is {explicit.name} but policy"
+                f" {policy.metadata.name} acts only on {wanted.kind}/{wanted.name}"
+                " (spec.target.name)",
+            )
+        _check_names(explicit.name, policy, "incident spec.target.name")
         return explicit
     if wanted.name is not None:
         return TargetRef(kind=wanted.kind, name=wanted.name)
@@ -53,4 +72,39 @@ def resolve_target(incident: Incident, policy: RemediationPolicy) -> TargetRef:
             f'incident label "{label}" is {name!r}, not a {wanted.kind} name'
             f" (a DNS-1123 label: at most {_MAX_NAME} lowercase letters, digits and '-')",
         )
+    _check_names(name, policy, f'incident label "{label}"')
     return TargetRef(kind=wanted.kind, name=name)
+
+
+def _check_names(name: str, policy: RemediationPolicy, source: str) -> None:
+    allowed = policy.spec.target.names
+    if allowed and name not in allowed:
+        raise TargetError(
+            reasons.TARGET_NOT_ALLOWED,
+            f"{source} names {name}, which policy {policy.metadata.name} does not allow"
+            f" (spec.target.names: {', '.join(allowed)})",
+        )
+
+
+def out_of_bounds(bounds: TargetBounds | None, ref: str, workload: Mapping[str, Any]) -> str | None:
+    """Why the live workload is outside the bounds (a message), None when inside."""
+    if bounds is None:
+        return None
+    meta = workload.get("metadata") or {}
+    if bounds.names and meta.get("name") not in bounds.names:
+        return f"{ref} is not among the allowed names ({', '.join(bounds.names)})"
+    labels = meta.get("labels") or {}
+    missing = {k: v for k, v in bounds.selector.items() if labels.get(k) != v}
+    if missing:
+        wanted = ",".join(f"{k}={v}" for k, v in sorted(missing.items()))
+        return f"{ref} does not carry the labels the policy selects ({wanted})"
+    return None
+
+
+def check_bounds(policy: RemediationPolicy, target: TargetRef, workload: Mapping[str, Any]) -> None:
+    """TargetError (TargetNotAllowed) unless the live workload is within the policy's bounds."""
+    why = out_of_bounds(policy.spec.target.bounds(), f"{target.kind}/{target.name}", workload)
+    if why is not None:
+        raise TargetError(
+            reasons.TARGET_NOT_ALLOWED, f"{why}: policy {policy.metadata.name} may not act on it"
+        )

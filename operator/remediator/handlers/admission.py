@@ -5,6 +5,15 @@ An Approval's `spec.approver` comes only from the API server's `userInfo`: a cli
 sets it is refused, and the stamp is sealed so the reconciler can tell it from a forgery.
 Approvals are immutable once created. A RemediationPolicy that does not validate is
 refused with the message naming the field.
+
+An Incident's creator may ask; only policies and approvers decide. So an Incident's spec
+is fixed once the operator has planned for it (only `spec.alertStatus` may change: a
+resolution is news), and the names the Alertmanager bridge gives its Incidents are
+reserved for the bridge's identities (`--bridge-user`). Both are refused here with the
+field named; the operator does not depend on it (a spec that changes anyway re-plans and
+voids the approvals; the bridge never takes an Incident it did not write), so these
+webhooks ignore their own failures rather than stop every Incident write while the
+operator is down.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import kopf
 from pydantic import ValidationError
 
 from ..core import stamps
+from ..core.alerts import BRIDGE_NAME_PREFIX
 from ..core.models import GROUP, VERSION, RemediationPolicy
 from ..core.validation import describe_errors
 from .registry import REGISTRY
@@ -69,6 +79,49 @@ def approvals_immutable(**kwargs: Any) -> None:
     if old.get("spec") != new.get("spec") or old_seal != new_seal:
         raise kopf.AdmissionError(
             "approvals are immutable: create a new Approval instead", code=403
+        )
+
+
+@kopf.on.validate(
+    GROUP,
+    VERSION,
+    "incidents",
+    operations={"CREATE", "UPDATE"},
+    id="incident-requests",
+    ignore_failures=True,
+    registry=REGISTRY,
+)
+def incident_requests(
+    body: kopf.Body, userinfo: kopf.UserInfo, memo: kopf.Memo, **kwargs: Any
+) -> None:
+    if kwargs.get("operation") == "CREATE":
+        meta = body.get("metadata") or {}
+        name = str(meta.get("name") or meta.get("generateName") or "")
+        username = str(userinfo.get("username") or "")
+        users: frozenset[str] = memo.bridge_users
+        if name.startswith(BRIDGE_NAME_PREFIX) and users and username not in users:
+            raise kopf.AdmissionError(
+                f"metadata.name: names starting with {BRIDGE_NAME_PREFIX!r} are reserved for"
+                f" the Alertmanager bridge; {username or 'this user'} may not use them",
+                code=403,
+            )
+        return
+    old = kwargs.get("old") or {}
+    status = old.get("status") or {}
+    if status.get("phase", "Pending") == "Pending" and not status.get("plan"):
+        return  # nothing planned yet: the creator may still correct the request
+    before, after = dict(old.get("spec") or {}), dict(body.get("spec") or {})
+    changed = sorted(
+        key
+        for key in set(before) | set(after)
+        if key != "alertStatus" and before.get(key) != after.get(key)
+    )
+    if changed:
+        raise kopf.AdmissionError(
+            f"spec.{changed[0]}: an Incident's spec is fixed once it is planned (phase"
+            f" {status.get('phase', 'Pending')}); only spec.alertStatus may change. File a new"
+            " Incident to ask for something else",
+            code=422,
         )
 
 

@@ -82,6 +82,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
             "verify; mount one with --approval-key-file"
         )
     memo.approval_key = config.approval_key
+    memo.bridge_users = config.bridge_users
     # Kopf serves the admission handlers; only a managed server is registered with the API
     # server. Unregistered, approvals are never sealed and so never count (fail closed).
     settings.admission.server = SelfSignedWebhookServer(
