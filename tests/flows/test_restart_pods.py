@@ -106,4 +106,9 @@ def test_evict_blocked_by_a_pdb_is_deferred_then_completes_when_the_pdb_allows(
     assert sorted(w.name for w in cluster.writes("evict", "pods", since=mark)) == before
     assert cluster.writes("delete", "pods", since=mark) == []
     assert timeline(body)[-2:] == ["ActionApplied", "Remediated"]
-    assert cluster.event_reasons(body, "Remediated").count("ActionDeferred") == 1
+    deferred = cluster.event_reasons(body, "Remediated").count("ActionDeferred")
+    # kube-apiserver spends the budget's one disruption on the first eviction
+    # (status.disruptionsAllowed 1 -> 0) until the disruption controller has seen the
+    # replacement pod Ready: the second eviction may be deferred once more (the emulator
+    # recomputes the budget from the pods at once, as a settled controller would)
+    assert deferred == 1 or (cluster.real and deferred == 2), deferred
