@@ -26,7 +26,11 @@ GOLDEN_ALERTS = ROOT / "tests" / "golden" / "alerts"
 def policy(name: str = "p", **spec: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "match": {"alertnames": ["ContainerMemoryLeak"]},
-        "target": {"kind": "Deployment", "nameFromLabel": "deployment"},
+        "target": {
+            "kind": "Deployment",
+            "nameFromLabel": "deployment",
+            "selector": {"matchLabels": {"remediator.dev/managed": "true"}},
+        },
         "steps": [{"action": "restartPods", "mode": "rolling"}],
     }
     body.update(spec)
@@ -204,6 +208,63 @@ def test_rollback_without_window_is_a_warning() -> None:
             "spec.steps[1].onlyIfRolledOutWithin",
         )
     ]
+
+
+UNBOUNDED = {"kind": "Deployment", "nameFromLabel": "deployment"}
+
+
+def test_a_target_from_a_label_without_bounds_is_a_warning() -> None:
+    body = policy("any-service", target=UNBOUNDED)
+    assert findings(body) == [
+        ("warning", "unbounded-target", "RemediationPolicy/any-service", "spec.target")
+    ]
+    (finding,) = lint([Document("p.yaml", 0, body)]).findings
+    assert '"deployment"' in finding.message
+    assert "one service could get another one acted on" in finding.message
+    assert "target.selector" in finding.message and "target.names" in finding.message
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        {**UNBOUNDED, "selector": {"matchLabels": {"remediator.dev/managed": "true"}}},
+        {**UNBOUNDED, "names": ["web", "api"]},
+        {
+            **UNBOUNDED,
+            "selector": {"matchLabels": {"team": "shop"}},
+            "names": ["web"],
+        },
+        {"kind": "Deployment", "name": "web"},  # a fixed name is its own bound
+        {"kind": "Deployment", "name": "web", "selector": {"matchLabels": {"team": "shop"}}},
+    ],
+    ids=["selector", "names", "both", "fixed-name", "fixed-name-and-selector"],
+)
+def test_a_bounded_or_fixed_target_is_not_warned_about(target: dict[str, Any]) -> None:
+    assert findings(policy("bounded", target=target)) == []
+
+
+def test_an_unbounded_target_fails_strict_validation(tmp_path: Path) -> None:
+    path = write(tmp_path, policy("any-service", target=UNBOUNDED))
+    result = validate(str(path))
+    assert result.exit_code == 0, result.output
+    assert f"{path}: warning: RemediationPolicy/any-service spec.target: " in result.output
+    assert "[unbounded-target]" in result.output
+    assert "0 error(s), 1 warning(s)" in result.output
+    strict = validate(str(path), "--strict", "--output", "json")
+    assert strict.exit_code == 1
+    report = json.loads(strict.stdout)
+    assert report["ok"] is False
+    assert [(f["rule"], f["level"], f["field"]) for f in report["findings"]] == [
+        ("unbounded-target", "warning", "spec.target")
+    ]
+
+
+def test_the_repository_policies_are_bounded_and_pass_strict() -> None:
+    result = validate(str(ROOT / "remediations"), "--strict", "--output", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["findings"] == []
+    assert len(report["policies"]) >= 10
 
 
 def test_warnings_pass_unless_strict(tmp_path: Path) -> None:

@@ -225,7 +225,7 @@ def test_manual_revert_annotation_silences_the_breaker_warning() -> None:
         "metadata": {"name": "maintenance"},
         "spec": {
             "match": {"alertnames": ["DataIntegrityViolation"]},
-            "target": {"kind": "Deployment", "nameFromLabel": "deployment"},
+            "target": {"kind": "Deployment", "nameFromLabel": "deployment", "names": ["api"]},
             "steps": [{"action": "circuitBreaker", "configMap": "flags", "key": "maintenance"}],
         },
     }

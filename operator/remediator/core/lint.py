@@ -23,7 +23,9 @@ that are valid but wrong or dangerous:
   (unless the policy is annotated `remediator.dev/manual-revert: "true"`: a maintenance
   mode that must stay on until a human lifts it);
 - `rollback-without-window` (warning): a `rollback` without `onlyIfRolledOutWithin` also
-  rolls back a long-stable release.
+  rolls back a long-stable release;
+- `unbounded-target` (warning): `target.nameFromLabel` without `target.selector` or
+  `target.names`: any workload of the namespace an alert label names could be acted on.
 
 Every finding names the file, the object (`RemediationPolicy/name`) and the field
 (`spec.steps[0].max`). Purely computational: documents arrive parsed, alerts as a catalog.
@@ -237,6 +239,24 @@ def _step_rules(located: Located) -> list[Finding]:
     return found
 
 
+def _target_rules(located: Located) -> list[Finding]:
+    target = located.policy.spec.target
+    if target.name_from_label is None or target.bounded:
+        return []
+    return [
+        _finding(
+            located,
+            "warning",
+            "unbounded-target",
+            "spec.target",
+            f'the workload is named by the alert label "{target.name_from_label}" with no'
+            " bounds: labels come from metrics the applications expose themselves, so one"
+            " service could get another one acted on; bound it with target.selector (e.g."
+            ' matchLabels: {remediator.dev/managed: "true"}) and/or target.names',
+        )
+    ]
+
+
 def _approval_rules(located: Located) -> list[Finding]:
     found = []
     policy = located.policy
@@ -430,6 +450,7 @@ def lint(documents: Iterable[Document], catalog: LabelCatalog | None = None) -> 
     """
     result = parse(documents)
     for located in result.policies:
+        result.findings.extend(_target_rules(located))
         result.findings.extend(_step_rules(located))
         result.findings.extend(_approval_rules(located))
         if catalog is not None:
