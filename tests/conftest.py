@@ -66,10 +66,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+def control_plane(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ControlPlane]:
     """The real control plane, started once per session (built first where it is not in the
     cache). Without Go the tests that need it skip; with Go, a failure to build or start
     it fails them."""
+    if "real" not in selected_backends(request.config):
+        pytest.skip("--cluster=emulator: not on the real control plane")
     if not go_available():
         pytest.skip(HOW_TO_GET)
     try:
