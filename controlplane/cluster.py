@@ -83,6 +83,8 @@ def build() -> Path:
 
 def port_taken(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as Go's listeners do: connections of a stopped server in TIME_WAIT do not count
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -172,9 +174,8 @@ def info(name: str) -> dict[str, Any]:
         if candidate.exists():
             config = _kwok_options(candidate)
     port = config.get("kubeApiserverPort")
-    bin_dir = Path(os.readlink(workdir / "bin" / "kubectl")).parent if (
-        workdir / "bin" / "kubectl"
-    ).is_symlink() else None
+    link = workdir / "bin" / "kube-apiserver"  # kwokctl links the binaries it was given
+    bin_dir = Path(os.readlink(link)).parent if link.is_symlink() else None
     return {
         "name": name,
         "workdir": str(workdir),
@@ -378,16 +379,14 @@ def down(name: str, *, quiet: bool = False) -> None:
             say(f"no cluster named {name} is running")
         return
     pids = _pids(name)
-    kubectl_link = workdir / "bin" / "kwokctl"
+    # kwokctl links the binaries it was given into the cluster's bin folder
     bin_dir = None
-    for candidate in ("kube-apiserver", "kubectl", "etcd"):
+    for candidate in ("kube-apiserver", "etcd", "kwok-controller"):
         link = workdir / "bin" / candidate
         if link.is_symlink():
             bin_dir = Path(os.readlink(link)).parent
             break
-    kwokctl_bin = bin_dir / "kwokctl" if bin_dir else kubectl_link
-    if kwokctl_bin.exists():
-        assert bin_dir is not None
+    if bin_dir is not None and (bin_dir / "kwokctl").exists():
         proc = kwokctl(bin_dir, "delete", "cluster", f"--name={name}", timeout=60)
         if proc.returncode != 0 and not quiet:
             say(f"kwokctl delete cluster failed: {proc.stderr.strip()[-500:]}")
@@ -405,7 +404,7 @@ def down(name: str, *, quiet: bool = False) -> None:
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
     shutil.rmtree(workdir, ignore_errors=True)
-    for leftover in (kwok_workdir() / f"{name}.config.yaml",):
+    for leftover in (kwok_workdir() / f"{name}.config.yaml", kwok_workdir() / f"{name}.log"):
         leftover.unlink(missing_ok=True)
     if not quiet:
         say(f"{name} stopped; no process of it is left")
