@@ -463,6 +463,22 @@ def test_an_incident_under_the_bridges_name_never_absorbs_the_alert(
     assert [w for w in workload_writes(cluster, mark) if w.resource == "pods"] == []
 
 
+def test_the_bridges_names_are_reserved_for_its_identity_at_admission(
+    cluster: Cluster, start_operator: Callable[..., OperatorThread], tmp_path: Path
+) -> None:
+    start_operator(bridge_users=frozenset({"system:serviceaccount:remediator-system:remediator"}))
+    mallory = as_user(cluster, "mallory", tmp_path)
+    with pytest.raises(client.ApiException) as refused:
+        mallory.create_namespaced_custom_object(
+            GROUP, VERSION, NS, "incidents", incident_body("am-0123456789abcdef", incident_spec())
+        )
+    assert refused.value.status == 403
+    assert "metadata.name" in str(refused.value.body)
+    mallory.create_namespaced_custom_object(  # any other name is hers to use
+        GROUP, VERSION, NS, "incidents", incident_body("inc-1", incident_spec())
+    )
+
+
 # ------------------------------------------------------ 8. targets stay within the policy
 def test_a_fixed_target_name_is_never_overridden(
     cluster: Cluster, operator: OperatorThread
