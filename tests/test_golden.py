@@ -183,17 +183,23 @@ def test_invalid_payload_is_refused(tmp_path: Path) -> None:
     assert "invalid Alertmanager payload" in result.output
 
 
-def test_missing_state_is_named(tmp_path: Path) -> None:
+def _shipping_alone(tmp_path: Path, labels: str) -> dict[str, Any]:
+    """The carrier alert's decision when the only object is Deployment shipping."""
     state = tmp_path / "state.yaml"
     state.write_text(
         "apiVersion: apps/v1\nkind: Deployment\n"
-        "metadata: {name: shipping, namespace: shop, labels: {remediator.dev/managed: 'true'}}\n"
+        f"metadata: {{name: shipping, namespace: shop, labels: {labels}}}\n"
         "spec: {replicas: 1, selector: {matchLabels: {app: shipping}}}\n"
     )
     payload = GOLDEN / "alerts" / "carrier-rate-limit.json"
     args = ["simulate", "--alert", str(payload), "--policies", str(POLICIES), "--output", "json"]
     result = CliRunner().invoke(main, [*args, "--state", str(state), "--now", NOW])
     (decision,) = json.loads(result.stdout)["decisions"]
+    return dict(decision)
+
+
+def test_missing_state_is_named(tmp_path: Path) -> None:
+    decision = _shipping_alone(tmp_path, "{remediator.dev/managed: 'true'}")
     assert (decision["outcome"], decision["reason"]) == ("Blocked", "ConfigMapNotFound")
     assert decision["missing"] == ["ConfigMap/shipping-flags in namespace shop"]
 
@@ -201,16 +207,7 @@ def test_missing_state_is_named(tmp_path: Path) -> None:
 def test_a_workload_outside_the_policy_bounds_is_refused(tmp_path: Path) -> None:
     """The playbook's policies act only on workloads labelled remediator.dev/managed=true:
     an alert naming any other workload of the namespace gets no plan."""
-    state = tmp_path / "state.yaml"
-    state.write_text(
-        "apiVersion: apps/v1\nkind: Deployment\n"
-        "metadata: {name: shipping, namespace: shop}\n"
-        "spec: {replicas: 1, selector: {matchLabels: {app: shipping}}}\n"
-    )
-    payload = GOLDEN / "alerts" / "carrier-rate-limit.json"
-    args = ["simulate", "--alert", str(payload), "--policies", str(POLICIES), "--output", "json"]
-    result = CliRunner().invoke(main, [*args, "--state", str(state), "--now", NOW])
-    (decision,) = json.loads(result.stdout)["decisions"]
+    decision = _shipping_alone(tmp_path, "{}")
     assert (decision["outcome"], decision["reason"]) == ("Blocked", "TargetNotAllowed")
     assert "remediator.dev/managed=true" in decision["message"]
 

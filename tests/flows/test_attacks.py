@@ -26,6 +26,7 @@ from kubernetes import client, config
 from remediator.bridge import BridgeConfig
 from remediator.core import alerts
 from remediator.testing import OperatorThread
+from support.alertmanager import firing_alert, webhook_payload
 
 from .conftest import (
     GROUP,
@@ -379,27 +380,10 @@ STARTS = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _post_alert(port: int, labels: dict[str, str], fingerprint: str) -> dict[str, Any]:
-    alert = {
-        "status": "firing",
-        "labels": {"alertname": "HighErrorRate", "namespace": NS, **labels},
-        "annotations": {},
-        "startsAt": STARTS,
-        "endsAt": "0001-01-01T00:00:00Z",
-        "generatorURL": "",
-        "fingerprint": fingerprint,
-    }
-    payload = {
-        "receiver": "remediator",
-        "status": "firing",
-        "alerts": [alert],
-        "groupLabels": {},
-        "commonLabels": {},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager",
-        "version": "4",
-        "groupKey": "{}:{}",
-        "truncatedAlerts": 0,
-    }
+    alert = firing_alert(
+        {"alertname": "HighErrorRate", "namespace": NS, **labels}, fingerprint, STARTS
+    )
+    payload = webhook_payload(alert)
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/alerts",
         data=json.dumps(payload).encode(),

@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from remediator.bridge import BridgeConfig
 from remediator.testing import OperatorThread
+from support.alertmanager import firing_alert, webhook_payload
 
 from .conftest import Cluster, _free_port, incident_spec, policy_spec
 
@@ -184,27 +185,8 @@ def test_an_approval_observes_the_approval_wait(
 
 
 def _post_alert(url: str, token: str) -> int:
-    alert = {
-        "status": "firing",
-        "labels": {"alertname": "HighErrorRate", "severity": "warning", "namespace": "shop"},
-        "annotations": {},
-        "startsAt": "2024-05-01T10:00:00Z",
-        "endsAt": "0001-01-01T00:00:00Z",
-        "generatorURL": "http://prometheus:9090/graph",
-        "fingerprint": "0123456789abcdef",
-    }
-    payload = {
-        "receiver": "remediator",
-        "status": "firing",
-        "alerts": [alert],
-        "groupLabels": {},
-        "commonLabels": {},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager:9093",
-        "version": "4",
-        "groupKey": "{}:{}",
-        "truncatedAlerts": 0,
-    }
+    labels = {"alertname": "HighErrorRate", "severity": "warning", "namespace": "shop"}
+    payload = webhook_payload(firing_alert(labels, "0123456789abcdef", "2024-05-01T10:00:00Z"))
     request = urllib.request.Request(
         f"{url}/alerts",
         data=json.dumps(payload).encode(),

@@ -46,6 +46,7 @@ from remediator.adapters.kube import KubeClient, load_configuration
 from remediator.bridge import BridgeConfig
 from remediator.core.alerts import DEFAULT_PROTECTED
 from remediator.sandbox import Sandbox
+from support.alertmanager import webhook_payload
 
 from . import figures
 
@@ -512,21 +513,6 @@ def valid_alert(labels: dict[str, Any], fp: str, starts: str = "2024-05-01T10:00
     }
 
 
-def valid_payload(*alerts: Any) -> dict[str, Any]:
-    return {
-        "receiver": "remediator",
-        "status": "firing",
-        "alerts": list(alerts),
-        "groupLabels": {},
-        "commonLabels": {},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager",
-        "version": "4",
-        "groupKey": "{}:{}",
-        "truncatedAlerts": 0,
-    }
-
-
 # ------------------------------------------------------------------------------ tests
 @fuzz(1500)
 @given(data=st.one_of(st.binary(max_size=200), st.text(max_size=100).map(str.encode)))
@@ -557,12 +543,12 @@ RAW = [
     + b'"'
     + b"a" * (1024 * 1024)
     + b'"}',
-    json.dumps(valid_payload(*[valid_alert({"alertname": "A"}, "f1")] * 1001)).encode(),
+    json.dumps(webhook_payload(*[valid_alert({"alertname": "A"}, "f1")] * 1001)).encode(),
     json.dumps(
-        valid_payload(valid_alert({"alertname": "A", **{f"k{i}": "v" for i in range(65)}}, "f2"))
+        webhook_payload(valid_alert({"alertname": "A", **{f"k{i}": "v" for i in range(65)}}, "f2"))
     ).encode(),
-    json.dumps(valid_payload(valid_alert({"alertname": "A" * 254}, "f3"))).encode(),
-    json.dumps(valid_payload(valid_alert({"alertname": "A", "x" * 257: "v"}, "f4"))).encode(),
+    json.dumps(webhook_payload(valid_alert({"alertname": "A" * 254}, "f3"))).encode(),
+    json.dumps(webhook_payload(valid_alert({"alertname": "A", "x" * 257: "v"}, "f4"))).encode(),
 ]
 
 
@@ -624,7 +610,7 @@ hostile_alert = st.builds(
 def test_hostile_content_in_well_formed_payloads(
     world: World, alerts: list[Any], config: str
 ) -> None:
-    status, body = post_json(world, config, valid_payload(*alerts))
+    status, body = post_json(world, config, webhook_payload(*alerts))
     if status == 200:
         assert len(body["incidents"]) == len(alerts)
 
@@ -649,7 +635,7 @@ def test_namespace_labels_cannot_reach_other_namespaces(
         valid_alert({"alertname": "Escape", "namespace": ns}, f"{fp}{i}", starts)
         for i, ns in enumerate(namespaces)
     ]
-    status, body = post_json(world, config, valid_payload(*alerts))
+    status, body = post_json(world, config, webhook_payload(*alerts))
     if status == 200:
         for alert, entry in zip(alerts, body["incidents"], strict=True):
             ns = entry["incident"].partition("/")[0] if entry["incident"] else None
@@ -707,7 +693,7 @@ def test_credentials(world: World, header: str | None, app: str) -> None:
     headers = {"Content-Type": "application/json"}
     if header is not None:
         headers["Authorization"] = header
-    payload = valid_payload(valid_alert({"alertname": "A", "namespace": "shop"}, "cafe"))
+    payload = webhook_payload(valid_alert({"alertname": "A", "namespace": "shop"}, "cafe"))
     try:
         status, body = world.post(app, json.dumps(payload).encode(), headers)
     except ValueError:  # aiohttp, the client, refuses to send such a header
@@ -725,7 +711,7 @@ def test_non_ascii_authorization_bytes(world: World) -> None:
     async def send(app: App, header: bytes) -> tuple[int, Any]:
         server = app.client.server
         reader, writer = await asyncio.open_connection(server.host, server.port)
-        body = json.dumps(valid_payload(valid_alert({"alertname": "A"}, "beef"))).encode()
+        body = json.dumps(webhook_payload(valid_alert({"alertname": "A"}, "beef"))).encode()
         writer.write(
             b"POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             + b"Authorization: "
@@ -769,7 +755,7 @@ def test_the_bridge_is_healthy_afterwards(world: World) -> None:
     for app in world.apps:
         assert world.healthz(app) == 200
     # and still does its job
-    payload = valid_payload(valid_alert({"alertname": "A", "namespace": "shop"}, "f00d"))
+    payload = webhook_payload(valid_alert({"alertname": "A", "namespace": "shop"}, "f00d"))
     status, body = post_json(world, "listed", payload)
     assert status == 200 and body["incidents"][0]["incident"].startswith("shop/"), body
 
@@ -866,12 +852,12 @@ def test_what_the_fuzzing_found_stays_fixed(world: World) -> None:
     # a startsAt whose UTC spelling is outside years 1..9999: OverflowError, 500 -> 422
     for starts in ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"):
         alert = valid_alert({"alertname": "A", "namespace": "shop"}, "0fe", starts)
-        status, body = post_json(world, "listed", valid_payload(alert))
+        status, body = post_json(world, "listed", webhook_payload(alert))
         assert status == 422, body
         assert "alerts.0.startsAt" in [d["loc"] for d in body["details"]]
     # `*` allowed, a namespace label naming no namespace: 502 (resent for ever) -> skipped
     alert = valid_alert({"alertname": "A", "namespace": "no-such-namespace"}, "0ff")
-    status, body = post_json(world, "any", valid_payload(alert))
+    status, body = post_json(world, "any", webhook_payload(alert))
     assert (status, body["skipped"]) == (200, 1), body
     # non-UTF-8 bytes in the Authorization header: UnicodeEncodeError, 500 -> 401
     # (test_non_ascii_authorization_bytes)

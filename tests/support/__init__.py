@@ -1,0 +1,1 @@
+"""Helpers the tests share (one home each); nothing here ships."""
