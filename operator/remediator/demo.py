@@ -34,6 +34,7 @@ from .sandbox import Sandbox
 from .testing import OperatorThread
 
 NS = "shop"
+MANAGED = {"remediator.dev/managed": "true"}
 POLICIES = Path(__file__).resolve().parents[2] / "remediations"
 
 
@@ -191,6 +192,7 @@ class Demo:
         )
 
     def deployment(self, name: str, image: str, replicas: int) -> None:
+        """Create (or re-template) a Deployment the playbook's policies may act on."""
         spec = {
             "replicas": replicas,
             "selector": {"matchLabels": {"app": name}},
@@ -210,7 +212,8 @@ class Demo:
                 {
                     "apiVersion": "apps/v1",
                     "kind": "Deployment",
-                    "metadata": {"name": name, "namespace": NS},
+                    # opted in: the playbook's policies act only on workloads labelled so
+                    "metadata": {"name": name, "namespace": NS, "labels": MANAGED},
                     "spec": spec,
                 },
             )
