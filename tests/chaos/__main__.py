@@ -1,8 +1,10 @@
 """`make chaos`: the chaos runs at the size the environment asks for, then the figures line.
 
 CHAOS_INCIDENTS (default 120), CHAOS_KILLS (3), CHAOS_FAULT_RATE (0.1), CHAOS_SEED (1),
-CHAOS_PEERING_INCIDENTS (12), CHAOS_WORKDIR (build/chaos). Fuzz figures come from the
-hostile-input tests' figures file (tests/hostile/figures.py) when it exists.
+CHAOS_PEERING_INCIDENTS (12), CHAOS_WORKDIR (build/chaos). Fuzz figures (cases, server
+errors, scope and approval attacks tried and succeeded) come from the hostile-input tests'
+figures file (tests/hostile/figures.py) when it exists; a server error or a successful attack
+fails the run.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def main() -> int:
             f"no hostile-input figures at {figures.PATH}: run `pytest tests/hostile` first; "
             "reporting 0 fuzz cases"
         )
-        fuzz = {"fuzz_cases": 0, "server_errors": 0}
+        fuzz = figures.totals({})
     n = sum(r.incidents for r in results)
     f = sum(r.faults for r in results)
     k = sum(r.kills for r in results)
@@ -52,11 +54,16 @@ def main() -> int:
     lost = sum(r.lost for r in results)
     print(
         f"chaos: {n} incidents, {f} faults injected, {k} operator kills, "
-        f"{duplicates} duplicate actions, {lost} lost incidents, "
-        f"{fuzz['fuzz_cases']} fuzz cases, {fuzz['server_errors']} server errors",
+        f"{duplicates} duplicate actions, {lost} lost incidents, {figures.line(fuzz)}",
         flush=True,
     )
-    failed = duplicates or lost or fuzz["server_errors"] or any(r.problems for r in results)
+    failed = (
+        duplicates
+        or lost
+        or fuzz["server_errors"]
+        or fuzz["scope_attacks_succeeded"]
+        or any(r.problems for r in results)
+    )
     return 1 if failed else 0
 
 

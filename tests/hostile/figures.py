@@ -2,8 +2,11 @@
 
 Each test adds its counts with `add("bridge_fuzz", cases=..., server_errors=...)`; they are
 merged into one JSON file (`REMEDIATOR_FIGURES`, default `build/figures/hostile.json`), which
-`make chaos` reads to print ``Z fuzz cases, 0 server errors``. Counts accumulate over one
-pytest session: the file is reset the first time a session writes to it.
+`make chaos` reads to print ``Z fuzz cases, 0 server errors, scope and approval attacks tried:
+N, succeeded: 0``. A section may count attack sequences as `scope_attacks` and those that
+got the operator to do what it should not as `scope_attacks_succeeded` (tests/hostile/
+test_scope_fuzz.py). Counts accumulate over one pytest session: the file is reset the first
+time a session writes to it.
 """
 
 from __future__ import annotations
@@ -44,14 +47,28 @@ def add(section: str, **counts: int) -> None:
 
 
 def totals(data: dict[str, dict[str, Any]] | None = None) -> dict[str, int]:
-    """Fuzz cases and server errors over every section: `Z` and the `0` of the chaos line."""
+    """Fuzz cases and server errors over every section (`Z` and the `0` of the chaos line),
+    and the scope and approval attacks tried and succeeded."""
     data = read() if data is None else data
+
+    def total(key: str) -> int:
+        return sum(int(s.get(key, 0)) for s in data.values())
+
     return {
-        "fuzz_cases": sum(int(s.get("cases", 0)) for s in data.values()),
-        "server_errors": sum(int(s.get("server_errors", 0)) for s in data.values()),
+        "fuzz_cases": total("cases"),
+        "server_errors": total("server_errors"),
+        "scope_attacks": total("scope_attacks"),
+        "scope_attacks_succeeded": total("scope_attacks_succeeded"),
     }
 
 
+def line(t: dict[str, int]) -> str:
+    """The hostile-input fragment of the chaos line."""
+    return (
+        f"{t['fuzz_cases']} fuzz cases, {t['server_errors']} server errors, scope and approval"
+        f" attacks tried: {t['scope_attacks']}, succeeded: {t['scope_attacks_succeeded']}"
+    )
+
+
 if __name__ == "__main__":  # `python -m tests.hostile.figures`: the fragment of the line
-    t = totals()
-    print(f"{t['fuzz_cases']} fuzz cases, {t['server_errors']} server errors")
+    print(line(totals()))
