@@ -270,7 +270,7 @@ class Reconciler:
             self.forget(namespace, name)
             return
         incident = Incident.model_validate(body)
-        if not self._sealed(incident):
+        if not await self._sealed(incident):
             await self._refuse_unsealed(incident, datetime.now(UTC))
             return
         policy = {"policy": incident.status.policy} if incident.status.policy else {}
@@ -285,12 +285,17 @@ class Reconciler:
                     return
                 incident = outcome
 
-    def _sealed(self, incident: Incident) -> bool:
-        """Whether the status is one this operator wrote for this incident (or one nobody
-        has decided anything in yet)."""
-        return status_seal.untouched(incident.status) or status_seal.verifies(
-            self.config.approval_key, incident
-        )
+    async def _sealed(self, incident: Incident) -> bool:
+        """Whether the status is one this operator wrote for this incident, or one nobody
+        has decided anything in yet. A status that looks untouched while the guard ledger
+        holds actions of this incident was reset by someone: planning it again would act
+        again, its own past actions not counting against it."""
+        if status_seal.verifies(self.config.approval_key, incident):
+            return True
+        if not status_seal.untouched(incident.status):
+            return False
+        uid = incident.metadata.uid
+        return not any(e.key.startswith(f"{uid}.") for e in await self._ledger_entries())
 
     async def _refuse_unsealed(self, incident: Incident, now: datetime) -> Incident:
         """A status someone else wrote (a phase, a plan, a revert by hand): act on none of
@@ -983,26 +988,22 @@ class Reconciler:
         self, namespace: str, target: str, policy: str
     ) -> tuple[list[guards.PastAction], int]:
         """The actions taken in the namespace on `target` or under `policy` (the ones that
-        can refuse), from the guard ledger and from the incidents, and the remediations
-        running everywhere."""
+        can refuse) and the remediations running everywhere.
+
+        The history comes from the guard ledger alone: every action is written there as it
+        starts, by the operator only, and stays when its Incident is deleted. Incidents'
+        statuses are not counted: whoever may write a status could make up past actions
+        there and block a remediation with them."""
         if self.view.usable:
-            history, active = self.view.guard_inputs(namespace, target, policy)
+            _, active = self.view.guard_inputs(namespace, target, policy)
         else:
-            everywhere = await self._incidents(None)
-            others = [i for i in everywhere if i.metadata.namespace == namespace]
-            history = guards.past_actions(others)
-            active = guards.active_remediations(everywhere)
-        # An action is in the ledger from its start and in its incident's status until the
-        # incident is deleted: counted once, from the ledger, when it is in both.
-        entries = await self._ledger_entries()
-        seen = {(e.action.namespace, e.action.incident, e.action.target) for e in entries}
-        history = [a for a in history if (a.namespace, a.incident, a.target) not in seen]
-        history.extend(
+            active = guards.active_remediations(await self._incidents(None))
+        history = [
             e.action
-            for e in entries
+            for e in await self._ledger_entries()
             if e.action.namespace == namespace
             and (e.action.target == target or e.action.policy == policy)
-        )
+        ]
         return history, active
 
     async def _ledger_entries(self) -> list[ledger.Entry]:

@@ -25,9 +25,9 @@ or enough distinct approvals of its current plan), and to a workload not acted o
 in the namespace (every policy has a 1h cooldown: a re-created incident never gets past
 it). A forged status causes no write at all.
 
-Two attacks that still work are kept apart, as strict xfails that pass once the operator
-is fixed: a status reset to look untouched makes an incident act again within its
-cooldown, and a made-up past action in a status blocks a legitimate remediation.
+Two attacks found by this file have their own tests: a status reset to look untouched
+(refused: the guard ledger holds the incident's past actions), and a made-up past action in
+a status (the guards count only the ledger, which only the operator writes).
 
 The counts (sequences tried, attacks that got the operator to do what it should not) go to
 the figures of `make chaos` (`tests/hostile/figures.py`, section `scope_fuzz`).
@@ -192,9 +192,14 @@ edits = st.fixed_dictionaries(
         "target": targets,
     },
 ).filter(bool)
-# "reset" (a status made to look untouched) is left out until the operator refuses it: see
-# test_a_status_reset_to_untouched_never_makes_an_incident_act_again
-FORGERIES = ["by-hand", "counted-approvals", "copied-seal", "previous-incarnation", "history"]
+FORGERIES = [
+    "by-hand",
+    "counted-approvals",
+    "copied-seal",
+    "previous-incarnation",
+    "history",
+    "reset",
+]
 ops = st.one_of(
     st.tuples(st.just("create"), incident_specs()),
     st.tuples(st.just("create"), incident_specs()),
@@ -764,12 +769,6 @@ def test_scope_and_approval_attacks_never_make_the_operator_act_outside_its_poli
     assert attacker.stats["sequences"] == EXAMPLES + len(KNOWN_ATTACKS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="operator: a status reset to look untouched (phase Pending, nothing else) passes"
-    " as new; the incident is planned again and its own ledger entries (same uid) do not"
-    " count against it, so it acts again within its cooldown",
-)
 def test_a_status_reset_to_untouched_never_makes_an_incident_act_again(
     attacker: Attacker,
 ) -> None:
@@ -781,11 +780,6 @@ def test_a_status_reset_to_untouched_never_makes_an_incident_act_again(
     assert world.problems == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="operator: guard history is read from every Incident's status, sealed or not, so"
-    " a status writer can forge past actions that block a legitimate remediation (cooldown)",
-)
 def test_a_forged_history_never_blocks_a_remediation(attacker: Attacker) -> None:
     # a made-up past action on api, in the status of an incident that did nothing; with
     # status.observedGeneration set, the operator never looks at it again
