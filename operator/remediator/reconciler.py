@@ -995,7 +995,7 @@ class Reconciler:
         statuses are not counted: whoever may write a status could make up past actions
         there and block a remediation with them."""
         if self.view.usable:
-            _, active = self.view.guard_inputs(namespace, target, policy)
+            active = self.view.active_remediations()
         else:
             active = guards.active_remediations(await self._incidents(None))
         history = [

@@ -37,7 +37,6 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from .core import guards
 from .core.lifecycle import ACTIVE
 from .core.models import Incident, IncidentStatus, RemediationPolicy
 
@@ -56,7 +55,6 @@ class IncidentSummary:
     resource_version: str
     phase: str
     respond_by: datetime | None
-    past: tuple[guards.PastAction, ...]
     revert_at: tuple[datetime, ...]  # of Applied actions that revert by time
 
     @property
@@ -65,26 +63,14 @@ class IncidentSummary:
 
 
 def summarize(namespace: str, name: str, rv: str, status: IncidentStatus) -> IncidentSummary:
-    # The values thousands of summaries share (namespace, policy, phase) are one string each.
-    namespace, policy = sys.intern(namespace), sys.intern(status.policy or "")
-    past = tuple(
-        guards.PastAction(
-            namespace=namespace,
-            target=a.target,
-            policy=policy,
-            incident=name,
-            at=at,
-        )
-        for a in status.actions
-        if (at := guards.changed_at(a)) is not None
-    )
+    # The values thousands of summaries share (namespace, phase) are one string each.
+    namespace = sys.intern(namespace)
     return IncidentSummary(
         namespace=namespace,
         name=name,
         resource_version=rv,
         phase=sys.intern(status.phase),
         respond_by=status.respond_by,
-        past=past,
         revert_at=tuple(
             a.revert_at for a in status.actions if a.state == "Applied" and a.revert_at
         ),
@@ -118,12 +104,9 @@ class ClusterView:
     _by_alertname: dict[Key, dict[str, RemediationPolicy]] = field(default_factory=dict)
     _any_alertname: dict[str, dict[str, RemediationPolicy]] = field(default_factory=dict)
     _written: dict[Key, tuple[IncidentSummary, float]] = field(default_factory=dict)
-    # What the guards read, kept with each summary (`indexed`) so that a decision reads
-    # the few incidents that can refuse it, not every incident: the incidents that acted
-    # on a target, that acted under a policy, and those remediating now.
-    _guarding: dict[Key, IncidentSummary] = field(default_factory=dict)
-    _by_target: dict[tuple[str, str], set[Key]] = field(default_factory=dict)
-    _by_policy: dict[tuple[str, str], set[Key]] = field(default_factory=dict)
+    # The incidents remediating now (MaxConcurrent counts them). Past actions are not
+    # read from here: the guards count the guard ledger (`core.ledger`), which only the
+    # operator writes and which outlives deleted Incidents.
     _active: set[Key] = field(default_factory=set)
 
     @property
@@ -189,31 +172,10 @@ class ClusterView:
     def indexed(self, namespace: str, name: str, rv: str, summary: IncidentSummary | None) -> None:
         """The watch delivered this version, summarized (None: not a valid Incident)."""
         self.observed(namespace, name, rv)
-        self._unguard((namespace, name))
-        if summary is not None and (summary.past or summary.active):
-            key = (namespace, name)
-            self._guarding[key] = summary
-            for action in summary.past:
-                self._by_target.setdefault((namespace, action.target), set()).add(key)
-                self._by_policy.setdefault((namespace, action.policy), set()).add(key)
-            if summary.active:
-                self._active.add(key)
-
-    def _unguard(self, key: Key) -> None:
-        summary = self._guarding.pop(key, None)
-        if summary is None:
-            return
-        for action in summary.past:
-            for index, by in (
-                (self._by_target, (key[0], action.target)),
-                (self._by_policy, (key[0], action.policy)),
-            ):
-                keys = index.get(by)
-                if keys is not None:
-                    keys.discard(key)
-                    if not keys:
-                        del index[by]
-        self._active.discard(key)
+        if summary is not None and summary.active:
+            self._active.add((namespace, name))
+        else:
+            self._active.discard((namespace, name))
 
     def forget_write(self, namespace: str, name: str) -> None:
         """What this process recorded as written did not reach the API."""
@@ -222,7 +184,7 @@ class ClusterView:
     def forget(self, namespace: str, name: str) -> None:
         """The incident is gone."""
         self._written.pop((namespace, name), None)
-        self._unguard((namespace, name))
+        self._active.discard((namespace, name))
 
     # ------------------------------------------------------------------- reads
     def _prune(self) -> None:
@@ -245,27 +207,13 @@ class ClusterView:
             if namespace is None or ns == namespace:
                 yield written
 
-    def guard_inputs(
-        self, namespace: str, target: str, policy: str
-    ) -> tuple[list[guards.PastAction], int]:
-        """What `guards.check_guards` needs, read from the incidents that can matter: the
-        past actions in `namespace` on `target` or under `policy`, and how many incidents
-        remediate now, anywhere (this process's newer writes win, as in `summaries`)."""
+    def active_remediations(self) -> int:
+        """How many incidents remediate now, anywhere (this process's newer writes win, as
+        in `summaries`)."""
         self._prune()
-        keys = self._by_target.get((namespace, target), set()) | self._by_policy.get(
-            (namespace, policy), set()
-        )
         written = {key: summary for key, (summary, _) in self._written.items()}
-        history: list[guards.PastAction] = []
-        for key in keys:
-            if key not in written:
-                history.extend(self._guarding[key].past)
         active = sum(1 for key in self._active if key not in written)
-        for (ns, _), summary in written.items():
-            active += summary.active
-            if ns == namespace:
-                history.extend(a for a in summary.past if a.target == target or a.policy == policy)
-        return history, active
+        return active + sum(summary.active for summary in written.values())
 
     def candidates(self, namespace: str, alertname: str) -> list[RemediationPolicy]:
         """The namespace's valid policies that may match an alert of this name: those

@@ -15,7 +15,6 @@ from remediator.core.guards import (
     Verdict,
     active_remediations,
     check_guards,
-    past_actions,
 )
 from remediator.core.models import Incident, RemediationPolicy, TargetRef
 
@@ -59,35 +58,6 @@ def acted(
     minutes_ago: float, *, incident: str = "inc-0", target: str = REF, policy: str = "p"
 ) -> PastAction:
     return PastAction("shop", target, policy, incident, NOW - timedelta(minutes=minutes_ago))
-
-
-def test_past_actions_come_from_incident_status() -> None:
-    started, finished = NOW - timedelta(minutes=5), NOW - timedelta(minutes=4)
-    incidents = [
-        incident(
-            "inc-a",
-            policy="p",
-            actions=[
-                {"index": 0, "action": "scale", "target": REF, "state": "Applied",
-                 "startedAt": started.isoformat(), "finishedAt": finished.isoformat()},
-                {"index": 1, "action": "restartPods", "target": REF, "state": "Applied",
-                 "startedAt": started.isoformat()},
-                {"index": 2, "action": "rollback", "target": REF, "state": "Failed",
-                 "startedAt": started.isoformat()},
-                {"index": 3, "action": "circuitBreaker", "target": "ConfigMap/flags",
-                 "state": "Reverted", "finishedAt": finished.isoformat()},
-                {"index": 4, "action": "scale", "target": REF, "state": "DryRun",
-                 "finishedAt": finished.isoformat()},
-                {"index": 5, "action": "scale", "target": REF, "state": "Pending"},
-            ],
-        ),
-        incident("inc-b", "other", policy="q"),
-    ]  # fmt: skip
-    assert past_actions(incidents) == [
-        PastAction("shop", REF, "p", "inc-a", finished),
-        PastAction("shop", REF, "p", "inc-a", started),
-        PastAction("shop", "ConfigMap/flags", "p", "inc-a", finished),
-    ]
 
 
 def test_active_remediations_count_remediating_and_verifying_incidents() -> None:

@@ -1,7 +1,8 @@
 """The guards that may refuse a remediation, in a fixed order, each naming its reason.
 
-Guards fail closed and their state survives an operator restart: the history they count
-is derived from the `status.actions` of Incidents, not kept in memory. Purely
+Guards fail closed and their state survives an operator restart and deleted Incidents:
+the history they count is the guard ledger (`core.ledger`), into which every action is
+written as it starts (the `Applying` mark), so an action in flight counts at once. Purely
 computational, no side effects: the history, the count of active remediations and `now`
 are arguments.
 """
@@ -15,7 +16,6 @@ from datetime import datetime, timedelta
 from remediator.core import reasons
 from remediator.core.lifecycle import ACTIVE
 from remediator.core.models import (
-    ActionRecord,
     Incident,
     RemediationPolicy,
     TargetRef,
@@ -62,38 +62,6 @@ class Verdict:
 
 
 ALLOWED = Verdict(allowed=True)
-
-
-# An action counts for cooldown and rate limits from the moment its change is under way
-# (`Applying`), not only once it is recorded as done: two incidents on one target must not
-# both pass the guards while the first one's change is in flight.
-CHANGING_STATES = ("Applying", "Applied", "Reverted")
-
-
-def changed_at(action: ActionRecord) -> datetime | None:
-    """When an action changed (or started changing) its target; None if it did not."""
-    if action.state not in CHANGING_STATES:
-        return None
-    return action.finished_at or action.started_at
-
-
-def past_actions(incidents: Iterable[Incident]) -> list[PastAction]:
-    """Every action that changed something or is changing it now (see CHANGING_STATES)."""
-    history: list[PastAction] = []
-    for incident in incidents:
-        for action in incident.status.actions:
-            at = changed_at(action)
-            if at is not None:
-                history.append(
-                    PastAction(
-                        namespace=incident.metadata.namespace,
-                        target=action.target,
-                        policy=incident.status.policy or "",
-                        incident=incident.metadata.name,
-                        at=at,
-                    )
-                )
-    return history
 
 
 def active_remediations(incidents: Iterable[Incident]) -> int:
