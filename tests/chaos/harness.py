@@ -32,6 +32,7 @@ import yaml
 from kubernetes import client
 from kubernetes import config as kube_config
 
+from remediator.core import ledger
 from remediator.sandbox import Sandbox, WriteRecord
 from remediator.testing import OperatorProcess
 
@@ -128,15 +129,30 @@ class Cluster:
         self._approver: client.CustomObjectsApi | None = None
 
     def install(self, peering: bool = False) -> None:
+        """The CRDs and namespaces (on the real cluster the session has made ours already)."""
         ext = client.ApiextensionsV1Api(self.api)
-        for path in sorted((ROOT / "crds").glob("*.yaml")):
-            ext.create_custom_resource_definition(yaml.safe_load(path.read_text()))
+        docs = [yaml.safe_load(path.read_text()) for path in sorted((ROOT / "crds").glob("*.yaml"))]
         if peering:
-            for doc in yaml.safe_load_all((ROOT / "deploy/crds/kopf-peering.yaml").read_text()):
-                if doc:
-                    ext.create_custom_resource_definition(doc)
+            docs += [
+                doc
+                for doc in yaml.safe_load_all((ROOT / "deploy/crds/kopf-peering.yaml").read_text())
+                if doc
+            ]
+        for doc in docs:
+            _create(lambda doc=doc: ext.create_custom_resource_definition(doc))
+        for doc in docs:
+            self.wait_for(
+                f"CRD {doc['metadata']['name']} established",
+                lambda doc=doc: any(
+                    c.type == "Established" and c.status == "True"
+                    for c in ext.read_custom_resource_definition(
+                        doc["metadata"]["name"]
+                    ).status.conditions
+                    or []
+                ),
+            )
         for ns in (NS, "remediator-system"):
-            self.core.create_namespace({"metadata": {"name": ns}})
+            _create(lambda ns=ns: self.core.create_namespace({"metadata": {"name": ns}}))
 
     def close(self) -> None:
         self.api.close()
@@ -258,6 +274,15 @@ class Cluster:
                 return value
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {what}")
+
+
+def _create(create: Callable[[], Any]) -> None:
+    """Create, or find it there already (the real cluster is shared by the session)."""
+    try:
+        create()
+    except client.ApiException as e:
+        if e.status != 409:
+            raise
 
 
 def alertname(planned: Planned) -> str:
@@ -450,6 +475,7 @@ def operator_args(
     webhook_port: int | None,
     *,
     peering: tuple[int, int] | None = None,
+    insecure_webhooks: bool = True,
 ) -> list[str]:
     args = [
         "--kubeconfig",
@@ -468,7 +494,9 @@ def operator_args(
         f"chaos-{kubeconfig.stem}",
     ]
     if webhook_port is not None:
-        args += ["--manage-webhooks", "--webhook-insecure", "--webhook-port", str(webhook_port)]
+        args += ["--manage-webhooks", "--webhook-port", str(webhook_port)]
+        if insecure_webhooks:  # the emulator; kube-apiserver calls webhooks over HTTPS only
+            args += ["--webhook-insecure"]
     if peering is None:
         args += ["--standalone"]
     else:
@@ -478,8 +506,18 @@ def operator_args(
 
 
 @contextmanager
-def sandbox(workdir: Path) -> Iterator[Cluster]:
+def sandbox(workdir: Path, plane: Any = None) -> Iterator[Cluster]:
+    """The emulator; or, given the real control plane (`tests/real`), that cluster, with the
+    operator's requests through a fault-injecting proxy (`tests/real/proxy.py`)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    if plane is not None:
+        with real_box(plane, workdir) as real:
+            cluster = Cluster(real, workdir)
+            try:
+                yield cluster
+            finally:
+                cluster.close()
+        return
     with Sandbox(
         kubeconfig=workdir / "admin.kubeconfig", bookmark_interval=0.5, anonymous_is_admin=False
     ) as box:
@@ -488,6 +526,39 @@ def sandbox(workdir: Path) -> Iterator[Cluster]:
             yield cluster
         finally:
             cluster.close()
+
+
+@contextmanager
+def real_box(plane: Any, workdir: Path) -> Iterator[Any]:
+    """A RealBox whose service accounts reach kube-apiserver through a `FaultProxy`, whose
+    `faults` it shares (the emulator's `Sandbox.faults`, outside the server)."""
+    from real.backend import RealBox
+    from real.proxy import FaultProxy, proxied_kubeconfig
+
+    class ProxiedBox(RealBox):
+        def __init__(self, proxy: FaultProxy) -> None:
+            super().__init__(plane, workdir, namespaces=(NS,))
+            self.proxy = proxy
+            self.faults = proxy.faults
+
+        def kubeconfig_for_service_account(
+            self, namespace: str, name: str, path: Path | str
+        ) -> Path:
+            # the emulator's chaos runs let every identity do anything
+            self.plane.bind({"kind": "ServiceAccount", "name": name, "namespace": namespace})
+            token = self.plane.service_account_token(namespace, name)
+            self.proxy.users[token] = f"system:serviceaccount:{namespace}:{name}"
+            return proxied_kubeconfig(Path(path), self.proxy.url, token, namespace)
+
+    server = (
+        plane.info["server"]
+        or yaml.safe_load(plane.kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+    )
+    with FaultProxy(server, plane.pki / "ca.crt") as proxy:
+        try:
+            yield ProxiedBox(proxy)
+        finally:
+            plane.clean()
 
 
 # ------------------------------------------------------------------------ counting
@@ -514,7 +585,11 @@ def count(
     changes: Counter[tuple[str, str, str, str]] = Counter(
         (w.verb, w.resource, w.subresource, w.name)
         for w in writes
-        if w.changed and not w.dry_run and w.user in actors and w.resource in TARGET_RESOURCES
+        if w.changed
+        and not w.dry_run
+        and w.user in actors
+        and w.resource in TARGET_RESOURCES
+        and w.name != ledger.CONFIG_MAP  # the guard ledger, in the operator's namespace
     )
     wanted: set[tuple[str, str, str, str]] = set()
     for p in planned:
@@ -601,11 +676,12 @@ def run_faults_and_kills(
     seed: int = 1,
     p1_share: float = 0.15,
     deadline_seconds: float | None = None,
+    plane: Any = None,
 ) -> Result:
     rng = random.Random(seed)
-    result = Result("faults+kills", incidents=incidents)
+    result = Result("faults+kills" + (" (real)" if plane else ""), incidents=incidents)
     started = time.monotonic()
-    with sandbox(workdir) as cluster:
+    with sandbox(workdir, plane) as cluster:
         cluster.install()
         planned = plan_incidents(incidents, "inc", rng, p1_share)
         set_up_targets(cluster, planned, shared_policies=True)
@@ -618,7 +694,7 @@ def run_faults_and_kills(
         key_file.write_text("chaos-approval-key\n")
         webhook_port = free_port()
         operator = OperatorProcess(
-            operator_args(kubeconfig, key_file, webhook_port),
+            operator_args(kubeconfig, key_file, webhook_port, insecure_webhooks=plane is None),
             liveness_port=free_port(),
             log_path=workdir / "operator.log",
         )
@@ -664,13 +740,14 @@ def run_peering(
     incidents: int = 14,
     lifetime: int = 10,
     seed: int = 2,
+    plane: Any = None,
 ) -> Result:
     """Two replicas with Kopf peering: one acts; the standby completes the work after a
     SIGKILL of the active one, within the peering lifetime."""
     rng = random.Random(seed)
-    result = Result("peering", incidents=incidents)
+    result = Result("peering" + (" (real)" if plane else ""), incidents=incidents)
     started = time.monotonic()
-    with sandbox(workdir) as cluster:
+    with sandbox(workdir, plane) as cluster:
         cluster.install(peering=True)
         cluster.custom.create_cluster_custom_object(
             "kopf.dev",

@@ -2,7 +2,9 @@
 
 Every incident ends Remediated and every planned change is made exactly once — under
 injected API faults and watch drops, across SIGKILLs of the operator, and with two peered
-replicas of which only one acts — counted from the emulator's write log.
+replicas of which only one acts — counted from the write log: on the emulator and, with the
+faults injected by a proxy in front of it and the writes read from its audit log, on the
+real control plane.
 """
 
 from __future__ import annotations
@@ -28,8 +30,21 @@ def _report(result: Result) -> None:
         log(f"  {problem}")
 
 
-def test_every_incident_is_remediated_once_under_faults_and_kills(tmp_path: Path) -> None:
-    result = run_faults_and_kills(tmp_path, incidents=INCIDENTS, kills=KILLS, fault_rate=0.1)
+def _plane(backend: str, request: pytest.FixtureRequest) -> object:
+    """The real control plane (faults from a proxy in front of it), or None: the emulator."""
+    return request.getfixturevalue("control_plane") if backend == "real" else None
+
+
+def test_every_incident_is_remediated_once_under_faults_and_kills(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    result = run_faults_and_kills(
+        tmp_path,
+        incidents=INCIDENTS,
+        kills=KILLS,
+        fault_rate=0.1,
+        plane=_plane(backend, request),
+    )
     _report(result)
     assert result.incidents >= 100
     assert result.kills == KILLS
@@ -42,9 +57,11 @@ def test_every_incident_is_remediated_once_under_faults_and_kills(tmp_path: Path
     assert result.problems == []
 
 
-def test_with_peering_only_one_replica_acts_and_the_standby_takes_over(tmp_path: Path) -> None:
+def test_with_peering_only_one_replica_acts_and_the_standby_takes_over(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
     lifetime = 10
-    result = run_peering(tmp_path, incidents=12, lifetime=lifetime)
+    result = run_peering(tmp_path, incidents=12, lifetime=lifetime, plane=_plane(backend, request))
     _report(result)
     assert result.phases == {"Remediated": 12}, result.problems
     assert result.duplicates == 0, result.problems

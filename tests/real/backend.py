@@ -305,12 +305,25 @@ class ControlPlane:
                         continue
                     raise
                 keep = KEEP.get((r.group, r.plural), set())
+                items = [i for i in items if i["metadata"]["name"] not in keep]
+                if not items:
+                    continue
+                left.extend(f"{r.plural}/{namespace}/{i['metadata']['name']}" for i in items)
+                if "deletecollection" not in r.verbs or len(items) == 1:
+                    for item in items:
+                        self._delete(r.path(namespace, item["metadata"]["name"]), item)
+                    continue
                 for item in items:
-                    meta = item["metadata"]
-                    if meta["name"] in keep:
-                        continue
-                    left.append(f"{r.plural}/{namespace}/{meta['name']}")
-                    self._delete(r.path(namespace, meta["name"]), item)
+                    if item["metadata"].get("finalizers"):
+                        self._delete(r.path(namespace, item["metadata"]["name"]), item)
+                query = [("gracePeriodSeconds", 0), ("propagationPolicy", "Background")]
+                if keep:
+                    query.append(("fieldSelector", ",".join(f"metadata.name!={n}" for n in keep)))
+                try:
+                    self.raw("DELETE", r.path(namespace), query=query)
+                except client.ApiException as e:
+                    if e.status not in (404, 405):
+                        raise
         return left
 
     def _delete(self, path: str, item: dict[str, Any] | None) -> None:
@@ -428,17 +441,22 @@ class ControlPlane:
             },
         )
 
-    def service_account_kubeconfig(self, namespace: str, name: str, path: Path) -> Path:
-        """A kubeconfig with a TokenRequest token of the ServiceAccount (created if missing)."""
+    def service_account_token(self, namespace: str, name: str) -> str:
+        """A TokenRequest token of the ServiceAccount (created if missing)."""
         core = client.CoreV1Api(self.api)
         try:
             core.create_namespaced_service_account(namespace, {"metadata": {"name": name}})
         except client.ApiException as e:
             if e.status != 409:
                 raise
-        token = core.create_namespaced_service_account_token(
+        token: str = core.create_namespaced_service_account_token(
             name, namespace, {"spec": {"expirationSeconds": 3600}}
         ).status.token
+        return token
+
+    def service_account_kubeconfig(self, namespace: str, name: str, path: Path) -> Path:
+        """A kubeconfig with a TokenRequest token of the ServiceAccount (created if missing)."""
+        token = self.service_account_token(namespace, name)
         return self.write_kubeconfig(
             path, f"system:serviceaccount:{namespace}:{name}", {"token": token}, namespace
         )
@@ -502,18 +520,24 @@ class RealBox:
 
     real = True
 
-    def __init__(self, plane: ControlPlane, workdir: Path) -> None:
+    def __init__(
+        self,
+        plane: ControlPlane,
+        workdir: Path,
+        namespaces: Iterable[str] = STANDARD_NAMESPACES,
+    ) -> None:
         self.plane = plane
         self.workdir = workdir
+        self.namespaces = tuple(namespaces)  # where settle() looks
         self.kubeconfig = plane.kubeconfig
         self.audit_start = plane.audit_size()
-        self._rvs: dict[tuple[str, str, str, str], str] = {}
+        self._rvs: dict[tuple[str, str, str, str], set[str]] = {}
         self._records: list[WriteRecord] = []
         self._requests: dict[tuple[str, str, str], int] = {}
         self._offset = self.audit_start
 
     # --------------------------------------------------------------- controllers
-    def settle(self, timeout: float = 30, namespaces: Iterable[str] = STANDARD_NAMESPACES) -> None:
+    def settle(self, timeout: float = 30, namespaces: Iterable[str] | None = None) -> None:
         """Until the real controllers are done: every Deployment rolled out (its ReplicaSets
         scaled, its pods Ready, none terminating) and every PodDisruptionBudget observed."""
         apps = client.AppsV1Api(self.plane.api)
@@ -523,7 +547,7 @@ class RealBox:
         waiting = ""
         while time.monotonic() < deadline:
             waiting = ""
-            for ns in namespaces:
+            for ns in self.namespaces if namespaces is None else namespaces:
                 for d in apps.list_namespaced_deployment(ns).items:
                     s, want = d.status, d.spec.replicas or 0
                     if (
@@ -590,9 +614,12 @@ class RealBox:
         query = parse_qs(urlsplit(event.get("requestURI", "")).query)
         dry_run = "All" in query.get("dryRun", [])
         rv = meta.get("resourceVersion") if response.get("kind") != "Status" else None
-        previous = self._rvs.get(key)
+        # a write that changes nothing answers with a resourceVersion an earlier write of
+        # the object made (every write is in the log, in whatever order they completed)
+        seen = self._rvs.setdefault(key, set())
+        known = rv in seen
         if rv and not dry_run:
-            self._rvs[key] = str(rv)
+            seen.add(str(rv))
         if not 200 <= status < 300:
             return None
         agent = str(event.get("userAgent", ""))
@@ -605,7 +632,7 @@ class RealBox:
         if dry_run:
             changed = False
         elif verb in ("update", "patch"):
-            changed = rv is None or rv != previous
+            changed = rv is None or not known
         else:
             changed = True
         stamp = event.get("stageTimestamp") or event.get("requestReceivedTimestamp") or ""
