@@ -28,7 +28,7 @@ from remediator import bridge
 from remediator.adapters.kube import KubeClient, load_configuration
 from remediator.bridge import BridgeConfig
 from remediator.core.alerts import incident_name
-from remediator.reconciler import OperatorConfig
+from remediator.reconcile import OperatorConfig
 from remediator.sandbox import Sandbox
 from remediator.testing import OperatorThread
 

@@ -22,7 +22,7 @@ from kubernetes import client, config
 
 import remediator.main  # registers the operator's handlers (into Kopf's default registry)
 from remediator import __version__
-from remediator.reconciler import OperatorConfig
+from remediator.reconcile import OperatorConfig
 from remediator.sandbox import Sandbox
 from remediator.testing import OperatorThread
 

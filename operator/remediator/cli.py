@@ -424,7 +424,7 @@ def run(
     import kopf
 
     from . import logs, settings
-    from .reconciler import OperatorConfig
+    from .reconcile import OperatorConfig
 
     logs.configure(log_format)
     settings.kubeconfig = kubeconfig

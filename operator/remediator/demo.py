@@ -29,7 +29,7 @@ import yaml
 
 from .core.crds import all_crds
 from .core.models import API_VERSION
-from .reconciler import OperatorConfig
+from .reconcile import OperatorConfig
 from .sandbox import Sandbox
 from .testing import OperatorThread
 

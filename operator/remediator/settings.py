@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .reconciler import OperatorConfig
+from .reconcile import OperatorConfig
 
 config = OperatorConfig()
 kubeconfig: str | None = None

@@ -22,7 +22,7 @@ from pathlib import Path
 import kopf
 
 from . import settings
-from .reconciler import OperatorConfig
+from .reconcile import OperatorConfig
 
 
 class OperatorThread:

@@ -35,7 +35,7 @@ from kubernetes import client, config
 
 from remediator.adapters.kube import USER_AGENT
 from remediator.bridge import BridgeConfig
-from remediator.reconciler import OperatorConfig
+from remediator.reconcile import OperatorConfig
 from remediator.sandbox import Sandbox
 from remediator.testing import OperatorThread
 

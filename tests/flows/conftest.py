@@ -19,7 +19,7 @@ import yaml
 from kubernetes import client
 
 from real.backend import ControlPlane, RealBox
-from remediator.reconciler import EVENT_REASONS, OperatorConfig
+from remediator.reconcile import EVENT_REASONS, OperatorConfig
 from remediator.sandbox import Sandbox
 from remediator.testing import OperatorThread
 

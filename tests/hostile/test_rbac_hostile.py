@@ -44,7 +44,7 @@ from kubernetes import client, config
 from deploy.recording import RecordingProxy
 from deploy.shipped import create_shipped_configmaps
 from remediator.bridge import BridgeConfig
-from remediator.reconciler import OperatorConfig
+from remediator.reconcile import OperatorConfig
 from remediator.sandbox import Sandbox
 from remediator.testing import OperatorThread
 

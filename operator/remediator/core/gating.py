@@ -17,6 +17,7 @@ from remediator.core.models import (
     Approval,
     ApprovalRecord,
     ApprovalRule,
+    Phase,
     RemediationPolicy,
     Severity,
 )
@@ -43,6 +44,50 @@ def approval_rule(policy: RemediationPolicy, severity: Severity) -> ApprovalRule
     if rule.mode == "auto" and any(s.action in ALWAYS_GATED for s in policy.spec.steps):
         return ApprovalRule(mode="required", approvers=rule.approvers)
     return rule
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What happens once the guards allow a plan: the next phase, its reason and message.
+    `phase` is DryRun (the policy's or the operator's dry run: the plan is carried out with
+    the API server's dryRun, or, for notifyOnly, only recorded), AwaitingApproval or
+    Remediating."""
+
+    phase: Phase
+    reason: str
+    message: str
+    approvers: int = 0
+
+
+def gate(
+    policy: RemediationPolicy,
+    severity: Severity,
+    *,
+    operator_dry_run: bool,
+    plan_hash: str,
+    deadline: datetime | None,
+) -> Gate:
+    """The gate of a plan, decided once for the operator and `remediator simulate` alike."""
+    if policy.spec.dry_run or operator_dry_run:
+        why = "policy spec.dryRun" if policy.spec.dry_run else "the operator's --dry-run"
+        return Gate("DryRun", reasons.DRY_RUN, f"dry run ({why}): nothing is changed")
+    rule = approval_rule(policy, severity)
+    if rule.mode == "notifyOnly":
+        return Gate(
+            "DryRun",
+            reasons.NOTIFY_ONLY,
+            f"approval mode for {severity} is notifyOnly: the plan is recorded and no change"
+            " is made",
+        )
+    if rule.mode == "required":
+        by = f" by {deadline.isoformat()}" if deadline else ""
+        return Gate(
+            "AwaitingApproval",
+            reasons.AWAITING_APPROVAL,
+            f"{severity} needs {rule.approvers} approval(s) of plan {plan_hash}{by}",
+            approvers=rule.approvers,
+        )
+    return Gate("Remediating", reasons.AUTO_APPROVED, f"approval mode for {severity} is auto")
 
 
 @dataclass(frozen=True)

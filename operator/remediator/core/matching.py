@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from remediator.core import reasons
 from remediator.core.models import Incident, LabelExpression, RemediationPolicy
 
 
@@ -105,3 +106,11 @@ class PolicyIndex:
 
     def select(self, incident: Incident) -> RemediationPolicy | None:
         return select_policy(incident, self.candidates(incident))
+
+
+def falls_through(reason: str, rank: int, candidates: int) -> bool:
+    """Whether a refusal of the policy at `rank` (0: the best) means "try the next matching
+    policy" rather than "blocked": only refusals that say the policy does not apply here
+    (`reasons.FALL_THROUGH`), and only while there is a next one. The operator and
+    `remediator simulate` both decide by this."""
+    return reason in reasons.FALL_THROUGH and rank + 1 < candidates

@@ -166,7 +166,10 @@ def _in_namespace(policy: RemediationPolicy, namespace: str) -> RemediationPolic
     return policy.model_copy(update={"metadata": metadata})
 
 
-def _gate(policy: RemediationPolicy, incident: Incident, options: Options) -> dict[str, Any]:
+def _approval_summary(
+    policy: RemediationPolicy, incident: Incident, options: Options
+) -> dict[str, Any]:
+    """The approval rule that applies, for the decision's `approval` field."""
     rule = gating.approval_rule(policy, incident.spec.severity)
     started = incident.spec.starts_at or datetime.fromtimestamp(0, UTC)
     deadline = gating.respond_by(incident.spec.severity, started, options.timezone)
@@ -278,7 +281,7 @@ def decide_alert(
                 targets.check_bounds(candidate, target, observed.workload)
                 planning.plan(incident, candidate, target, observed, now)
         except (planning.PlanningError, targets.TargetError) as e:
-            if e.reason in reasons.FALL_THROUGH:
+            if matching.falls_through(e.reason, rank, len(ranked)):
                 decision.setdefault("skipped", []).append(
                     {"policy": candidate.metadata.name, "reason": e.reason, "message": str(e)}
                 )
@@ -291,7 +294,7 @@ def decide_alert(
     except targets.TargetError as e:
         return outcome("Blocked", e.reason, e.message)
     decision["target"] = f"{target.kind}/{target.name}"
-    decision["approval"] = _gate(policy, incident, options)
+    decision["approval"] = _approval_summary(policy, incident, options)
 
     if options.with_state:
         observed, missing = observe(objects, namespace, target, policy)
@@ -338,29 +341,18 @@ def decide_alert(
     }
     if not verdict.allowed:
         return outcome("Blocked", verdict.reason, verdict.message)
-    gate = decision["approval"]
-    if dry_run:
-        why = "policy spec.dryRun" if policy.spec.dry_run else "the operator's --dry-run"
-        return outcome("DryRun", reasons.DRY_RUN, f"dry run ({why}): the plan is recorded only")
-    if gate["mode"] == "notifyOnly":
-        return outcome(
-            "DryRun",
-            reasons.NOTIFY_ONLY,
-            f"approval mode for {incident.spec.severity} is notifyOnly: the plan is recorded"
-            " and no change is made",
-        )
-    if gate["mode"] == "required":
-        return outcome(
-            "AwaitingApproval",
-            reasons.AWAITING_APPROVAL,
-            f"{incident.spec.severity} needs {gate['approvers']} approval(s)"
-            f" by {gate['respondBy']}",
-        )
-    return outcome(
-        "Remediating",
-        reasons.AUTO_APPROVED,
-        f"approval mode for {incident.spec.severity} is auto: the plan is applied at once",
+    decided = gating.gate(
+        policy,
+        incident.spec.severity,
+        operator_dry_run=options.dry_run,
+        plan_hash=decision["plan"]["hash"] if decision["plan"] else "?",
+        deadline=gating.respond_by(
+            incident.spec.severity,
+            incident.spec.starts_at or datetime.fromtimestamp(0, UTC),
+            options.timezone,
+        ),
     )
+    return outcome(decided.phase, decided.reason, decided.message)
 
 
 def simulate(

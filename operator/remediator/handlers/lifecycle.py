@@ -21,7 +21,7 @@ from ..adapters.kube import KubeClient, KubeError, load_configuration
 from ..core.models import GROUP
 from ..core.models import Incident as IncidentModel
 from ..informer import Informer
-from ..reconciler import OperatorConfig, Reconciler
+from ..reconcile import OperatorConfig, Reconciler
 from .incidents import needs_work
 from .registry import REGISTRY
 

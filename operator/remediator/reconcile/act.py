@@ -1,0 +1,205 @@
+"""Acting: the PromQL preconditions just before, then each planned step in order, with the
+action written to the guard ledger and its `Applying` mark stored before the change."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import structlog
+
+from ..adapters.prometheus import PrometheusUnavailable, PromQLError
+from ..core import (
+    checks,
+    reasons,
+)
+from ..core.models import (
+    Incident,
+    IncidentStatus,
+    RemediationPolicy,
+    VerificationStatus,
+    parse_duration,
+)
+from ..executor import ActionFailed, NotNow
+
+if TYPE_CHECKING:
+    pass
+from .record import Recording
+from .state import DONE_STATES, Wait
+
+log = structlog.get_logger("remediator.reconciler")
+
+
+class Acting(Recording):
+    async def _remediate(
+        self, incident: Incident, now: datetime, *, dry_run: bool
+    ) -> Incident | Wait:
+        plan = incident.status.plan
+        if plan is None:
+            return await self._transition(
+                incident, "Failed", reasons.ACTION_FAILED, "no plan recorded", now
+            )
+        for step in plan.steps:
+            record = incident.status.actions[step.index]
+            if record.state in DONE_STATES:
+                continue
+            if record.state == "Failed":
+                return await self._transition(
+                    incident, "Failed", reasons.ACTION_FAILED, record.result, now
+                )
+            if not dry_run:
+                # The intent goes into the status, then the action into the guard ledger,
+                # before the change: a crash from here on resumes with a re-apply, which is a
+                # no-op when the change already happened, and deleting the incident does not
+                # erase what it did from the cooldowns and rate limits. (In this order a
+                # status that looks untouched while the ledger holds the incident's actions
+                # can only be one someone reset.)
+                entry = await self._reserve_in_ledger(incident, step, record.started_at or now)
+                incident = await self._update_action(
+                    incident,
+                    step.index,
+                    state="Applying",
+                    started_at=record.started_at or now,
+                )
+                try:
+                    await self._flush(incident.metadata.namespace, incident.metadata.name)
+                    await self._write_to_ledger(entry)
+                except BaseException:
+                    self._release_from_ledger(entry)  # nothing changed: no action to count
+                    raise
+            try:
+                outcome = await self.executor.apply(
+                    incident.metadata.namespace,
+                    step,
+                    dry_run=dry_run,
+                    now=now,
+                    incident=incident,
+                    bounds=plan.binding.bounds if plan.binding else None,
+                )
+            except NotNow as e:
+                key = (incident.metadata.namespace, incident.metadata.name)
+                self.retry_at[key] = time.monotonic() + min(
+                    e.retry_after, self.config.retry_seconds
+                )
+                last = incident.status.timeline[-1] if incident.status.timeline else None
+                if last is None or (last.reason, last.message) != (
+                    reasons.ACTION_DEFERRED,
+                    e.message,
+                ):  # one note per distinct refusal, not one per retry
+                    await self._note(incident, reasons.ACTION_DEFERRED, e.message, now)
+                return Wait(self.retry_at[key])
+            except ActionFailed as e:
+                incident = await self._update_action(
+                    incident,
+                    step.index,
+                    state="Failed",
+                    finished_at=now,
+                    result=e.message,
+                )
+                return await self._transition(incident, "Failed", e.reason, e.message, now)
+            incident = await self._update_action(
+                incident,
+                step.index,
+                state=outcome.state,
+                finished_at=datetime.now(UTC),
+                result=outcome.result,
+                revert=outcome.revert,
+                revert_at=outcome.revert_at,
+                event=(
+                    reasons.DRY_RUN
+                    if dry_run
+                    else (
+                        reasons.ACTION_SKIPPED
+                        if outcome.state == "Skipped"
+                        else reasons.ACTION_APPLIED
+                    ),
+                    outcome.result,
+                ),
+            )
+        results = "; ".join(a.result for a in incident.status.actions)
+        now = datetime.now(UTC)  # the actions took time: the outcome is recorded as of now
+        if dry_run:
+            return await self._transition(
+                incident, "DryRun", reasons.DRY_RUN, f"dry run, nothing changed: {results}", now
+            )
+        policy = await self._policy_of(incident)
+        if policy is not None and policy.spec.verify is not None:
+            check = policy.spec.verify
+            verification = VerificationStatus(
+                check=check,
+                started_at=now,
+                deadline=now + timedelta(seconds=parse_duration(check.within)),
+            )
+            status = incident.status.model_copy(update={"verification": verification})
+            return await self._transition(
+                incident.model_copy(update={"status": status}),
+                "Verifying",
+                reasons.VERIFYING,
+                f"{results}; verifying {checks.describe(check)} every {check.interval} "
+                f"for up to {check.within}",
+                now,
+            )
+        return await self._transition(incident, "Remediated", reasons.REMEDIATED, results, now)
+
+    async def _preconditions(
+        self, incident: Incident, policy: RemediationPolicy, now: datetime
+    ) -> Incident | None:
+        """None when every PromQL precondition holds; else the incident, Blocked (fail
+        closed: no answer from Prometheus is no permission to act)."""
+        preconditions = policy.spec.guards.preconditions
+        if not preconditions:
+            return None
+        if self.prom is None:
+            return await self._transition(
+                incident,
+                "Blocked",
+                reasons.PROMETHEUS_UNAVAILABLE,
+                f"policy {policy.metadata.name} has {len(preconditions)} PromQL precondition(s) "
+                "and no Prometheus is configured (--prometheus-url); nothing was changed",
+                now,
+            )
+        held = []
+        for check in preconditions:
+            try:
+                samples = await self.prom.instant(check.query)
+            except PrometheusUnavailable as e:
+                return await self._transition(
+                    incident,
+                    "Blocked",
+                    reasons.PROMETHEUS_UNAVAILABLE,
+                    f"cannot evaluate precondition {checks.describe(check)}: {e}; "
+                    "nothing was changed",
+                    now,
+                )
+            except PromQLError as e:
+                return await self._transition(
+                    incident,
+                    "Blocked",
+                    reasons.PROMQL_ERROR,
+                    f"precondition {checks.describe(check)}: {e}; nothing was changed",
+                    now,
+                )
+            result = checks.evaluate(check, samples)
+            if not result.holds:
+                return await self._transition(
+                    incident,
+                    "Blocked",
+                    reasons.PRECONDITION_FAILED,
+                    f"precondition {checks.describe(check)} does not hold: observed "
+                    f"{result.observed}; nothing was changed",
+                    now,
+                )
+            held.append(f"{checks.describe(check)}: {result.observed}")
+        # An Event (not a timeline entry: the caller goes on with the incident it has) so
+        # that `kubectl describe` shows what the decision to act was based on.
+        message = "preconditions hold: " + "; ".join(held)
+        log.info("preconditions hold", incident=incident.metadata.name, checks=held)
+        self._unsaved_of(incident).events.append((reasons.PRECONDITIONS_MET, message))
+        return None
+
+
+def _started(status: IncidentStatus) -> bool:
+    """Whether any action of the plan has begun (from then on the plan is carried out as
+    approved, whatever changes)."""
+    return any(a.state != "Pending" for a in status.actions)

@@ -1,0 +1,241 @@
+"""What a decision reads: policies, approvals, the workload and what it owns, the pause
+switch, and the guard ledger (and the one write to it, as an action starts). Called by the
+phases; it decides nothing."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from pydantic import ValidationError
+
+from ..core import (
+    guards,
+    ledger,
+    planning,
+    reasons,
+    stamps,
+    targets,
+)
+from ..core.models import (
+    Approval,
+    Guards,
+    Incident,
+    PlannedStep,
+    RemediationPolicy,
+    TargetRef,
+    parse_duration,
+)
+
+if TYPE_CHECKING:
+    pass
+from .state import State
+
+log = structlog.get_logger("remediator.reconciler")
+
+
+class Inputs(State):
+    async def _guard_inputs(
+        self, namespace: str, target: str, policy: str
+    ) -> tuple[list[guards.PastAction], int]:
+        """The actions taken in the namespace on `target` or under `policy` (the ones that
+        can refuse) and the remediations running everywhere.
+
+        The history comes from the guard ledger alone: every action is written there as it
+        starts, by the operator only, and stays when its Incident is deleted. Incidents'
+        statuses are not counted: whoever may write a status could make up past actions
+        there and block a remediation with them."""
+        if self.view.usable:
+            active = self.view.active_remediations()
+        else:
+            active = guards.active_remediations(await self._incidents(None))
+        history = [
+            e.action
+            for e in await self._ledger_entries()
+            if e.action.namespace == namespace
+            and (e.action.target == target or e.action.policy == policy)
+        ]
+        return history, active
+
+    async def _ledger_entries(self) -> list[ledger.Entry]:
+        """The ledger, read again from the API when older than the resync interval (another
+        replica may have written it) and kept with this process's own writes meanwhile."""
+        now = time.monotonic()
+        if self._ledger_read_at is None or now - self._ledger_read_at > self.config.resync_seconds:
+            configmap = await self.kube.get_configmap(self.config.namespace, ledger.CONFIG_MAP)
+            entries = ledger.decode((configmap or {}).get("data") or {})
+            for key in self._ledger_pending & self._ledger.keys():  # not stored yet
+                entries.setdefault(key, self._ledger[key])
+            self._ledger = entries
+            self._ledger_read_at = now
+        return list(self._ledger.values())
+
+    async def _reserve_in_ledger(
+        self, incident: Incident, step: PlannedStep, started: datetime
+    ) -> ledger.Entry:
+        """Count the action in this process's guards from now on, before it is stored
+        anywhere: two incidents on one target never both pass while the first one's entry
+        is on its way (`_write_to_ledger` stores it)."""
+        policy = await self._policy_of(incident)
+        cooldown = (policy.spec.guards if policy else Guards()).cooldown
+        meta = incident.metadata
+        new = ledger.entry(
+            uid=meta.uid,
+            index=step.index,
+            namespace=meta.namespace,
+            incident=meta.name,
+            policy=incident.status.policy or "",
+            target=step.target,
+            at=started,
+            cooldown_seconds=parse_duration(cooldown),
+        )
+        await self._ledger_entries()
+        self._ledger[new.key] = new
+        self._ledger_pending.add(new.key)
+        return new
+
+    def _release_from_ledger(self, entry: ledger.Entry) -> None:
+        """The action was not started after all: it no longer counts (if not stored)."""
+        if entry.key in self._ledger_pending:
+            self._ledger_pending.discard(entry.key)
+            self._ledger.pop(entry.key, None)
+
+    async def _stored_in_ledger(self, uid: str) -> bool:
+        """Whether the stored ledger holds an action of the incident with this uid."""
+        return any(
+            e.key.startswith(f"{uid}.") and e.key not in self._ledger_pending
+            for e in await self._ledger_entries()
+        )
+
+    async def _write_to_ledger(self, entry: ledger.Entry) -> None:
+        """Store the entry (dropping expired ones on the way); fails, and so stops the
+        action, when the ledger cannot be written. Written again on a resume: its key is
+        the incident's uid and the step, so a second write changes nothing."""
+        gone = ledger.expired(self._ledger.values(), datetime.now(UTC))
+        data: dict[str, str | None] = dict.fromkeys(gone)
+        data[entry.key] = ledger.encode(entry)
+        await self.kube.merge_configmap(self.config.namespace, ledger.CONFIG_MAP, data)
+        for key in gone:
+            self._ledger.pop(key, None)
+        self._ledger_pending.discard(entry.key)
+
+    async def _policies(self, namespace: str, alertname: str) -> list[RemediationPolicy]:
+        """The valid policies of the namespace that may match an alert of this name."""
+        if self.view.usable:
+            return self.view.candidates(namespace, alertname)
+        valid = []
+        for body in await self.kube.list_custom("remediationpolicies", namespace):
+            try:
+                valid.append(RemediationPolicy.model_validate(body))
+            except ValidationError:
+                continue  # reported on the policy itself by its own handler
+        return valid
+
+    async def _policy_of(self, incident: Incident) -> RemediationPolicy | None:
+        if not incident.status.policy:
+            return None
+        if self.view.usable:
+            return self.view.policy(incident.metadata.namespace, incident.status.policy)
+        # Until the watch-fed view is filled, list (the verb Kopf's watch already needs)
+        # rather than get: the operator's role grants nothing on policies beyond that.
+        for body in await self.kube.list_custom("remediationpolicies", incident.metadata.namespace):
+            if (body.get("metadata") or {}).get("name") != incident.status.policy:
+                continue
+            try:
+                return RemediationPolicy.model_validate(body)
+            except ValidationError:
+                return None
+        return None
+
+    async def _approvals(self, namespace: str) -> list[Approval]:
+        """Approvals of the namespace; an approver whose seal does not verify is dropped, so
+        the approval counts as unverified (never as whoever it claims to be)."""
+        approvals = []
+        for body in await self.kube.list_custom("approvals", namespace):
+            try:
+                approval = Approval.model_validate(body)
+            except ValidationError:
+                continue
+            spec = approval.spec
+            sealed = stamps.verify(
+                self.config.approval_key,
+                approval.metadata.annotations.get(stamps.ANNOTATION),
+                namespace=namespace,
+                incident=spec.incident,
+                decision=spec.decision,
+                plan_hash=spec.plan_hash,
+                approver=spec.approver or "",
+                groups=spec.approver_groups,
+            )
+            if spec.approver and not sealed:
+                approval = approval.model_copy(
+                    update={"spec": spec.model_copy(update={"approver": None})}
+                )
+            approvals.append(approval)
+        return approvals
+
+    async def _incidents(self, namespace: str | None) -> list[Incident]:
+        incidents = []
+        for body in await self.kube.list_custom("incidents", namespace):
+            try:
+                incidents.append(Incident.model_validate(body))
+            except ValidationError:
+                continue
+        return incidents
+
+    async def _paused(self) -> bool:
+        configmap = await self.kube.get_configmap(self.config.namespace, self.config.config_map)
+        data = (configmap or {}).get("data") or {}
+        return str(data.get("paused", "false")).lower() == "true"
+
+    async def _observe(
+        self, namespace: str, target: TargetRef, policy: RemediationPolicy
+    ) -> planning.Observed:
+        workload = await self.kube.get_workload(target.kind, namespace, target.name)
+        if workload is None:
+            raise targets.TargetError(
+                reasons.TARGET_NOT_FOUND, f"{target.kind}/{target.name} not found in {namespace}"
+            )
+        selector = _selector(workload)
+        actions = {s.action for s in policy.spec.steps}
+        replicasets: tuple[dict[str, Any], ...] = ()
+        pods: tuple[dict[str, Any], ...] = ()
+        hpa = None
+        uid = workload["metadata"].get("uid")
+        if "rollback" in actions:
+            replicasets = tuple(
+                rs
+                for rs in await self.kube.list_replicasets(namespace, selector)
+                if any(ref.get("uid") == uid for ref in rs["metadata"].get("ownerReferences") or [])
+            )
+        if "restartPods" in actions:
+            pods = tuple(await self.kube.list_pods(namespace, selector))
+        if "scale" in actions:
+            for candidate in await self.kube.list_hpas(namespace):
+                ref = candidate.get("spec", {}).get("scaleTargetRef", {})
+                if ref.get("kind") == target.kind and ref.get("name") == target.name:
+                    hpa = candidate
+        config_maps = {}
+        for step in policy.spec.steps:
+            if step.action == "circuitBreaker" and step.config_map:
+                config_maps[step.config_map] = await self.kube.get_configmap(
+                    namespace, step.config_map
+                )
+        cron_jobs: tuple[dict[str, Any], ...] = ()
+        if "suspendCronJobs" in actions:  # planning.select_cron_jobs picks among them
+            cron_jobs = tuple(await self.kube.list_cronjobs(namespace))
+        return planning.Observed(
+            workload=workload,
+            replicasets=replicasets,
+            pods=pods,
+            hpa=hpa,
+            config_maps=config_maps,
+            cron_jobs=cron_jobs,
+        )
+
+
+def _selector(workload: dict[str, Any]) -> str:
+    labels = (workload.get("spec", {}).get("selector") or {}).get("matchLabels") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
