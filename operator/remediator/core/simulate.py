@@ -61,6 +61,12 @@ def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
+def _listed(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    """Whether a LIST with the label selector `selector` returns an object with `labels`
+    (an empty selector returns everything)."""
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
 def observe(
     objects: Sequence[Mapping[str, Any]],
     namespace: str,
@@ -69,8 +75,9 @@ def observe(
 ) -> tuple[planning.Observed, list[str]]:
     """The Observed the reconciler would gather, from recorded objects; and what is missing.
 
-    ReplicaSets are those owned by the workload (by uid, or by name when the recorded
-    workload has no uid), pods those its `matchLabels` select, the HPA the one whose
+    ReplicaSets are those the workload's `matchLabels` select that it owns (by uid, or by
+    name when the recorded workload has no uid): the reconciler lists them by the selector,
+    then keeps its own. Pods are those its `matchLabels` select, the HPA the one whose
     scaleTargetRef is the workload. Objects without a namespace fit any namespace.
     """
     missing: list[str] = []
@@ -95,6 +102,8 @@ def observe(
         selector = (workload.get("spec", {}).get("selector") or {}).get("matchLabels") or {}
         if "rollback" in actions:
             for rs in _of_kind(objects, "ReplicaSet", namespace):
+                if not _listed(selector, rs.get("metadata", {}).get("labels") or {}):
+                    continue
                 owners = rs.get("metadata", {}).get("ownerReferences") or []
                 if any(
                     (o.get("uid") == uid)
