@@ -423,13 +423,12 @@ def run(
 
     import kopf
 
-    from . import logs, settings
+    from . import logs
     from .reconcile import OperatorConfig
+    from .runtime import RunSettings
 
     logs.configure(log_format)
-    settings.kubeconfig = kubeconfig
-    settings.namespaces = list(namespaces)
-    settings.config = OperatorConfig(
+    config = OperatorConfig(
         namespace=operator_namespace,
         protected_namespaces=frozenset(protected),
         max_concurrent=max_concurrent,
@@ -456,12 +455,17 @@ def run(
     import os
     import random
 
-    settings.standalone = standalone
-    settings.peering_lifetime = peering_lifetime
     # Kopf pauses every replica when two share a priority: each replica gets its own (the
     # highest acts, the others stand by), and the ticker checks the same peering object.
-    settings.priority = priority if priority is not None else random.randint(1, 1_000_000)
-    settings.identity = os.environ.get("POD_ID") or f"{socket.gethostname()}@{os.getpid()}"
+    run = RunSettings(
+        config=config,
+        kubeconfig=kubeconfig,
+        namespaces=tuple(namespaces),
+        standalone=standalone,
+        identity=os.environ.get("POD_ID") or f"{socket.gethostname()}@{os.getpid()}",
+        priority=priority if priority is not None else random.randint(1, 1_000_000),
+        peering_lifetime=peering_lifetime,
+    )
     from .handlers.registry import REGISTRY
     from .main import handlers  # noqa: F401  (registers the Kopf handlers)
 
@@ -472,11 +476,12 @@ def run(
             clusterwide=not namespaces,
             liveness_endpoint=liveness_endpoint,
             registry=REGISTRY,
-            identity=settings.identity or None,  # type: ignore[arg-type]
-            priority=settings.priority,
+            identity=run.identity or None,  # type: ignore[arg-type]
+            priority=run.priority,
             # Only with --peering: a peering name makes Kopf's peering mandatory, and without
             # the kopf.dev CRDs Kopf then pauses every handler ("peering CRD is missing").
-            peering_name=None if standalone else settings.peering_name,
+            peering_name=None if standalone else run.peering_name,
+            memo=kopf.Memo(run=run),
         )
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -21,8 +22,8 @@ from pathlib import Path
 
 import kopf
 
-from . import settings
 from .reconcile import OperatorConfig
+from .runtime import RunSettings
 
 
 class OperatorThread:
@@ -47,9 +48,16 @@ class OperatorThread:
         self.error: BaseException | None = None
 
     def start(self) -> OperatorThread:
-        settings.kubeconfig = self.kubeconfig
-        settings.config = self.config
-        settings.namespaces = list(self.namespaces)
+        # as `remediator run` does: its own identity and priority, which Kopf's peering and
+        # the ticker (`handlers.lifecycle._active`) then agree on
+        settings = RunSettings(
+            config=self.config,
+            kubeconfig=self.kubeconfig,
+            namespaces=tuple(self.namespaces),
+            standalone=not self.peering,
+            identity=f"operator-thread-{os.getpid()}-{id(self):x}",
+            priority=random.randint(1, 1_000_000),
+        )
         from .handlers.registry import REGISTRY
         from .main import handlers  # noqa: F401  (registers the handlers)
 
@@ -68,6 +76,9 @@ class OperatorThread:
                         stop_flag=self._stop,
                         ready_flag=self._ready,
                         registry=REGISTRY,
+                        identity=settings.identity,  # type: ignore[arg-type]
+                        priority=settings.priority,
+                        memo=kopf.Memo(run=settings),
                     )
                 )
             except BaseException as e:  # surfaced by stop()

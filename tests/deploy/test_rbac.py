@@ -72,6 +72,7 @@ APPLICATION_RULES: dict[tuple[str, str], set[str]] = {
     ("batch", "cronjobs"): {"get", "list", "patch"},  # suspendCronJobs and its resume
     ("networking.k8s.io", "networkpolicies"): {"get", "create", "delete"},  # isolatePods
     ("", "secrets"): {"get"},  # notify, notifications: the webhook URL
+    ("kopf.dev", "clusterkopfpeerings"): {"get"},  # the ticker follows the peering decision
 }
 
 # Framework rules the flows here cannot exercise, and why they are granted all the same.

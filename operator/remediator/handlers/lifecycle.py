@@ -22,6 +22,7 @@ from ..core.models import GROUP
 from ..core.models import Incident as IncidentModel
 from ..informer import Informer
 from ..reconcile import OperatorConfig, Reconciler
+from ..runtime import RunSettings
 from .incidents import needs_work
 from .registry import REGISTRY
 
@@ -34,11 +35,10 @@ RESYNC_SLICE = 50
 
 
 @kopf.on.login(registry=REGISTRY)
-def login(**_: Any) -> kopf.ConnectionInfo:
+def login(memo: kopf.Memo, **_: Any) -> kopf.ConnectionInfo:
     """Log in with the same kubeconfig or service account the reconciler's client uses."""
-    from .. import settings
-
-    configuration = load_configuration(settings.kubeconfig)
+    run: RunSettings = memo.run
+    configuration = load_configuration(run.kubeconfig)
     token = configuration.get_api_key_with_prefix("BearerToken", alias="authorization") or ""
     return kopf.ConnectionInfo(
         server=configuration.host,
@@ -53,8 +53,7 @@ def login(**_: Any) -> kopf.ConnectionInfo:
 
 @kopf.on.startup(registry=REGISTRY)
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    from .. import settings as operator_settings
-
+    run: RunSettings = memo.run
     # Keep Kopf's bookkeeping in annotations: the Incident status schema is ours.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -71,8 +70,8 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     # 12,500 Incidents: 210 MB of RSS at 5 s, 130 MB at 0.5 s). A later event starts a new
     # worker (a task and a queue: microseconds).
     settings.queueing.idle_timeout = 0.5
-    settings.peering.lifetime = operator_settings.peering_lifetime
-    config: OperatorConfig = operator_settings.config
+    settings.peering.lifetime = run.peering_lifetime
+    config: OperatorConfig = run.config
     if not config.approval_key:
         # Without a shared key approvals cannot be verified across restarts or replicas;
         # a random one keeps them sealed (fail closed) for this process's lifetime.
@@ -95,7 +94,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     )
     if config.webhook_managed:
         settings.admission.managed = GROUP
-    kube = KubeClient(load_configuration(operator_settings.kubeconfig))
+    kube = KubeClient(load_configuration(run.kubeconfig))
     memo.reconciler = Reconciler(kube, config)
     if config.bridge is not None:  # alerts are taken while the view fills
         from .. import bridge
@@ -107,14 +106,14 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     # Kopf starts its watches, and so calls handlers, only once this returns: the view of
     # Incidents and policies is complete before any handler reads it. The listing is the
     # metrics' first view too (the ticker's own LIST comes `resync_seconds` later).
-    informer = Informer(kube, memo.reconciler.view, operator_settings.namespaces)
+    informer = Informer(kube, memo.reconciler.view, list(run.namespaces))
     views: dict[tuple[str, str], metrics.IncidentView] = {}
     listed_at = time.monotonic()
     await informer.fill(lambda page: metrics.IncidentsCollector.add_views(views, page))
     metrics.INCIDENTS.replace_views(views, listed_at)
     memo.informer = asyncio.create_task(informer.run())
-    memo.ticker = asyncio.create_task(tick(memo.reconciler, operator_settings.namespaces))
-    log.info("operator started", dry_run=config.dry_run, namespaces=operator_settings.namespaces)
+    memo.ticker = asyncio.create_task(tick(memo.reconciler, run))
+    log.info("operator started", dry_run=config.dry_run, namespaces=list(run.namespaces))
 
 
 class SelfSignedWebhookServer(kopf.WebhookServer):
@@ -215,13 +214,14 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
             reconciler.prom.close()
 
 
-async def tick(reconciler: Reconciler, namespaces: list[str]) -> None:
+async def tick(reconciler: Reconciler, run: RunSettings) -> None:
     """Revisit incidents whose next step is due by time: deadlines, retries, reverts.
 
     Each tick reads the view of incidents (no API request); every `resync_seconds`, and
     while the view is not filled, it LISTs them instead (a safety net, and the metrics'
     full view: a deleted incident leaves the gauges at the next listing). The first LIST
     comes `resync_seconds` after the start, whose listing of the view was the first."""
+    namespaces = list(run.namespaces)
     running: set[asyncio.Task[None]] = set()
     resync_at = time.monotonic() + reconciler.config.resync_seconds
 
@@ -232,7 +232,7 @@ async def tick(reconciler: Reconciler, namespaces: list[str]) -> None:
 
     while True:
         await asyncio.sleep(reconciler.config.tick_seconds)
-        if not await _active(reconciler):
+        if not await _active(reconciler, run):
             continue  # a standby replica: Kopf's handlers are paused, and so is the ticker
         view = reconciler.view
         if view.usable and time.monotonic() < resync_at:
@@ -287,20 +287,15 @@ async def _resync(
             revisit(namespace, name)
 
 
-async def _active(reconciler: Reconciler) -> bool:
+async def _active(reconciler: Reconciler, run: RunSettings) -> bool:
     """Whether this replica is the one that acts, decided as Kopf's peering decides it: no
     live peer with a higher or the same priority in the shared peering object."""
-    from .. import settings as operator_settings
-
-    if operator_settings.standalone:
+    if run.standalone:
         return True
-    name = operator_settings.peering_name
+    name = run.peering_name
     paths = (
-        [
-            f"/apis/kopf.dev/v1/namespaces/{ns}/kopfpeerings/{name}"
-            for ns in operator_settings.namespaces
-        ]
-        if operator_settings.namespaces
+        [f"/apis/kopf.dev/v1/namespaces/{ns}/kopfpeerings/{name}" for ns in run.namespaces]
+        if run.namespaces
         else [f"/apis/kopf.dev/v1/clusterkopfpeerings/{name}"]
     )
     now = datetime.now(UTC)
@@ -311,14 +306,14 @@ async def _active(reconciler: Reconciler) -> bool:
             log.warning("ticker could not read the peering object", error=str(e))
             return False  # unsure whether we lead: do nothing rather than act twice
         for identity, peer in ((peering or {}).get("status") or {}).items():
-            if identity == operator_settings.identity or not isinstance(peer, dict):
+            if identity == run.identity or not isinstance(peer, dict):
                 continue
             try:
                 seen = datetime.fromisoformat(str(peer.get("lastseen")).replace("Z", "+00:00"))
                 alive = (now - seen).total_seconds() < float(peer.get("lifetime", 60))
             except ValueError:
                 alive = True
-            if alive and int(peer.get("priority", 0)) >= operator_settings.priority:
+            if alive and int(peer.get("priority", 0)) >= run.priority:
                 return False
     return True
 
