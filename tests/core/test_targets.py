@@ -8,7 +8,7 @@ import pytest
 
 from remediator.core import reasons
 from remediator.core.models import Incident, RemediationPolicy
-from remediator.core.targets import TargetError, resolve_target
+from remediator.core.targets import TargetError, resolve_target, selects, workload_selector
 
 
 def incident(labels: dict[str, str], target: dict[str, str] | None = None) -> Incident:
@@ -103,3 +103,47 @@ def test_a_target_that_cannot_be_resolved_is_refused_with_its_reason(
         resolve_target(incident(labels, explicit), policy(BY_LABEL))
     assert caught.value.reason == reason
     assert fragment in str(caught.value)
+
+
+WORKLOAD_SELECTORS = [
+    pytest.param({"matchLabels": {"app": "web"}}, "app=web", id="labels"),
+    pytest.param(
+        {
+            "matchLabels": {"app": "web"},
+            "matchExpressions": [
+                {"key": "tier", "operator": "In", "values": ["b", "a"]},
+                {"key": "canary", "operator": "DoesNotExist"},
+            ],
+        },
+        "app=web,tier in (a,b),!canary",
+        id="labels-and-expressions",
+    ),
+    pytest.param(
+        {"matchExpressions": [{"key": "app", "operator": "Exists"}]}, "app", id="expressions"
+    ),
+    pytest.param({}, None, id="nothing-selects-nothing"),
+]
+
+
+@pytest.mark.parametrize(("selector", "query"), WORKLOAD_SELECTORS)
+def test_a_workloads_selector_is_listed_as_the_api_server_reads_it(
+    selector: dict[str, Any], query: str | None
+) -> None:
+    assert workload_selector({"spec": {"selector": selector}}) == query
+
+
+@pytest.mark.parametrize(
+    ("labels", "selected"),
+    [
+        ({"app": "web", "tier": "a"}, True),
+        ({"app": "web", "tier": "c"}, False),
+        ({"app": "web", "tier": "a", "canary": "yes"}, False),
+        ({"app": "api", "tier": "a"}, False),
+    ],
+)
+def test_an_object_is_selected_by_labels_and_expressions(
+    labels: dict[str, str], selected: bool
+) -> None:
+    workload = {"spec": {"selector": WORKLOAD_SELECTORS[1].values[0]}}
+    assert selects(workload, labels) is selected
+    assert not selects({"spec": {"selector": {}}}, labels)

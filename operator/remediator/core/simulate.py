@@ -57,16 +57,6 @@ def _of_kind(objects: Iterable[Mapping[str, Any]], kind: str, namespace: str) ->
     return [o for o in objects if o.get("kind") == kind and _namespace_fits(o, namespace)]
 
 
-def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
-    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
-def _listed(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
-    """Whether a LIST with the label selector `selector` returns an object with `labels`
-    (an empty selector returns everything)."""
-    return all(labels.get(k) == v for k, v in selector.items())
-
-
 def observe(
     objects: Sequence[Mapping[str, Any]],
     namespace: str,
@@ -99,10 +89,9 @@ def observe(
     if workload is not None:
         meta = workload.get("metadata", {})
         uid, name = meta.get("uid"), meta.get("name")
-        selector = (workload.get("spec", {}).get("selector") or {}).get("matchLabels") or {}
         if "rollback" in actions:
             for rs in _of_kind(objects, "ReplicaSet", namespace):
-                if not _listed(selector, rs.get("metadata", {}).get("labels") or {}):
+                if not targets.selects(workload, rs.get("metadata", {}).get("labels") or {}):
                     continue
                 owners = rs.get("metadata", {}).get("ownerReferences") or []
                 if any(
@@ -122,7 +111,7 @@ def observe(
             pods = [
                 dict(p)
                 for p in _of_kind(objects, "Pod", namespace)
-                if _selects(selector, p.get("metadata", {}).get("labels") or {})
+                if targets.selects(workload, p.get("metadata", {}).get("labels") or {})
             ]
             if not pods:
                 missing.append(f"Pods selected by {ref} (restartPods mode evict evicts them)")

@@ -108,3 +108,47 @@ def check_bounds(policy: RemediationPolicy, target: TargetRef, workload: Mapping
         raise TargetError(
             reasons.TARGET_NOT_ALLOWED, f"{why}: policy {policy.metadata.name} may not act on it"
         )
+
+
+def workload_selector(workload: Mapping[str, Any]) -> str | None:
+    """The workload's `spec.selector` as a label-selector query (`matchLabels` and
+    `matchExpressions`, as kube-apiserver reads them); None when it selects nothing, so
+    that nobody LISTs a whole namespace in its place."""
+    selector = (workload.get("spec") or {}).get("selector") or {}
+    terms = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression.get("key", ""), expression.get("operator", "")
+        values = ",".join(sorted(str(v) for v in expression.get("values") or []))
+        terms.append(
+            {
+                "In": f"{key} in ({values})",
+                "NotIn": f"{key} notin ({values})",
+                "Exists": key,
+                "DoesNotExist": f"!{key}",
+            }.get(operator, "")
+        )
+    if not terms or not all(terms):
+        return None
+    return ",".join(terms)
+
+
+def selects(workload: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """Whether the workload's selector selects an object with these labels (what a LIST
+    with `workload_selector` returns)."""
+    if workload_selector(workload) is None:
+        return False
+    selector = (workload.get("spec") or {}).get("selector") or {}
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression.get("key", ""), expression.get("operator", "")
+        values = {str(v) for v in expression.get("values") or []}
+        present = key in labels
+        if (
+            (operator == "In" and (not present or labels[key] not in values))
+            or (operator == "NotIn" and present and labels[key] in values)
+            or (operator == "Exists" and not present)
+            or (operator == "DoesNotExist" and present)
+        ):
+            return False
+    return True

@@ -198,19 +198,20 @@ class Inputs(State):
             raise targets.TargetError(
                 reasons.TARGET_NOT_FOUND, f"{target.kind}/{target.name} not found in {namespace}"
             )
-        selector = _selector(workload)
+        selector = targets.workload_selector(workload)
         actions = {s.action for s in policy.spec.steps}
         replicasets: tuple[dict[str, Any], ...] = ()
         pods: tuple[dict[str, Any], ...] = ()
         hpa = None
         uid = workload["metadata"].get("uid")
-        if "rollback" in actions:
+        # a workload that selects nothing has no pods or ReplicaSets of its own to list
+        if "rollback" in actions and selector is not None:
             replicasets = tuple(
                 rs
                 for rs in await self.kube.list_replicasets(namespace, selector)
                 if any(ref.get("uid") == uid for ref in rs["metadata"].get("ownerReferences") or [])
             )
-        if "restartPods" in actions:
+        if "restartPods" in actions and selector is not None:
             pods = tuple(await self.kube.list_pods(namespace, selector))
         if "scale" in actions:
             for candidate in await self.kube.list_hpas(namespace):
@@ -234,8 +235,3 @@ class Inputs(State):
             config_maps=config_maps,
             cron_jobs=cron_jobs,
         )
-
-
-def _selector(workload: dict[str, Any]) -> str:
-    labels = (workload.get("spec", {}).get("selector") or {}).get("matchLabels") or {}
-    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
