@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
+from kube_emulator import Sandbox
 from real.backend import HOW_TO_GET, ControlPlane, ControlPlaneUnavailableError, go_available
-from remediator.sandbox import Sandbox
 
 BACKENDS = ("emulator", "real")
 
@@ -66,9 +66,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def control_plane(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ControlPlane]:
+def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
     """The real control plane, started once per session (built first where it is not in the
     cache). Without Go the tests that need it skip; with Go, a failure to build or start
     it fails them."""
@@ -77,7 +75,7 @@ def control_plane(
     if not go_available():
         pytest.skip(HOW_TO_GET)
     try:
-        plane = ControlPlane.start(tmp_path_factory.mktemp("real-cluster"))
+        plane = ControlPlane.start()
     except ControlPlaneUnavailableError as e:
         pytest.skip(str(e))
     except Exception as e:

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import yaml
 from kubernetes import client, config
 
-from remediator.sandbox import WriteRecord
+from kube_emulator import WriteRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "controlplane" / "cluster.py"
@@ -45,6 +45,30 @@ STANDARD_NAMESPACES = ("shop", "remediator-system", "other")
 # controllers' writes are not in its write log either
 COMPONENT_AGENTS = ("kube-controller-manager", "kube-scheduler", "kwok", "kube-apiserver")
 WORKLOADS = ("deployments", "replicasets", "statefulsets", "daemonsets", "cronjobs", "jobs")
+# in the namespaces the cluster came with (kube-system, default, ...) the cleanup deletes
+# only objects of these kinds that were not there at the start (never events, leases,
+# endpoints: the cluster's own components keep those)
+SYSTEM_NAMESPACE_KINDS = {
+    ("remediator.dev", "incidents"),
+    ("remediator.dev", "remediationpolicies"),
+    ("remediator.dev", "approvals"),
+    ("apps", "deployments"),
+    ("apps", "replicasets"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("", "pods"),
+    ("", "configmaps"),
+    ("", "secrets"),
+    ("", "serviceaccounts"),
+    ("", "services"),
+    ("policy", "poddisruptionbudgets"),
+    ("autoscaling", "horizontalpodautoscalers"),
+    ("batch", "cronjobs"),
+    ("batch", "jobs"),
+    ("networking.k8s.io", "networkpolicies"),
+    ("rbac.authorization.k8s.io", "roles"),
+    ("rbac.authorization.k8s.io", "rolebindings"),
+}
 KEEP = {
     ("", "configmaps"): {"kube-root-ca.crt"},
     ("", "serviceaccounts"): {"default"},
@@ -85,16 +109,20 @@ class ControlPlane:
     api: client.ApiClient
     resources: list[Resource] = field(default_factory=list)
     cluster_scoped_before: dict[str, set[str]] = field(default_factory=dict)
+    # (namespace, group, plural) -> names, in the namespaces the cluster came with
+    system_objects_before: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)
     _audit_cache: tuple[int, list[dict[str, Any]]] = (0, [])
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def start(cls, workdir: Path, name: str | None = None) -> ControlPlane:
+    def start(cls, name: str | None = None) -> ControlPlane:
         if not go_available():
             raise ControlPlaneUnavailableError(HOW_TO_GET)
         name = name or f"pytest-{os.getpid()}"
         _stop_stale_sessions()
-        kubeconfig = workdir / "admin.kubeconfig"
+        # beside the cluster's own files, not in pytest's temporary folder: another pytest
+        # session started meanwhile removes all but the newest three of those
+        kubeconfig = _kwok_workdir() / f"{name}.kubeconfig"
         started = time.monotonic()
         proc = subprocess.run(
             [
@@ -127,6 +155,7 @@ class ControlPlane:
             for namespace in STANDARD_NAMESPACES:
                 client.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
             plane.cluster_scoped_before = plane.cluster_scoped()
+            plane.system_objects_before = plane.system_objects()
         except BaseException:
             plane.stop()
             raise
@@ -140,6 +169,7 @@ class ControlPlane:
             timeout=120,
             check=False,
         )
+        self.kubeconfig.unlink(missing_ok=True)
 
     @property
     def bin(self) -> Path:
@@ -287,17 +317,33 @@ class ControlPlane:
             "apiextensions.k8s.io/customresourcedefinitions", set()
         )
 
+    def system_namespaces(self) -> list[str]:
+        return sorted(self.cluster_scoped_before["/namespaces"] - set(STANDARD_NAMESPACES))
+
+    def system_objects(self) -> dict[tuple[str, str, str], set[str]]:
+        found: dict[tuple[str, str, str], set[str]] = {}
+        for namespace in self.system_namespaces():
+            for r in self.resources:
+                if r.namespaced and (r.group, r.plural) in SYSTEM_NAMESPACE_KINDS:
+                    items = self.raw("GET", r.path(namespace))["items"]
+                    found[(namespace, r.group, r.plural)] = {i["metadata"]["name"] for i in items}
+        return found
+
     def _empty_namespaces(self, namespaces: list[str]) -> list[str]:
-        """One pass of deletes; the names of what is still there."""
+        """One pass of deletes; the names of what is still there. In the namespaces the
+        cluster came with, only what tests may have added (`SYSTEM_NAMESPACE_KINDS`)."""
         left: list[str] = []
         order = sorted(
             (r for r in self.resources if r.namespaced),
             key=lambda r: (r.plural not in WORKLOADS, r.plural == "pods"),
         )
-        for namespace in namespaces:
+        system = set(self.system_namespaces())
+        for namespace in [*namespaces, *sorted(system)]:
             for r in order:
                 if r.plural == "events" and r.group == "events.k8s.io":
                     continue  # the same objects as core/v1 events
+                if namespace in system and (r.group, r.plural) not in SYSTEM_NAMESPACE_KINDS:
+                    continue
                 try:
                     items = self.raw("GET", r.path(namespace))["items"]
                 except client.ApiException as e:
@@ -305,11 +351,15 @@ class ControlPlane:
                         continue
                     raise
                 keep = KEEP.get((r.group, r.plural), set())
+                if namespace in system:
+                    keep = keep | self.system_objects_before.get(
+                        (namespace, r.group, r.plural), set()
+                    )
                 items = [i for i in items if i["metadata"]["name"] not in keep]
                 if not items:
                     continue
                 left.extend(f"{r.plural}/{namespace}/{i['metadata']['name']}" for i in items)
-                if "deletecollection" not in r.verbs or len(items) == 1:
+                if namespace in system or "deletecollection" not in r.verbs or len(items) == 1:
                     for item in items:
                         self._delete(r.path(namespace, item["metadata"]["name"]), item)
                     continue
@@ -496,6 +546,7 @@ def _stop_stale_sessions() -> None:
             timeout=120,
             check=False,
         )
+        (base.parent / f"{folder.name}.kubeconfig").unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:
