@@ -36,7 +36,7 @@ LAUNCHER = ROOT / "controlplane" / "cluster.py"
 HOW_TO_GET = (
     "the real-cluster tests need Go (1.24 or newer) and the Go module proxy: install Go "
     "(https://go.dev/doc/install), then `make cluster` builds and starts the control plane once "
-    "(~20 min cold on 2 cores, cached after), and `make test` runs them"
+    "(about 7 minutes cold on 2 cores, cached after), and `make test` runs them"
 )
 # namespaces every flow test may use; kept between tests, emptied after each
 STANDARD_NAMESPACES = ("shop", "remediator-system", "other")
