@@ -7,10 +7,12 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: setup debs demo test lint pytest bench bench-sandbox sandbox crds clean chaos \
 	controlplane cluster cluster-down
 
-$(STAMP): pyproject.toml
+# The operator, and beside it the development packages that do not ship: the API emulator
+# (emulator/) and the demo, bench and test harness (devtools/).
+$(STAMP): pyproject.toml emulator/pyproject.toml devtools/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e emulator -e devtools
 	touch $@
 
 setup: $(STAMP)
@@ -62,18 +64,18 @@ pytest: setup debs controlplane
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check operator tests
-	$(BIN)/ruff format --check operator tests
+	$(BIN)/ruff check operator emulator devtools tests
+	$(BIN)/ruff format --check operator emulator devtools tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 bench-sandbox: setup ## the emulator's own throughput (GET, PATCH, watch events)
-	$(BIN)/python -m remediator.sandbox.bench
+	$(BIN)/python -m kube_emulator.bench
 
 # matplotlib (for bench/latency.png) only here: the `bench` extra, not a runtime dependency
 bench: bench-sandbox ## the operator with its bridge on the emulator: latency, storm, requests, RSS
 	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python -m remediator.bench --duration 10
+	$(BIN)/python -m remediator_devtools.bench --duration 10
 
 # The chaos runs (tests/chaos): incidents across every action under injected API faults and
 # watch drops, SIGKILLs of the operator, two peered replicas; ends with the figures line.

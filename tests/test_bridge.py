@@ -24,13 +24,13 @@ import yaml
 from kubernetes import client
 from structlog.testing import capture_logs
 
+from kube_emulator import Sandbox
 from remediator import bridge
 from remediator.adapters.kube import KubeClient, load_configuration
 from remediator.bridge import BridgeConfig
 from remediator.core.alerts import incident_name
 from remediator.reconcile import OperatorConfig
-from remediator.sandbox import Sandbox
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 TOKEN = "s3cret-token-for-tests"
 GROUP, VERSION = "remediator.dev", "v1alpha1"

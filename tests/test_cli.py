@@ -21,10 +21,10 @@ import yaml
 from kubernetes import client, config
 
 import remediator.main  # registers the operator's handlers (into Kopf's default registry)
+from kube_emulator import Sandbox
 from remediator import __version__
 from remediator.reconcile import OperatorConfig
-from remediator.sandbox import Sandbox
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP, VERSION = "remediator.dev", "v1alpha1"
@@ -474,7 +474,8 @@ def test_run_asks_kopf_for_peering_only_with_peering(
     operator would then pause all its handlers (and approvals would never be picked up)."""
     from click.testing import CliRunner
 
-    from remediator import cli, logs, settings
+    from remediator import cli, logs
+    from remediator.runtime import RunSettings
 
     seen: dict[str, Any] = {}
 
@@ -483,14 +484,14 @@ def test_run_asks_kopf_for_peering_only_with_peering(
 
     monkeypatch.setattr(kopf, "operator", operator)
     monkeypatch.setattr(logs, "configure", lambda *_: None)
-    for name in ("config", "kubeconfig", "standalone", "priority", "identity", "peering_lifetime"):
-        monkeypatch.setattr(settings, name, getattr(settings, name))
     result = CliRunner().invoke(
         cli.main, ["run", "--webhook-insecure", "--tick-seconds", "0.5", *flags]
     )
     assert result.exit_code == 0, result.output
     assert seen["peering_name"] == peering_name
     assert seen["standalone"] is (peering_name is None)
+    # the run settings reach the handlers in Kopf's memo, not through a module global
+    settings: RunSettings = seen["memo"].run
     assert settings.peering_lifetime == lifetime
     assert settings.config.webhook_insecure is True
     assert settings.config.tick_seconds == 0.5

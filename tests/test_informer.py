@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from kube_emulator import Sandbox
 from remediator.adapters.kube import KubeClient, load_configuration
 from remediator.core.crds import all_crds
 from remediator.informer import Informer
-from remediator.sandbox import Sandbox
 from remediator.view import ClusterView
 
 GROUP = "remediator.dev"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from kube_emulator import Sandbox
 from remediator.adapters.kube import KubeClient, KubeError, load_configuration
-from remediator.sandbox import Sandbox
 
 
 def test_the_token_is_reused_and_read_again_after_a_401(tmp_path: Path) -> None:

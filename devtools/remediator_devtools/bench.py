@@ -1,4 +1,4 @@
-"""The operator's own benchmark: `python -m remediator.bench` (or `make bench`).
+"""The operator's own benchmark: `python -m remediator_devtools.bench` (or `make bench`).
 
 The real operator (`remediator run`, with the Alertmanager bridge) runs as a subprocess, so
 its RSS and CPU are its own, against the API emulator served from this process (which also
@@ -46,9 +46,9 @@ from typing import Any
 import aiohttp
 import click
 
-from .core.crds import all_crds
-from .core.models import Incident, RemediationPolicy
-from .sandbox import Sandbox
+from kube_emulator import Sandbox
+from remediator.core.crds import all_crds
+from remediator.core.models import Incident, RemediationPolicy
 
 NS = "bench"
 TOKEN = "bench-token"
@@ -604,7 +604,7 @@ def wait_ready(bench: Bench, operator: Operator, timeout: float = 60) -> None:
 
 
 def matching_bench(policies: int = 10_000, rounds: int = 20) -> dict[str, Any]:
-    from .core import matching
+    from remediator.core import matching
 
     bodies = [
         RemediationPolicy.model_validate(

@@ -27,10 +27,11 @@ from typing import Any
 import click
 import yaml
 
-from .core.crds import all_crds
-from .core.models import API_VERSION
-from .reconcile import OperatorConfig
-from .sandbox import Sandbox
+from kube_emulator import Sandbox
+from remediator.core.crds import all_crds
+from remediator.core.models import API_VERSION
+from remediator.reconcile import OperatorConfig
+
 from .testing import OperatorThread
 
 NS = "shop"

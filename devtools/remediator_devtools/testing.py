@@ -22,8 +22,8 @@ from pathlib import Path
 
 import kopf
 
-from .reconcile import OperatorConfig
-from .runtime import RunSettings
+from remediator.reconcile import OperatorConfig
+from remediator.runtime import RunSettings
 
 
 class OperatorThread:
@@ -58,8 +58,8 @@ class OperatorThread:
             identity=f"operator-thread-{os.getpid()}-{id(self):x}",
             priority=random.randint(1, 1_000_000),
         )
-        from .handlers.registry import REGISTRY
-        from .main import handlers  # noqa: F401  (registers the handlers)
+        from remediator.handlers.registry import REGISTRY
+        from remediator.main import handlers  # noqa: F401  (registers the handlers)
 
         def run() -> None:
             try:

@@ -1,6 +1,6 @@
 """The emulator's own throughput: the ceiling every operator figure measured on it runs under.
 
-`python -m remediator.sandbox.bench` (or `make bench-sandbox`) starts a sandbox, drives it
+`python -m kube_emulator.bench` (or `make bench-sandbox`) starts a sandbox, drives it
 over loopback HTTP from a client in this process (as the operator's clients do), and reports
 GET and merge-PATCH requests per second and watch events delivered per second. Results are
 printed and merged into `bench/results.json` under the key `sandbox`.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,34 +19,6 @@ if TYPE_CHECKING:
 @click.version_option(__version__, prog_name="remediator")
 def main() -> None:
     """Remediator: alerts into safe, audited remediation on Kubernetes."""
-
-
-@main.command()
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("sandbox.kubeconfig"),
-    show_default=True,
-    help="Where to write the kubeconfig that points clients at the emulator.",
-)
-@click.option("--port", type=int, default=0, help="Port to listen on (default: a free one).")
-@click.option(
-    "--no-controllers", is_flag=True, help="Run without the fixture Deployment controller."
-)
-def sandbox(kubeconfig: Path, port: int, no_controllers: bool) -> None:
-    """Serve the Kubernetes API emulator until interrupted."""
-    from .sandbox import Sandbox
-
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with Sandbox(kubeconfig=kubeconfig, port=port, controllers=not no_controllers) as box:
-        click.echo(f"Kubernetes API emulator serving on {box.url}")
-        click.echo(
-            f"kubeconfig written to {kubeconfig}; try: kubectl --kubeconfig {kubeconfig} get ns"
-        )
-        stop.wait()
-    click.echo("stopped")
 
 
 # -------------------------------------------------------------------------- the bridge
@@ -566,13 +536,33 @@ def _decide(
     )
 
 
-def _register() -> None:
-    from .commands import COMMANDS
-    from .demo import demo
+DEVTOOLS = "remediator.commands"  # the entry-point group of remediator-devtools' commands
 
-    main.add_command(demo)
+
+def _missing_devtools(name: str) -> click.Command:
+    @click.command(name, context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def missing(args: tuple[str, ...]) -> None:
+        raise click.ClickException(
+            f"`remediator {name}` comes with the development tools, which are not installed:"
+            " run `make demo` (it sets them up), or `pip install -e emulator -e devtools`"
+        )
+
+    missing.help = f"(needs the development tools: `make demo`) {name}"
+    return missing
+
+
+def _register() -> None:
+    from importlib.metadata import entry_points
+
+    from .commands import COMMANDS
+
     for command in COMMANDS:  # validate, simulate, report
         main.add_command(command)
+    # `demo` and `sandbox` live in remediator-devtools (with the emulator): not in the image
+    loaded = {ep.name: ep for ep in entry_points(group=DEVTOOLS)}
+    for name in ("demo", "sandbox"):
+        main.add_command(loaded[name].load() if name in loaded else _missing_devtools(name))
 
 
 _register()

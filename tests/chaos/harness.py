@@ -32,9 +32,9 @@ import yaml
 from kubernetes import client
 from kubernetes import config as kube_config
 
+from kube_emulator import Sandbox, WriteRecord
 from remediator.core import ledger
-from remediator.sandbox import Sandbox, WriteRecord
-from remediator.testing import OperatorProcess
+from remediator_devtools.testing import OperatorProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION = "remediator.dev", "v1alpha1"

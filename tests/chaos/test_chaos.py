@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from remediator.sandbox import WriteRecord
+from kube_emulator import WriteRecord
 
 from .harness import Planned, Result, count, log, run_faults_and_kills, run_peering
 

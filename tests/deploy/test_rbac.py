@@ -33,11 +33,11 @@ import pytest
 import yaml
 from kubernetes import client, config
 
+from kube_emulator import Sandbox
 from remediator.adapters.kube import USER_AGENT
 from remediator.bridge import BridgeConfig
 from remediator.reconcile import OperatorConfig
-from remediator.sandbox import Sandbox
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from .recording import Attributes, RecordingProxy, _free_port
 from .shipped import create_shipped_configmaps

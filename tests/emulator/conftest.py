@@ -10,7 +10,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from remediator.sandbox import Sandbox
+from kube_emulator import Sandbox
 
 GROUP = "test.remediator.dev"
 VERSION = "v1"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from kubernetes import client, dynamic
 
-from remediator.sandbox import Sandbox
+from kube_emulator import Sandbox
 
 from .conftest import CRD_NAME, GROUP, KIND, PLURAL, VERSION, api_request, expect_error
 

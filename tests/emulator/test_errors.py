@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from remediator.sandbox import Sandbox
+from kube_emulator import Sandbox
 
 from .conftest import api_request, expect_error
 

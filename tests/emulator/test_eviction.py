@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from remediator.sandbox.errors import ApiError
-from remediator.sandbox.eviction import budget_status, check_eviction
+from kube_emulator.errors import ApiError
+from kube_emulator.eviction import budget_status, check_eviction
 
 
 def pod(

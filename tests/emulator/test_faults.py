@@ -18,7 +18,7 @@ import pytest
 import urllib3
 from kubernetes import client, watch
 
-from remediator.sandbox import Sandbox
+from kube_emulator import Sandbox
 
 from .conftest import api_request, expect_error
 from .test_kopf import GROUP as KOPF_GROUP

@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from remediator.sandbox import Sandbox
+from kube_emulator import Sandbox
 
 NS = "default"
 REVISION = "deployment.kubernetes.io/revision"

@@ -23,7 +23,7 @@ from kopf.testing import KopfRunner
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from remediator.sandbox import Sandbox
+from kube_emulator import Sandbox
 
 GROUP = "kopf.remediator.dev"
 VERSION = "v1"

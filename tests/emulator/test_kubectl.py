@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from remediator.sandbox import Sandbox
-from remediator.sandbox import fixtures as sandbox_fixtures
+from kube_emulator import Sandbox
+from kube_emulator import fixtures as sandbox_fixtures
 
 if TYPE_CHECKING:
     from tests.conftest import Kubectl
@@ -623,7 +623,7 @@ def test_rollout_restart_sets_restarted_at_and_rolls_a_new_replicaset(
 
 @pytest.mark.skipif(
     not hasattr(sandbox_fixtures, "DeploymentController"),
-    reason="the fixture Deployment controller (remediator.sandbox.fixtures) is not ready yet",
+    reason="the fixture Deployment controller (kube_emulator.fixtures) is not ready yet",
 )
 def test_rollout_undo_returns_to_the_previous_replicaset(
     kubectl: Kubectl, sandbox: Sandbox

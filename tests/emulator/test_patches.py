@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from remediator.sandbox.patches import (
+from kube_emulator.patches import (
     PatchError,
     apply_json_patch,
     apply_merge_patch,

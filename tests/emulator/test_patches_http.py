@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from remediator.sandbox import Sandbox
+from kube_emulator import Sandbox
 
 from .conftest import GROUP, PLURAL, VERSION, api_request, expect_error
 

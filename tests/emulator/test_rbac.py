@@ -22,8 +22,8 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from remediator.sandbox import Sandbox
-from remediator.sandbox.rbac import Attributes, rule_allows
+from kube_emulator import Sandbox
+from kube_emulator.rbac import Attributes, rule_allows
 
 from .conftest import GROUP, PLURAL, VERSION, api_request, expect_error, widget_crd
 

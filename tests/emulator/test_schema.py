@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from remediator.sandbox.schema import (
+from kube_emulator.schema import (
     Cause,
     apply_defaults,
     format_invalid,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from remediator.sandbox.selectors import (
+from kube_emulator.selectors import (
     FieldSelector,
     LabelSelector,
     SelectorError,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from remediator.sandbox import Sandbox
+from kube_emulator import Sandbox
 
 from .conftest import GROUP, KIND, PLURAL, VERSION, expect_error
 

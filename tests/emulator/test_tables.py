@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from remediator.sandbox.tables import (
+from kube_emulator.tables import (
     CREATION_TIMESTAMP_DESCRIPTION,
     NAME_DESCRIPTION,
     JSONPathError,

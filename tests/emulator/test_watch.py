@@ -10,7 +10,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from remediator.sandbox import Sandbox
+from kube_emulator import Sandbox
 
 from .conftest import GROUP, PLURAL, VERSION, api_request
 

@@ -18,10 +18,10 @@ import pytest
 import yaml
 from kubernetes import client
 
+from kube_emulator import Sandbox
 from real.backend import ControlPlane, RealBox
 from remediator.reconcile import EVENT_REASONS, OperatorConfig
-from remediator.sandbox import Sandbox
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION = "remediator.dev", "v1alpha1"

@@ -23,9 +23,9 @@ import pytest
 from kubernetes import client, config
 
 import remediator.main  # registers the operator's handlers (into Kopf's default registry)
+from kube_emulator import patches
 from remediator.core import stamps
-from remediator.sandbox import patches
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from .conftest import (
     APPROVAL_KEY,

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from remediator.bridge import BridgeConfig
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from .conftest import NS, Cluster, actions, policy_spec, timeline
 from .promstack import (

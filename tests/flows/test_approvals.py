@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from .conftest import GROUP, NS, VERSION, Cluster, actions, incident_spec, policy_spec, timeline
 

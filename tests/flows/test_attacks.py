@@ -25,7 +25,7 @@ from kubernetes import client, config
 
 from remediator.bridge import BridgeConfig
 from remediator.core import alerts
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 from support.alertmanager import firing_alert, webhook_payload
 
 from .conftest import (

@@ -15,7 +15,7 @@ from remediator.core.models import (
     RemediationPolicy,
     TimelineEntry,
 )
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
 from .sealing import write_as_operator

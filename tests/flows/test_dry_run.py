@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
 

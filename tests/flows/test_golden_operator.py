@@ -64,14 +64,14 @@ import yaml
 from click.testing import CliRunner
 from kubernetes import client
 
+from kube_emulator import Sandbox
+from kube_emulator.api import Api
 from remediator.bridge import BridgeConfig
 from remediator.cli import main
 from remediator.commands import load_objects
 from remediator.core import alerts, reasons
 from remediator.reconcile import OperatorConfig
-from remediator.sandbox import Sandbox
-from remediator.sandbox.api import Api
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from .conftest import APPROVAL_KEY, NS, Cluster, _configuration, _free_port, install_crds
 

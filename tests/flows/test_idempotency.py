@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from kubernetes import client
 
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from .conftest import GROUP, NS, VERSION, Cluster, incident_spec, policy_spec
 

@@ -20,7 +20,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from remediator.bridge import BridgeConfig
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 from support.alertmanager import firing_alert, webhook_payload
 
 from .conftest import Cluster, _free_port, incident_spec, policy_spec

@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 from kubernetes import client
 
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
 from .sealing import write_as_operator

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from .conftest import GROUP, NS, VERSION, Cluster, incident_spec, policy_spec, timeline
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from .conftest import NS, Cluster, actions, timeline
 

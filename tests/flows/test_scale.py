@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline, told
 

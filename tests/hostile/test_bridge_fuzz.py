@@ -41,11 +41,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kubernetes import client
 
+from kube_emulator import Sandbox
 from remediator import bridge
 from remediator.adapters.kube import KubeClient, load_configuration
 from remediator.bridge import BridgeConfig
 from remediator.core.alerts import DEFAULT_PROTECTED
-from remediator.sandbox import Sandbox
 from support.alertmanager import webhook_payload
 
 from . import figures

@@ -43,10 +43,10 @@ from kubernetes import client, config
 
 from deploy.recording import RecordingProxy
 from deploy.shipped import create_shipped_configmaps
+from kube_emulator import Sandbox
 from remediator.bridge import BridgeConfig
 from remediator.reconcile import OperatorConfig
-from remediator.sandbox import Sandbox
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION = "remediator.dev", "v1alpha1"

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from flows.conftest import NS, Cluster, incident_spec, policy_spec
 from remediator.core.models import Incident, RemediationPolicy
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from . import figures
 

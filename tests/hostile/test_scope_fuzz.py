@@ -51,10 +51,10 @@ from hypothesis import strategies as st
 from kubernetes import client, config
 
 from flows.conftest import APPROVAL_KEY, GROUP, VERSION, Cluster
+from kube_emulator import Sandbox
 from remediator.core import lifecycle, planning, status_seal
 from remediator.core.models import Incident
-from remediator.sandbox import Sandbox
-from remediator.testing import OperatorThread
+from remediator_devtools.testing import OperatorThread
 
 from . import figures
 

@@ -4,7 +4,7 @@ On the emulator the faults are injected inside the server (`Sandbox.faults`); th
 server cannot be made to fail on demand, so the operator talks to it through this proxy
 instead: plain HTTP on loopback in, HTTPS to kube-apiserver out, the client's own bearer
 token passed through (so the audit log names the client's identity). The same
-`remediator.sandbox.faults.Faults` rules decide what fails, with the same effects: an error
+`kube_emulator.faults.Faults` rules decide what fails, with the same effects: an error
 `Status` (500/503/409/429) before the request reaches the server, a late answer, no answer
 at all, a write applied whose answer is lost, a watch dropped mid-way, a watch resumed from
 a resourceVersion answered with 410 Gone.
@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from remediator.sandbox.faults import Call, FaultRule, Faults
+from kube_emulator.faults import Call, FaultRule, Faults
 
 HOP_HEADERS = {
     "host",
