@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from remediator.cli import main
-from remediator.commands import load_policies
+from remediator.cli.files import load_policies
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from remediator.cli import main
 from remediator.core.models import Incident
-from remediator.core.review import CHECKLIST, human_duration, render, time_to_act
+from remediator.core.report import CHECKLIST, human_duration, render, time_to_act
 
 INCIDENTS = Path(__file__).resolve().parent / "golden" / "incidents"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

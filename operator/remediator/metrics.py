@@ -41,6 +41,7 @@ from prometheus_client.registry import Collector
 
 from . import __version__
 from .core.models import SEVERITIES, Phase
+from .core.times import parse_time_or_none
 
 log = structlog.get_logger("remediator.metrics")
 
@@ -155,24 +156,12 @@ class IncidentView:
     seen_at: float = 0.0  # monotonic
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def waiting_since(timeline: Iterable[Mapping[str, Any]]) -> datetime | None:
     """When the incident last entered AwaitingApproval, from its timeline."""
     since = None
     for entry in timeline:
         if entry.get("reason") == "AwaitingApproval":
-            since = _parse_time(entry.get("time"))
+            since = parse_time_or_none(entry.get("time"))
     return since
 
 
@@ -182,7 +171,7 @@ def view_of(body: Mapping[str, Any]) -> IncidentView:
     return IncidentView(  # one kept per Incident: the few values they share, interned
         phase=sys.intern(phase),
         severity=sys.intern(str((body.get("spec") or {}).get("severity") or "unknown")),
-        respond_by=_parse_time(status.get("respondBy")),
+        respond_by=parse_time_or_none(status.get("respondBy")),
         waiting_since=(
             waiting_since(status.get("timeline") or []) if phase == "AwaitingApproval" else None
         ),

@@ -17,11 +17,11 @@ from remediator.core.alerts import (
     incident_name,
     merge_severity_map,
     parse_payload,
-    rfc3339,
     route,
     severity_of,
 )
 from remediator.core.models import DNS1123_LABEL, Incident, Severity
+from remediator.core.times import precise_time
 
 STARTS = "2024-05-01T10:00:00.123456789Z"
 
@@ -199,7 +199,7 @@ def test_incident_names_are_dns_labels() -> None:
     name = incident_name("c4d2a7e9f0b1a2b3", T0)
     assert re.fullmatch(DNS1123_LABEL, name)
     assert re.fullmatch(r"am-[0-9a-f]{16}", name)
-    assert rfc3339(T0) == "2024-05-01T10:00:00.123456Z"
+    assert precise_time(T0) == "2024-05-01T10:00:00.123456Z"
 
 
 # ----------------------------------------------------------------------- severity

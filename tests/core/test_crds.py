@@ -17,7 +17,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from remediator.cli import render_crd
+from remediator.cli.policies import render_crd
 from remediator.core.crds import all_crds
 from remediator.core.models import GROUP, VERSION, Incident, RemediationPolicy
 

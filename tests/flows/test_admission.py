@@ -24,7 +24,7 @@ from kubernetes import client, config
 
 import remediator.main  # registers the operator's handlers (into Kopf's default registry)
 from kube_emulator import patches
-from remediator.core import stamps
+from remediator.core import approval_seal
 from remediator_devtools.testing import OperatorThread
 
 from .conftest import (
@@ -165,9 +165,9 @@ def policy(spec: dict[str, Any], name: str = "restart") -> dict[str, Any]:
 
 def seal_verifies(body: dict[str, Any]) -> bool:
     spec = body["spec"]
-    return stamps.verify(
+    return approval_seal.verify(
         APPROVAL_KEY,
-        body["metadata"].get("annotations", {}).get(stamps.ANNOTATION),
+        body["metadata"].get("annotations", {}).get(approval_seal.ANNOTATION),
         namespace=body["metadata"]["namespace"],
         incident=spec["incident"],
         decision=spec["decision"],
@@ -237,7 +237,7 @@ def test_create_with_existing_annotations_keeps_them(
     [
         ({"approver": "alice@example.com"}, {}, "spec.approver"),
         ({"approverGroups": ["sre"]}, {}, "spec.approverGroups"),
-        ({}, {stamps.ANNOTATION: "f" * 64}, stamps.ANNOTATION),
+        ({}, {approval_seal.ANNOTATION: "f" * 64}, approval_seal.ANNOTATION),
     ],
     ids=["approver", "approverGroups", "seal"],
 )
@@ -282,11 +282,11 @@ def test_update_of_spec_or_seal_is_refused_labels_are_allowed(
     assert "immutable" in response["status"]["message"]
 
     reseal = copy.deepcopy(old)
-    reseal["metadata"]["annotations"][stamps.ANNOTATION] = "0" * 64
+    reseal["metadata"]["annotations"][approval_seal.ANNOTATION] = "0" * 64
     assert review(url, "UPDATE", reseal, old)["allowed"] is False
 
     unsealed = copy.deepcopy(old)
-    del unsealed["metadata"]["annotations"][stamps.ANNOTATION]
+    del unsealed["metadata"]["annotations"][approval_seal.ANNOTATION]
     assert review(url, "UPDATE", unsealed, old)["allowed"] is False
 
     labelled = copy.deepcopy(old)
@@ -395,7 +395,7 @@ def test_an_approval_cannot_be_edited_through_the_api(
     for change in (
         {"spec": {"decision": "reject"}},
         {"spec": {"planHash": "fedcba9876543210"}},
-        {"metadata": {"annotations": {stamps.ANNOTATION: "0" * 64}}},
+        {"metadata": {"annotations": {approval_seal.ANNOTATION: "0" * 64}}},
     ):
         with pytest.raises(client.ApiException) as refused:
             cluster.custom.patch_namespaced_custom_object(
@@ -503,7 +503,7 @@ def test_a_forged_approval_is_ignored_when_the_operator_returns(
     first.stop()
     # the operator is gone and took its webhooks along: the admin can write anything
     forged = approval({"approver": "alice", "approverGroups": ["sre"], "planHash": plan_hash})
-    forged["metadata"]["annotations"] = {stamps.ANNOTATION: "f" * 64}
+    forged["metadata"]["annotations"] = {approval_seal.ANNOTATION: "f" * 64}
     cluster.create("approvals", forged)
     mark = cluster.mark()
     start_operator()

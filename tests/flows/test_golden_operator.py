@@ -68,7 +68,7 @@ from kube_emulator import Sandbox
 from kube_emulator.api import Api
 from remediator.bridge import BridgeConfig
 from remediator.cli import main
-from remediator.commands import load_objects
+from remediator.cli.files import load_objects
 from remediator.core import alerts, reasons
 from remediator.reconcile import OperatorConfig
 from remediator_devtools.testing import OperatorThread

@@ -51,6 +51,7 @@ from pydantic import (
 )
 
 from .models import API_VERSION, DNS1123_LABEL, SEVERITIES, Severity
+from .times import precise_time
 
 MAX_ALERTS = 1000
 MAX_LABELS = 64
@@ -206,19 +207,12 @@ def _short(text: str, limit: int = 64) -> str:
 
 
 # ------------------------------------------------------------------------------ decisions
-def rfc3339(moment: datetime) -> str:
-    """UTC, microseconds, `Z`: one spelling per instant (naive means UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 BRIDGE_NAME_PREFIX = "am-"
 
 
 def incident_name(fingerprint: str, starts_at: datetime) -> str:
     """The Incident's name: deterministic in (fingerprint, startsAt), a DNS-1123 label."""
-    digest = hashlib.sha256(f"{fingerprint}@{rfc3339(starts_at)}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{fingerprint}@{precise_time(starts_at)}".encode()).hexdigest()
     return f"{BRIDGE_NAME_PREFIX}{digest[:16]}"
 
 
@@ -314,7 +308,7 @@ def incident_for(
             "labels": dict(alert.labels),
             "annotations": dict(alert.annotations),
             "fingerprint": alert.fingerprint,
-            "startsAt": rfc3339(alert.starts_at),
+            "startsAt": precise_time(alert.starts_at),
             "alertStatus": alert.status,
         },
     }

@@ -15,7 +15,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from remediator.core import reasons
@@ -29,6 +29,7 @@ from remediator.core.models import (
     TargetRef,
     parse_duration,
 )
+from remediator.core.times import kube_time, parse_time
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 POD_TEMPLATE_HASH = "pod-template-hash"
@@ -62,16 +63,6 @@ class PlanningError(ValueError):
         self.reason = reason
         self.step = step
         self.message = message
-
-
-def rfc3339(moment: datetime) -> str:
-    """`2024-05-01T12:00:00Z`: the form Kubernetes writes timestamps in."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _revision(obj: Mapping[str, Any]) -> int | None:
@@ -200,7 +191,7 @@ def _check_rolled_out_within(
             f"cannot tell when revision {current} of {ctx.ref} rolled out"
             " (no ReplicaSet with a creationTimestamp has it)",
         )
-    age = (ctx.now - _parse_time(created)).total_seconds()
+    age = (ctx.now - parse_time(created)).total_seconds()
     if age > parse_duration(window):
         raise ctx.refuse(
             reasons.ROLLOUT_TOO_OLD,
@@ -229,7 +220,7 @@ def _plan_restart(ctx: _Context) -> _Planned:
         raise ctx.refuse(
             reasons.WORKLOAD_PAUSED, f"{ctx.ref} is paused; resume it before restarting it"
         )
-    return {"mode": "rolling", "restartedAt": rfc3339(ctx.now)}, f"rolling restart of {ctx.ref}"
+    return {"mode": "rolling", "restartedAt": kube_time(ctx.now)}, f"rolling restart of {ctx.ref}"
 
 
 def _plan_scale(ctx: _Context) -> _Planned:

@@ -20,6 +20,7 @@ from typing import Any
 
 from remediator.core import alerts, gating, guards, matching, planning, reasons, targets
 from remediator.core.models import Incident, RemediationPolicy, Severity, TargetRef
+from remediator.core.times import kube_time, precise_time
 
 NOT_CHECKED_OFFLINE = (
     "paused (ConfigMap remediator-config)",
@@ -174,7 +175,7 @@ def _approval_summary(
     gate: dict[str, Any] = {
         "mode": rule.mode,
         "approvers": rule.approvers if rule.mode == "required" else 0,
-        "respondBy": planning.rfc3339(deadline),
+        "respondBy": kube_time(deadline),
     }
     if policy.spec.approval.approver_groups:
         gate["approverGroups"] = list(policy.spec.approval.approver_groups)
@@ -195,7 +196,7 @@ def decide_alert(
             "alertname": alert.alertname,
             "status": alert.status,
             "fingerprint": alert.fingerprint,
-            "startsAt": alerts.rfc3339(alert.starts_at),
+            "startsAt": precise_time(alert.starts_at),
         },
         "incident": None,
         "outcome": "",

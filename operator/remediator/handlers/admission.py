@@ -23,7 +23,7 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
-from ..core import stamps
+from ..core import approval_seal
 from ..core.alerts import BRIDGE_NAME_PREFIX
 from ..core.models import GROUP, VERSION, RemediationPolicy
 from ..core.validation import describe_errors
@@ -48,9 +48,9 @@ def stamp_approver(
             "authenticated identity; remove them",
             code=403,
         )
-    if (meta.get("annotations") or {}).get(stamps.ANNOTATION):
+    if (meta.get("annotations") or {}).get(approval_seal.ANNOTATION):
         raise kopf.AdmissionError(
-            f"annotation {stamps.ANNOTATION} is set by the server; remove it", code=403
+            f"annotation {approval_seal.ANNOTATION} is set by the server; remove it", code=403
         )
     username = str(userinfo.get("username") or "")
     if not username or username == "system:anonymous":
@@ -58,7 +58,7 @@ def stamp_approver(
     groups = sorted(str(g) for g in userinfo.get("groups") or [])
     patch.spec["approver"] = username
     patch.spec["approverGroups"] = groups
-    patch.metadata.annotations[stamps.ANNOTATION] = stamps.seal(
+    patch.metadata.annotations[approval_seal.ANNOTATION] = approval_seal.seal(
         memo.approval_key,
         namespace=namespace or "",
         incident=str(spec.get("incident", "")),
@@ -74,8 +74,8 @@ def stamp_approver(
 )
 def approvals_immutable(**kwargs: Any) -> None:
     old, new = kwargs.get("old") or {}, kwargs.get("new") or {}
-    old_seal = ((old.get("metadata") or {}).get("annotations") or {}).get(stamps.ANNOTATION)
-    new_seal = ((new.get("metadata") or {}).get("annotations") or {}).get(stamps.ANNOTATION)
+    old_seal = ((old.get("metadata") or {}).get("annotations") or {}).get(approval_seal.ANNOTATION)
+    new_seal = ((new.get("metadata") or {}).get("annotations") or {}).get(approval_seal.ANNOTATION)
     if old.get("spec") != new.get("spec") or old_seal != new_seal:
         raise kopf.AdmissionError(
             "approvals are immutable: create a new Approval instead", code=403

@@ -12,11 +12,11 @@ import structlog
 from pydantic import ValidationError
 
 from ..core import (
+    approval_seal,
     guards,
     ledger,
     planning,
     reasons,
-    stamps,
     targets,
 )
 from ..core.models import (
@@ -159,9 +159,9 @@ class Inputs(State):
             except ValidationError:
                 continue
             spec = approval.spec
-            sealed = stamps.verify(
+            sealed = approval_seal.verify(
                 self.config.approval_key,
-                approval.metadata.annotations.get(stamps.ANNOTATION),
+                approval.metadata.annotations.get(approval_seal.ANNOTATION),
                 namespace=namespace,
                 incident=spec.incident,
                 decision=spec.decision,

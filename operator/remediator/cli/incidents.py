@@ -1,0 +1,128 @@
+"""The incident commander's commands: `approve`, `reject` and `report`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from ..core.models import Incident
+from ..core.report import render
+from .files import read_data
+from .options import time_zone
+
+
+@click.command()
+@click.argument("incident")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("--reason", default="", help="Why (recorded in the audit trail).")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None)
+def approve(incident: str, namespace: str, reason: str, kubeconfig: str | None) -> None:
+    """Approve the current plan of INCIDENT (your identity is stamped by the API server)."""
+    _decide(incident, namespace, "approve", reason, kubeconfig)
+
+
+@click.command()
+@click.argument("incident")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("--reason", default="", help="Why (recorded in the audit trail).")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None)
+def reject(incident: str, namespace: str, reason: str, kubeconfig: str | None) -> None:
+    """Reject the current plan of INCIDENT; it will not be applied."""
+    _decide(incident, namespace, "reject", reason, kubeconfig)
+
+
+def _decide(
+    incident: str, namespace: str, decision: str, reason: str, kubeconfig: str | None
+) -> None:
+    import asyncio
+
+    from ..approvals import create_approval
+
+    try:
+        name, plan_hash = asyncio.run(
+            create_approval(incident, namespace, decision, reason, kubeconfig)
+        )
+    except LookupError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(
+        f"approval.remediator.dev/{name} created: {decision} plan {plan_hash} of "
+        f"incident {namespace}/{incident}"
+    )
+
+
+@click.command()
+@click.argument("incident", required=False)
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None)
+@click.option(
+    "--file",
+    "incident_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Read the Incident from a file (`kubectl get incident X -o json|yaml`) instead.",
+)
+@click.option("--timezone", default="UTC", show_default=True, help="Business hours (P3).")
+@click.option(
+    "-o",
+    "--output",
+    "output_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the Markdown to this file (default: stdout).",
+)
+def report(
+    incident: str | None,
+    namespace: str,
+    kubeconfig: str | None,
+    incident_file: Path | None,
+    timezone: str,
+    output_file: Path | None,
+) -> None:
+    """Write a post-incident review of INCIDENT in Markdown, from its status."""
+    if incident_file is not None:
+        try:
+            bodies = read_data(incident_file)
+        except (OSError, ValueError, yaml.YAMLError) as e:
+            raise click.ClickException(f"{incident_file}: {e}") from None
+        if not bodies:
+            raise click.ClickException(f"{incident_file}: empty")
+        body = bodies[0]
+    elif incident:
+        body = fetch_incident(incident, namespace, kubeconfig)
+    else:
+        raise click.UsageError("give INCIDENT (read from the cluster) or --file")
+    try:
+        parsed = Incident.model_validate(body)
+    except ValueError as e:
+        raise click.ClickException(f"not an Incident: {e}") from None
+    markdown = render(parsed, now=datetime.now(UTC), tz=time_zone(timezone))
+    if output_file is not None:
+        output_file.write_text(markdown, encoding="utf-8")
+        click.echo(f"wrote {output_file}")
+    else:
+        click.echo(markdown, nl=False)
+
+
+def fetch_incident(name: str, namespace: str, kubeconfig: str | None) -> dict[str, Any]:
+    import asyncio
+
+    from ..adapters.kube import KubeClient, KubeError, load_configuration
+
+    async def get() -> dict[str, Any] | None:
+        kube = KubeClient(load_configuration(kubeconfig))
+        try:
+            return await kube.get_custom(namespace, "incidents", name)
+        finally:
+            await kube.close()
+
+    try:
+        body = asyncio.run(get())
+    except KubeError as e:
+        raise click.ClickException(f"cannot read incident {namespace}/{name}: {e}") from None
+    if body is None:
+        raise click.ClickException(f"incident {namespace}/{name} not found")
+    return body
