@@ -1,177 +1,36 @@
-"""The resources of `remediator.dev/v1alpha1`: the one source of truth for their shape.
-
-`Incident`, `RemediationPolicy` and `Approval` are pydantic models here; the CRDs in
-`crds/` are generated from them (`remediator crds`) and a test fails when they drift, so
-what the API server validates and what the operator parses are the same thing. Models
-forbid unknown fields and use the camelCase names of the Kubernetes API. Purely
-computational: only the standard library and pydantic.
-"""
+"""RemediationPolicy: what may be done, to which workloads, under which guards and
+approvals. Purely computational."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
-GROUP = "remediator.dev"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
-
-Severity = Literal["P0", "P1", "P2", "P3"]
-SEVERITIES: tuple[Severity, ...] = ("P0", "P1", "P2", "P3")
-Phase = Literal[
-    "Pending",
-    "Matched",
-    "AwaitingApproval",
-    "Remediating",
-    "Verifying",
-    "Remediated",
-    "NoPolicy",
-    "Rejected",
-    "Blocked",
-    "DryRun",
-    "Failed",
-    "Escalated",
-    "Resolved",
-]
-ActionName = Literal[
-    "rollback",
-    "restartPods",
-    "scale",
-    "circuitBreaker",
-    "suspendCronJobs",
-    "isolatePods",
-    "notify",
-]
-WorkloadKind = Literal["Deployment", "StatefulSet"]
-ApprovalMode = Literal["auto", "required", "notifyOnly"]
-
-DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-LABEL_KEY = (
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+from .base import (
+    CONFIGMAP_KEY,
+    SEVERITIES,
+    ActionName,
+    ApprovalMode,
+    Condition,
+    Duration,
+    LabelKey,
+    Metadata,
+    Model,
+    Phase,
+    ResourceName,
+    Severity,
+    ShortText,
+    WorkloadKind,
+    WorkloadName,
+    _check_regex,
 )
-DURATION = r"^([0-9]+(ms|s|m|h|d))+$"
-CONFIGMAP_KEY = r"^[-._a-zA-Z0-9]+$"
-
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Go-style duration such as `90s`, `5m`, `1h30m` or `2d`."""
-    if not re.fullmatch(DURATION, text):
-        raise ValueError(f"invalid duration {text!r}: use a number and a unit (ms, s, m, h, d)")
-    return sum(float(n) * _DURATION_UNITS[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d)", text))
-
-
-def _check_duration(text: str) -> str:
-    parse_duration(text)
-    return text
-
-
-def _check_regex(text: str) -> str:
-    try:
-        re.compile(text)
-    except re.error as e:
-        raise ValueError(f"invalid regular expression {text!r}: {e}") from None
-    return text
-
-
-ResourceName = Annotated[
-    str, StringConstraints(min_length=1, max_length=253, pattern=DNS1123_SUBDOMAIN)
-]
-WorkloadName = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=DNS1123_LABEL)]
-LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=317, pattern=LABEL_KEY)]
-Duration = Annotated[
-    str, StringConstraints(pattern=DURATION, max_length=32), AfterValidator(_check_duration)
-]
-ShortText = Annotated[str, StringConstraints(max_length=1024)]
-LongText = Annotated[str, StringConstraints(max_length=4096)]
-
-
-class Model(BaseModel):
-    """camelCase on the wire, unknown fields refused, python names in code."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=True,
-        validate_assignment=False,
-    )
-
-    def dump(self) -> dict[str, Any]:
-        """The wire form: camelCase, no unset optionals."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-class Metadata(BaseModel):
-    """The part of ObjectMeta the operator reads; the rest is kept by the API server."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-    name: str = ""
-    namespace: str = ""
-    uid: str = ""
-    generation: int = 0
-    resource_version: str = Field("", alias="resourceVersion")
-    creation_timestamp: datetime | None = Field(None, alias="creationTimestamp")
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
-
-
-# ------------------------------------------------------------------------------ Incident
-class TargetRef(Model):
-    """A workload in the Incident's namespace."""
-
-    kind: WorkloadKind = Field("Deployment", description="Kind of the workload.")
-    name: WorkloadName = Field(description="Name of the workload (DNS-1123 label).")
-
-
-class IncidentSpec(Model):
-    source: Literal["alertmanager", "manual"] = Field(
-        "manual", description="Who reported it: the Alertmanager bridge or a person."
-    )
-    alertname: Annotated[str, StringConstraints(min_length=1, max_length=253)] = Field(
-        description="The alert's name; policies match on it."
-    )
-    severity: Severity = Field(description="P0 (critical) to P3 (low), as in the playbook.")
-    summary: LongText = Field("", description="One line for humans.")
-    labels: dict[str, Annotated[str, StringConstraints(max_length=1024)]] = Field(
-        default_factory=dict, description="The alert's labels; policies match on them."
-    )
-    annotations: dict[str, LongText] = Field(default_factory=dict)
-    fingerprint: Annotated[str, StringConstraints(max_length=64)] = ""
-    starts_at: datetime | None = None
-    alert_status: Literal["firing", "resolved"] = Field(
-        "firing", description="`resolved` cancels a pending plan and closes the incident."
-    )
-    target: TargetRef | None = Field(
-        None, description="Explicit target; else the policy takes it from a label."
-    )
-
-
-class PlannedStep(Model):
-    """One action with the concrete state it will set, fixed before anything changes."""
-
-    index: int = Field(ge=0)
-    action: ActionName
-    target: str = Field(description="What it acts on, e.g. `Deployment/checkout`.")
-    summary: ShortText = ""
-    desired: dict[str, Any] = Field(
-        default_factory=dict,
-        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
-        description="The action's desired state (applying it twice changes nothing).",
-    )
 
 
 class TargetBounds(Model):
@@ -183,106 +42,6 @@ class TargetBounds(Model):
     names: list[WorkloadName] = Field(default_factory=list, description="Allowed names.")
 
 
-class PlanBinding(Model):
-    """What a plan was made for: an approval of the plan holds for exactly this incident
-    (its uid: a re-created Incident is another one), this severity, this spec and this
-    version of the policy. The plan hash covers it."""
-
-    incident_uid: str = Field(description="The Incident's metadata.uid.")
-    severity: Severity
-    spec_digest: str = Field(description="Hash of the spec the plan was made from.")
-    policy_uid: str = ""
-    policy_generation: int = 0
-    bounds: TargetBounds | None = Field(
-        None, description="The policy's target bounds, checked again just before acting."
-    )
-
-
-class Plan(Model):
-    hash: Annotated[str, StringConstraints(max_length=64)] = Field(
-        description="Approvals bind to this hash of the steps and the binding."
-    )
-    steps: list[PlannedStep] = Field(default_factory=list)
-    created_at: datetime | None = None
-    binding: PlanBinding | None = None
-
-
-ActionState = Literal["Pending", "Applying", "Applied", "Skipped", "Failed", "Reverted", "DryRun"]
-
-
-class ActionRecord(Model):
-    index: int = Field(ge=0)
-    action: ActionName
-    target: str = ""
-    state: ActionState = "Pending"
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    result: LongText = ""
-    revert: dict[str, Any] | None = Field(
-        None,
-        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
-        description="What restores the previous state, where the action records it.",
-    )
-    revert_at: datetime | None = None
-
-
-class ApprovalRecord(Model):
-    name: str = Field(description="The Approval object.")
-    approver: ShortText
-    decision: Literal["approve", "reject"]
-    plan_hash: str = ""
-    reason: ShortText = ""
-    at: datetime | None = None
-    counted: bool = Field(True, description="False when ignored (stale plan, duplicate, ...).")
-
-
-class Condition(Model):
-    type: str
-    status: Literal["True", "False", "Unknown"]
-    reason: str = ""
-    message: LongText = ""
-    last_transition_time: datetime | None = None
-    observed_generation: int | None = None
-
-
-class TimelineEntry(Model):
-    time: datetime
-    reason: str
-    message: LongText = ""
-    actor: ShortText = "remediator"
-
-
-class IncidentStatus(Model):
-    phase: Phase = "Pending"
-    message: LongText = ""
-    policy: str | None = None
-    action: str | None = Field(None, description="The plan's actions, for the printer column.")
-    plan: Plan | None = None
-    actions: list[ActionRecord] = Field(default_factory=list)
-    approvals: list[ApprovalRecord] = Field(default_factory=list)
-    respond_by: datetime | None = None
-    conditions: list[Condition] = Field(default_factory=list)
-    observed_generation: int | None = None
-    timeline: list[TimelineEntry] = Field(default_factory=list)
-    verification: VerificationStatus | None = Field(
-        None, description="The PromQL check after acting (phase Verifying and after)."
-    )
-    seal: Annotated[str, StringConstraints(max_length=128)] | None = Field(
-        None,
-        description="The operator's HMAC over this status and the Incident's uid: a status"
-        " written by anyone else does not verify, and the operator acts on none of it.",
-    )
-
-
-class Incident(Model):
-    api_version: Literal["remediator.dev/v1alpha1"] = "remediator.dev/v1alpha1"
-    kind: Literal["Incident"] = "Incident"
-    metadata: Metadata = Field(default_factory=Metadata)
-    spec: IncidentSpec
-    status: IncidentStatus = Field(default_factory=IncidentStatus)
-
-
-# --------------------------------------------------------------------- RemediationPolicy
 class LabelExpression(Model):
     key: LabelKey
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist", "Regex"]
@@ -576,26 +335,3 @@ class RemediationPolicy(Model):
     metadata: Metadata = Field(default_factory=Metadata)
     spec: RemediationPolicySpec
     status: RemediationPolicyStatus = Field(default_factory=RemediationPolicyStatus)
-
-
-# ------------------------------------------------------------------------------ Approval
-class ApprovalSpec(Model):
-    incident: ResourceName = Field(description="The Incident, in the same namespace.")
-    decision: Literal["approve", "reject"]
-    plan_hash: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
-        description="The plan this decision was made on (`status.plan.hash`)."
-    )
-    reason: ShortText = ""
-    approver: ShortText | None = Field(
-        None, description="Stamped by the admission webhook from the requester's identity."
-    )
-    approver_groups: list[ShortText] = Field(
-        default_factory=list, description="Stamped by the admission webhook."
-    )
-
-
-class Approval(Model):
-    api_version: Literal["remediator.dev/v1alpha1"] = "remediator.dev/v1alpha1"
-    kind: Literal["Approval"] = "Approval"
-    metadata: Metadata = Field(default_factory=Metadata)
-    spec: ApprovalSpec
