@@ -580,7 +580,11 @@ class RealBox:
         self.plane = plane
         self.workdir = workdir
         self.namespaces = tuple(namespaces)  # where settle() looks
-        self.kubeconfig = plane.kubeconfig
+        # the test's own copy: helpers write user kubeconfigs beside it (in the test's tmp_path)
+        self.kubeconfig = workdir / "admin.kubeconfig"
+        self.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+        self.kubeconfig.write_bytes(plane.kubeconfig.read_bytes())
+        self.kubeconfig.chmod(0o600)
         self.audit_start = plane.audit_size()
         self._rvs: dict[tuple[str, str, str, str], set[str]] = {}
         self._records: list[WriteRecord] = []
