@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 
@@ -22,9 +21,6 @@ from ..core.models import (
     parse_duration,
 )
 from ..executor import ActionFailed, NotNow
-
-if TYPE_CHECKING:
-    pass
 from .record import Recording
 from .state import DONE_STATES, Wait
 

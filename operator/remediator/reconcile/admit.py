@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -31,9 +30,6 @@ from ..core.models import (
     IncidentStatus,
     RemediationPolicy,
 )
-
-if TYPE_CHECKING:
-    pass
 from .act import Acting
 from .state import Wait
 

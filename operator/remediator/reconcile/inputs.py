@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from pydantic import ValidationError
@@ -28,9 +28,6 @@ from ..core.models import (
     TargetRef,
     parse_duration,
 )
-
-if TYPE_CHECKING:
-    pass
 from .state import State
 
 log = structlog.get_logger("remediator.reconciler")

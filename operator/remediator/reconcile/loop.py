@@ -7,22 +7,16 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
 from .. import metrics
-from ..core import (
-    planning,
-    reasons,
-)
+from ..core import bindings, reasons
 from ..core.models import (
     Incident,
 )
 from ..view import IncidentSummary
-
-if TYPE_CHECKING:
-    pass
 from .act import _started
 from .state import MAX_STEPS, Wait
 from .verify import Verifying
@@ -144,7 +138,7 @@ class Reconciler(Verifying):
         if phase == "Pending":
             return await self._match(incident, now)
         if phase in ("Matched", "AwaitingApproval", "Remediating") and not _started(status):
-            why = planning.rebind_reason(incident, await self._policy_of(incident))
+            why = bindings.rebind_reason(incident, await self._policy_of(incident))
             if why is not None:
                 return await self._replan(incident, why, now)
         if phase == "Matched":

@@ -9,7 +9,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
@@ -28,11 +28,7 @@ from ..core.models import (
     Phase,
 )
 from ..executor import ActionFailed, webhook_url
-from ..view import summarize
-
-if TYPE_CHECKING:
-    pass
-from ..view import HORIZON
+from ..view import HORIZON, summarize
 from .inputs import Inputs
 from .state import EVENT_REASONS, OWN_WRITES_KEPT, WARNING_REASONS, Unsaved
 

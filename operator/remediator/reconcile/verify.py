@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 
@@ -21,9 +20,6 @@ from ..core.models import (
     parse_duration,
 )
 from ..executor import ActionFailed
-
-if TYPE_CHECKING:
-    pass
 from .admit import Admitting
 from .state import NOT_REVERTED_ON_FAILURE, Wait
 

@@ -9,88 +9,30 @@ path with the API server's `dryRun=All`, so they are validated by the server too
 
 from __future__ import annotations
 
-import base64
-import binascii
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 
-from .adapters import notify
-from .adapters.kube import JSON_PATCH, KubeClient, KubeError
-from .core import notifications, planning, reasons, targets
-from .core.models import Incident, PlannedStep, TargetBounds
-
-RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-WORKLOAD_ACTIONS = frozenset({"rollback", "restartPods", "scale", "isolatePods"})
-
-
-@dataclass(frozen=True)
-class Outcome:
-    state: str  # Applied | Skipped | DryRun | Reverted
-    result: str
-    revert: dict[str, Any] | None = None
-    revert_at: datetime | None = None
-    writes: int = 0
-
-
-class ActionFailed(Exception):  # noqa: N818  (reads as the outcome it reports)
-    """The action cannot be applied as planned; the incident fails with this reason."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
+from ..adapters import notify
+from ..adapters.kube import JSON_PATCH, KubeClient, KubeError
+from ..core import notifications, planning, reasons, targets
+from ..core.models import Incident, PlannedStep, TargetBounds
+from .common import (
+    RESTARTED_AT,
+    WORKLOAD_ACTIONS,
+    ActionFailed,
+    NotNow,
+    Outcome,
+    after,
+    semantic,
+    split_target,
+    webhook_url,
+)
+from .reverts import Reverting
 
 
-class NotNow(Exception):  # noqa: N818
-    """The cluster says "not now" (a PodDisruptionBudget); try again later."""
-
-    def __init__(self, message: str, retry_after: float = 5.0) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
-
-
-def semantic(value: Any) -> Any:
-    """Compare Kubernetes objects as the API server's typed round trip would: nulls and empty
-    maps or lists are the same as absent."""
-    if isinstance(value, dict):
-        cleaned = {k: semantic(v) for k, v in value.items()}
-        return {k: v for k, v in cleaned.items() if v is not None and v != {} and v != []}
-    if isinstance(value, list):
-        return [semantic(v) for v in value]
-    return value
-
-
-def _split_target(target: str) -> tuple[str, str]:
-    kind, _, name = target.partition("/")
-    return kind, name
-
-
-def _after(now: datetime, seconds: Any) -> datetime | None:
-    return now + timedelta(seconds=float(seconds)) if seconds else None
-
-
-async def webhook_url(kube: KubeClient, namespace: str, ref: dict[str, Any]) -> str:
-    """The URL in a Secret key (`data`, base64), or ActionFailed naming what is missing."""
-    name, key = ref["name"], ref["key"]
-    secret = await kube.get_secret(namespace, name)
-    if secret is None:
-        raise ActionFailed(reasons.SECRET_NOT_FOUND, f"Secret {name} not found in {namespace}")
-    encoded = (secret.get("data") or {}).get(key)
-    if encoded is None:
-        raise ActionFailed(reasons.SECRET_NOT_FOUND, f"Secret {name} has no key {key}")
-    try:
-        return base64.b64decode(encoded, validate=True).decode().strip()
-    except (binascii.Error, UnicodeDecodeError):
-        raise ActionFailed(
-            reasons.ACTION_FAILED, f"Secret {name} key {key} is not base64-encoded text"
-        ) from None
-
-
-class Executor:
+class Executor(Reverting):
     def __init__(
         self,
         kube: KubeClient,
@@ -148,7 +90,7 @@ class Executor:
         return outcome
 
     async def _workload(self, namespace: str, target: str) -> tuple[str, str, dict[str, Any]]:
-        kind, name = _split_target(target)
+        kind, name = split_target(target)
         workload = await self.kube.get_workload(kind, namespace, name)
         if workload is None:
             raise ActionFailed(reasons.TARGET_NOT_FOUND, f"{target} not found in {namespace}")
@@ -269,7 +211,7 @@ class Executor:
         self, namespace: str, step: PlannedStep, dry_run: bool, now: datetime
     ) -> Outcome:
         desired = step.desired
-        kind, name = _split_target(step.target)
+        kind, name = split_target(step.target)
         replicas = int(desired["replicas"])
         if desired.get("via") == "hpa":
             path = self.kube.hpa_path(namespace, str(desired["hpa"]))
@@ -366,7 +308,7 @@ class Executor:
     ) -> Outcome:
         names = [str(n) for n in step.desired.get("suspend") or []]
         revert = {"cronJobs": names} if names else None
-        revert_at = _after(now, step.desired.get("resumeAfterSeconds")) if names else None
+        revert_at = after(now, step.desired.get("resumeAfterSeconds")) if names else None
         suspended, already, gone = [], [], []
         for name in names:
             job = await self.kube.get_cronjob(namespace, name)
@@ -407,7 +349,7 @@ class Executor:
     ) -> Outcome:
         desired = step.desired
         name, spec = desired["networkPolicy"], desired["spec"]
-        revert_at = _after(now, desired.get("revertAfterSeconds"))
+        revert_at = after(now, desired.get("revertAfterSeconds"))
         existing = await self.kube.get_networkpolicy(namespace, name)
         if existing is not None:
             if semantic(existing.get("spec")) != semantic(spec):
@@ -463,82 +405,3 @@ class Executor:
         return Outcome("Applied", f"notified {notify.redact(url)} (HTTP {code})")
 
     # ---------------------------------------------------------------------- revert
-    async def revert(
-        self, namespace: str, action: str, target: str, revert: dict[str, Any]
-    ) -> Outcome:
-        """Restore what an action recorded as its previous state (idempotent too)."""
-        try:
-            if action == "suspendCronJobs":
-                return await self._resume_cron_jobs(namespace, revert)
-            if action == "isolatePods":
-                return await self._remove_isolation(namespace, revert)
-            if action == "circuitBreaker":
-                name, key, previous = revert["configMap"], revert["key"], revert.get("value")
-                configmap = await self.kube.get_configmap(namespace, name)
-                if configmap is None:
-                    return Outcome("Skipped", f"ConfigMap {name} is gone; nothing to restore")
-                if (configmap.get("data") or {}).get(key) == previous:
-                    return Outcome("Reverted", f"ConfigMap {name} already has {key}={previous}")
-                await self.kube.patch(
-                    self.kube.configmap_path(namespace, name), {"data": {key: previous}}
-                )
-                shown = "removed" if previous is None else f"restored to {previous}"
-                return Outcome("Reverted", f"{key} in ConfigMap {name} {shown}", writes=1)
-            if action == "scale":
-                kind, name = _split_target(target)
-                if revert.get("via") == "hpa":
-                    path = self.kube.hpa_path(namespace, str(revert["hpa"]))
-                    spec = {
-                        "minReplicas": revert.get("minReplicas"),
-                        "maxReplicas": revert.get("maxReplicas"),
-                    }
-                    await self.kube.patch(path, {"spec": {k: v for k, v in spec.items() if v}})
-                    return Outcome("Reverted", f"HPA {revert['hpa']} bounds restored", writes=1)
-                previous = revert.get("replicas")
-                scale = await self.kube.get_scale(kind, namespace, name)
-                if scale.get("spec", {}).get("replicas") == previous:
-                    return Outcome("Reverted", f"{target} already has {previous} replicas")
-                await self.kube.patch(
-                    self.kube.workload_path(kind, namespace, name) + "/scale",
-                    {"spec": {"replicas": previous}},
-                )
-                return Outcome("Reverted", f"{target} scaled back to {previous}", writes=1)
-        except KubeError as e:
-            raise ActionFailed(reasons.ACTION_FAILED, f"revert of {target}: {e}") from None
-        return Outcome("Skipped", f"{action} records no revert")
-
-    async def _resume_cron_jobs(self, namespace: str, revert: dict[str, Any]) -> Outcome:
-        """Resume exactly the CronJobs the step suspended (not those suspended before)."""
-        resumed, skipped = [], []
-        for name in revert.get("cronJobs") or []:
-            job = await self.kube.get_cronjob(namespace, name)
-            if job is None or not job.get("spec", {}).get("suspend"):
-                skipped.append(name)
-                continue
-            await self.kube.patch(
-                self.kube.cronjob_path(namespace, name), {"spec": {"suspend": False}}
-            )
-            resumed.append(name)
-        note = f" ({', '.join(skipped)} already running or gone)" if skipped else ""
-        if not resumed:
-            return Outcome("Reverted", f"no CronJob to resume{note}")
-        return Outcome(
-            "Reverted", f"resumed CronJob {', '.join(resumed)}{note}", writes=len(resumed)
-        )
-
-    async def _remove_isolation(self, namespace: str, revert: dict[str, Any]) -> Outcome:
-        name, uid = revert["networkPolicy"], revert.get("uid") or ""
-        existing = await self.kube.get_networkpolicy(namespace, name)
-        if existing is None:
-            return Outcome("Reverted", f"NetworkPolicy {name} is already gone")
-        if uid and existing["metadata"].get("uid") != uid:
-            return Outcome("Skipped", f"NetworkPolicy {name} was re-created since; left in place")
-        try:
-            await self.kube.delete_networkpolicy(namespace, name, existing["metadata"]["uid"])
-        except KubeError as e:
-            if e.status in (404, 409):
-                return Outcome("Reverted", f"NetworkPolicy {name} is already gone")
-            raise
-        return Outcome(
-            "Reverted", f"NetworkPolicy {name} deleted: the pods are reachable again", writes=1
-        )

@@ -1,0 +1,7 @@
+"""The only place where a planned action touches the cluster (`actions.Executor`), and where
+an action recorded as revertible is undone (`reverts`)."""
+
+from .actions import Executor
+from .common import ActionFailed, NotNow, Outcome, semantic, webhook_url
+
+__all__ = ["ActionFailed", "Executor", "NotNow", "Outcome", "semantic", "webhook_url"]

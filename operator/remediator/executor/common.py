@@ -1,0 +1,80 @@
+"""What an action's application returns or raises, and the helpers the actions and their
+reverts share."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..adapters.kube import KubeClient
+from ..core import reasons
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+WORKLOAD_ACTIONS = frozenset({"rollback", "restartPods", "scale", "isolatePods"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # Applied | Skipped | DryRun | Reverted
+    result: str
+    revert: dict[str, Any] | None = None
+    revert_at: datetime | None = None
+    writes: int = 0
+
+
+class ActionFailed(Exception):  # noqa: N818  (reads as the outcome it reports)
+    """The action cannot be applied as planned; the incident fails with this reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class NotNow(Exception):  # noqa: N818
+    """The cluster says "not now" (a PodDisruptionBudget); try again later."""
+
+    def __init__(self, message: str, retry_after: float = 5.0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+def semantic(value: Any) -> Any:
+    """Compare Kubernetes objects as the API server's typed round trip would: nulls and empty
+    maps or lists are the same as absent."""
+    if isinstance(value, dict):
+        cleaned = {k: semantic(v) for k, v in value.items()}
+        return {k: v for k, v in cleaned.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        return [semantic(v) for v in value]
+    return value
+
+
+def split_target(target: str) -> tuple[str, str]:
+    kind, _, name = target.partition("/")
+    return kind, name
+
+
+def after(now: datetime, seconds: Any) -> datetime | None:
+    return now + timedelta(seconds=float(seconds)) if seconds else None
+
+
+async def webhook_url(kube: KubeClient, namespace: str, ref: dict[str, Any]) -> str:
+    """The URL in a Secret key (`data`, base64), or ActionFailed naming what is missing."""
+    name, key = ref["name"], ref["key"]
+    secret = await kube.get_secret(namespace, name)
+    if secret is None:
+        raise ActionFailed(reasons.SECRET_NOT_FOUND, f"Secret {name} not found in {namespace}")
+    encoded = (secret.get("data") or {}).get(key)
+    if encoded is None:
+        raise ActionFailed(reasons.SECRET_NOT_FOUND, f"Secret {name} has no key {key}")
+    try:
+        return base64.b64decode(encoded, validate=True).decode().strip()
+    except (binascii.Error, UnicodeDecodeError):
+        raise ActionFailed(
+            reasons.ACTION_FAILED, f"Secret {name} key {key} is not base64-encoded text"
+        ) from None
