@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from remediator.core import alerts, guards, ledger, planning, reasons, status_seal, targets
+from remediator.core import (
+    alerts,
+    bindings,
+    guards,
+    ledger,
+    planning,
+    reasons,
+    status_seal,
+    targets,
+)
 from remediator.core.models import Incident, IncidentStatus, RemediationPolicy
 
 KEY = b"boundary-key"
@@ -130,7 +139,7 @@ def test_a_plan_holds_until_its_incident_or_policy_changes(
 ) -> None:
     plan = planned(incident(), policy()).status
     current = now_incident.model_copy(update={"status": plan})
-    reason = planning.rebind_reason(current, now_policy)
+    reason = bindings.rebind_reason(current, now_policy)
     assert (reason is None) == (why is None)
     if why is not None:
         assert why in str(reason)

@@ -31,7 +31,7 @@ decision code"). For each payload, on a fresh emulator:
 What cannot agree, and is not compared:
 
 - the plan hash: it binds the plan to the Incident's uid and the policy's uid and
-  generation (`planning.plan_hash`), which simulate has no cluster to know. The steps are
+  generation (`bindings.plan_hash`), which simulate has no cluster to know. The steps are
   compared instead, and an AwaitingApproval message is compared with the operator's hash
   in place of simulate's;
 - a rolling restart's `restartedAt`: the time of planning, a moment apart on each side;
