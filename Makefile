@@ -59,9 +59,18 @@ cluster: ## build (cached) and start the real control plane; writes cluster.kube
 cluster-down: ## stop every process of `make cluster`
 	$(PYTHON) controlplane/cluster.py down
 
-# the flow tests run on the emulator and on the real control plane (pytest --cluster=both)
+# The flow tests run on the emulator and on the real control plane. Two pytest runs side by
+# side: everything on the emulator (its progress shown), and the tests on the real control
+# plane (mostly waiting on its controllers; its log follows once both are done). Either
+# failing fails the target. `pytest --cluster=both` does the same in one run.
 pytest: setup debs controlplane
-	$(BIN)/pytest
+	@log=$$(mktemp); \
+	$(BIN)/pytest --cluster=real --only-real -p no:cacheprovider >$$log 2>&1 & real=$$!; \
+	$(BIN)/pytest --cluster=emulator; emulator=$$?; \
+	wait $$real; onreal=$$?; \
+	echo "---------------- the tests on the real control plane ----------------"; \
+	cat $$log; rm -f $$log; \
+	test $$emulator -eq 0 && test $$onreal -eq 0
 
 lint: setup
 	$(BIN)/ruff check operator emulator devtools tests

@@ -29,6 +29,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "plane (built from Go modules, started once per session), or both (the default; "
         "without Go the real runs are skipped, saying how to get them)",
     )
+    parser.addoption(
+        "--only-real",
+        action="store_true",
+        help="run only the tests on the real control plane (with --cluster=real)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--only-real`: keep the tests that run on the real control plane (the Makefile runs
+    them beside an `--cluster=emulator` run of everything else)."""
+    if not config.getoption("--only-real"):
+        return
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_real = callspec is not None and callspec.params.get("backend") == "real"
+        uses_plane = "control_plane" in getattr(item, "fixturenames", ())
+        (kept if on_real or uses_plane else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def pytest_configure(config: pytest.Config) -> None:
