@@ -36,6 +36,7 @@ BUILTIN_PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
 _NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # Built-in resources whose registry strategy sets metadata.generation (kube 1.32): the rest
 # (ConfigMaps, Pods, Services, Namespaces, ...) have no generation at all.
+DEPLOYMENTS = ("apps", "deployments")
 GENERATIONAL = frozenset(
     {
         ("apps", "deployments"),
@@ -238,6 +239,17 @@ class Api:
             )
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(info.plural, info.group, name)
+        uid = new_meta.get("uid")
+        if uid and uid != old["metadata"].get("uid"):
+            # an update's metadata.uid is a precondition of the storage write
+            raise ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {errors.qualified(info.plural, info.group)} "'
+                f'{name}": Precondition failed: UID in precondition: {uid}, UID in object '
+                f"meta: {old['metadata'].get('uid')}",
+                details=errors._details(name, info.group, info.plural),
+            )
         return self._write(info, old, new, req, subresource)
 
     def patch(
@@ -328,6 +340,14 @@ class Api:
                 result["status"] = new["status"]
             else:
                 result.pop("status", None)
+            if info.storage_key == DEPLOYMENTS:
+                # its status strategy keeps spec and labels only: the deployment controller
+                # writes its revision annotation this way, without a new generation
+                annotations = (new.get("metadata") or {}).get("annotations")
+                if annotations:
+                    result["metadata"]["annotations"] = annotations
+                else:
+                    result["metadata"].pop("annotations", None)
             if info.custom:
                 # pruned, defaulted and validated like any write of a custom resource
                 result = self._admit_custom(
@@ -384,7 +404,14 @@ class Api:
             )
             result.pop("apiVersion", None)
             result.pop("kind", None)
-            if _generational(info) and _spec_of(result, info) != _spec_of(old, info):
+            if _generational(info) and (
+                _spec_of(result, info) != _spec_of(old, info)
+                # the Deployment strategy counts its annotations as spec (kube 1.34)
+                or (
+                    info.storage_key == DEPLOYMENTS
+                    and result["metadata"].get("annotations") != old_meta.get("annotations")
+                )
+            ):
                 result["metadata"]["generation"] = int(old_meta.get("generation", 1)) + 1
         result["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
         if result == old:
@@ -425,7 +452,8 @@ class Api:
                 for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
                 if k in meta
             },
-            "spec": {"replicas": _dig(obj, spec_path) or 0},
+            # ScaleSpec.replicas is `omitempty`: 0 is not written, as kube-apiserver does
+            "spec": {"replicas": replicas} if (replicas := _dig(obj, spec_path) or 0) else {},
             "status": status,
         }
 

@@ -66,6 +66,14 @@ def not_found(resource: str, group: str, name: str) -> ApiError:
     )
 
 
+class PageNotFoundError(ApiError):
+    """A path outside every served group version: kube-apiserver's mux answers it with a
+    plain-text `404 page not found`, not a Status."""
+
+    def __init__(self) -> None:
+        super().__init__(404, "NotFound", "404 page not found")
+
+
 def no_such_path() -> ApiError:
     return ApiError(404, "NotFound", "the server could not find the requested resource", details={})
 

@@ -406,7 +406,8 @@ class DeploymentController:
             return dep
         updated = copy.deepcopy(dep)
         _meta(updated).setdefault("annotations", {})[REVISION] = str(revision)
-        return self.api.internal_update(*DEPLOYMENTS, updated)
+        # through status, as kube-controller-manager does: no new generation
+        return self.api.internal_update(*DEPLOYMENTS, updated, "status")
 
     def _clean_history(self, dep: Obj, current: Obj, others: list[Obj]) -> None:
         """Delete the oldest scaled-down ReplicaSets beyond `revisionHistoryLimit` (10)."""

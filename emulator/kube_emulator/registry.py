@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import no_such_path
+from .errors import PageNotFoundError, no_such_path
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 SUBRESOURCE_VERBS = ("get", "patch", "update")
@@ -372,10 +372,12 @@ class Registry:
         for entry in self.api_group_list()["groups"]:
             if entry["name"] == group:
                 return {"kind": "APIGroup", "apiVersion": "v1", **entry}
-        raise no_such_path()
+        raise PageNotFoundError()
 
     def resource_list(self, group: str, version: str) -> dict[str, Any]:
         infos = self.resources_of(group, version)
+        if group and group not in self.group_versions():
+            raise PageNotFoundError()
         if not infos:
             raise no_such_path()
         resources: list[dict[str, Any]] = []

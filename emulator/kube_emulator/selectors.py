@@ -820,5 +820,11 @@ def parse_field_selector(text: str | None, supported: Collection[str]) -> FieldS
         terms.append(FieldTerm(lhs, _unescape_value(rhs), negated=op == "!="))
     for term in terms:
         if term.field not in supported:
+            if set(supported) == {"metadata.name", "metadata.namespace"}:
+                # a kind without field label conversions of its own: the default one's words
+                raise SelectorError(
+                    f'"{term.field}" is not a known field selector: only "metadata.name", '
+                    '"metadata.namespace"'
+                )
             raise SelectorError(f"field label not supported: {term.field}")
     return FieldSelector(tuple(terms))

@@ -96,6 +96,9 @@ class ApiServer:
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         try:
             return await self._dispatch(request)
+        except errors.PageNotFoundError:
+            # outside every served group version kube-apiserver's mux answers in plain text
+            return web.Response(status=404, text="404 page not found\n")
         except ApiError as e:
             response = _status_response(e)
             for header, value in e.headers.items():
@@ -155,9 +158,21 @@ class ApiServer:
             field_validation=request.query.get("fieldValidation", "Warn"),
         )
         if request.query.get("dryRun") not in (None, "", "All"):
-            raise errors.bad_request(
-                f'dryRun: Unsupported value: "{request.query["dryRun"]}": supported values: "All"'
+            # kube-apiserver validates the options object: a 422 naming it
+            options = {"POST": "Create", "PUT": "Update", "PATCH": "Patch"}.get(
+                request.method, "Delete"
             )
+            detail = f'Unsupported value: ["{request.query["dryRun"]}"]: supported values: "All"'
+            error = errors.invalid(
+                f"{options}Options",
+                "meta.k8s.io",
+                "",
+                [{"reason": "FieldValueNotSupported", "message": detail, "field": "dryRun"}],
+                f'{options}Options.meta.k8s.io "" is invalid: dryRun: {detail}',
+            )
+            if error.details is not None:
+                error.details.pop("name", None)  # an options object has no name
+            raise error
         call = Call(
             verb=verb,
             group=target.info.group,
@@ -320,8 +335,12 @@ class ApiServer:
             group, version, rest = "", "v1", parts[2:]
         elif len(parts) >= 4 and parts[0] == "apis":
             group, version, rest = parts[1], parts[2], parts[3:]
-        else:
+        elif parts[:1] == ["api"]:
             raise errors.no_such_path()
+        else:
+            raise errors.PageNotFoundError()
+        if group not in self.api.registry.group_versions():
+            raise errors.PageNotFoundError()  # a group's own handler answers with a Status
         namespace = ""
         if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in ("status", "finalize"):
             namespace, rest = rest[1], rest[2:]
@@ -329,7 +348,8 @@ class ApiServer:
             raise errors.no_such_path()
         info = self.api.registry.get(group, version, rest[0])
         if namespace and not info.namespaced:
-            raise errors.no_such_path()
+            # a custom resource's handler passes what it does not serve to the mux
+            raise errors.PageNotFoundError() if info.custom else errors.no_such_path()
         name = rest[1] if len(rest) > 1 else ""
         subresource = rest[2] if len(rest) > 2 else ""
         if subresource and not (

@@ -6,6 +6,7 @@ down that the emulator produces them the way kube-controller-manager would.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -215,16 +216,22 @@ def test_paused_deployment_does_not_roll_out(
     dep.spec.paused = True
     dep.spec.template.spec.containers[0].image = "nginx:1.26"
     apps.replace_namespaced_deployment("web", NS, dep)
-    sandbox.settle()
-
+    # a paused rollout never completes (the real cluster's settle() waits for that): until
+    # the controller has seen the pause
+    deadline = time.monotonic() + 10
+    while True:
+        progressing = {
+            c.type: c.reason for c in apps.read_namespaced_deployment("web", NS).status.conditions
+        }["Progressing"]
+        if progressing == "DeploymentPaused" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert progressing == "DeploymentPaused"
     assert len(replicasets(apps)) == 1
     assert {p.spec.containers[0].image for p in pods(core)} == {"nginx:1.25"}
-    progressing = {
-        c.type: c.reason for c in apps.read_namespaced_deployment("web", NS).status.conditions
-    }["Progressing"]
-    assert progressing == "DeploymentPaused"
 
 
+@pytest.mark.emulator_only(reason="the emulator's internals: its fixture controller's calls")
 def test_settled_controller_writes_nothing_more(sandbox: Sandbox, apps: client.AppsV1Api) -> None:
     apps.create_namespaced_deployment(NS, deployment(replicas=3))
     sandbox.settle()
@@ -269,6 +276,10 @@ def test_eviction_respects_the_budget_and_the_pod_comes_back(
     assert victim not in {p.metadata.name for p in running}
 
 
+@pytest.mark.emulator_only(
+    reason="deliberate: kwok keeps the real cluster's pods Ready; a written Ready=False "
+    "does not stay"
+)
 def test_unready_pod_shows_in_status_but_is_kept(
     sandbox: Sandbox, apps: client.AppsV1Api, core: client.CoreV1Api
 ) -> None:

@@ -55,9 +55,16 @@ def test_uid_and_creation_timestamp_survive_an_update(core: client.CoreV1Api) ->
     created = core.create_namespaced_config_map("default", cm("a"))
     created.metadata.uid = "00000000-0000-0000-0000-000000000000"
     created.data = {"k": "v"}
+    # a uid in an update is a precondition: a different one is a 409
+    body = expect_error(409, core.replace_namespaced_config_map, "a", "default", created)
+    assert body["reason"] == "Conflict"
+    assert "Precondition failed: UID in precondition: 0000" in body["message"]
+    created.metadata.uid = None
+    created.metadata.creation_timestamp = None
     updated = core.replace_namespaced_config_map("a", "default", created)
     assert updated.metadata.uid != "00000000-0000-0000-0000-000000000000"
-    assert updated.metadata.creation_timestamp == created.metadata.creation_timestamp
+    assert updated.data == {"k": "v"}
+    assert updated.metadata.creation_timestamp is not None
 
 
 def test_generation_starts_at_1_and_is_bumped_by_spec_changes(apps: client.AppsV1Api) -> None:
@@ -70,10 +77,15 @@ def test_generation_starts_at_1_and_is_bumped_by_spec_changes(apps: client.AppsV
 def test_generation_is_not_bumped_by_metadata_changes(apps: client.AppsV1Api) -> None:
     apps.create_namespaced_deployment("default", deployment())
     patched = apps.patch_namespaced_deployment(
-        "web", "default", {"metadata": {"labels": {"extra": "yes"}, "annotations": {"a": "b"}}}
+        "web", "default", {"metadata": {"labels": {"extra": "yes"}}}
     )
     assert patched.metadata.generation == 1
     assert patched.metadata.labels["extra"] == "yes"
+    # but a Deployment's annotations count as its spec (its registry strategy's rule)
+    annotated = apps.patch_namespaced_deployment(
+        "web", "default", {"metadata": {"annotations": {"a": "b"}}}
+    )
+    assert annotated.metadata.generation == 2
 
 
 def test_generation_is_not_bumped_by_status_writes(apps: client.AppsV1Api) -> None:
@@ -122,7 +134,7 @@ def test_resource_version_increases_across_all_resources(
         core.patch_namespaced_config_map(
             "a", "default", {"data": {"k": "v"}}
         ).metadata.resource_version,
-        core.create_namespace({"metadata": {"name": "other"}}).metadata.resource_version,
+        core.create_namespace({"metadata": {"name": "rv-order"}}).metadata.resource_version,
     ]
     numbers = [int(rv) for rv in rvs]
     assert numbers == sorted(numbers)

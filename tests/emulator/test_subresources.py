@@ -171,7 +171,7 @@ def test_patch_scale_changes_replicas(apps: client.AppsV1Api, web: client.V1Depl
         {"spec": {"replicas": 0}},
         _content_type="application/merge-patch+json",
     )
-    assert result.spec.replicas == 0
+    assert result.spec.replicas is None  # ScaleSpec.replicas is omitempty: 0 is left out
     assert apps.read_namespaced_deployment("web", "default").spec.replicas == 0
 
 
