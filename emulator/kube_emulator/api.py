@@ -313,12 +313,13 @@ class Api:
             if e.code == 400:
                 raise errors.bad_request(str(e)) from None
             if e.code == 422:
-                # kube-apiserver's generic 422 text, with the patch library's words as cause
+                # kube-apiserver's generic 422 text, and no details (the patch library's
+                # words stay in its log)
                 raise ApiError(
                     422,
                     "Invalid",
                     "the server rejected our request due to an error in our request",
-                    details={"causes": [{"message": str(e)}]},
+                    details={},
                 ) from None
             raise ApiError(e.code, "InternalError", str(e)) from None
 

@@ -26,6 +26,11 @@ from .test_kopf import PLURAL as KOPF_PLURAL
 from .test_kopf import Operator, wait_for
 from .test_kopf import operator as operator  # the fixture, re-exported
 
+pytestmark = pytest.mark.emulator_only(
+    reason="the emulator's internals: faults injected inside the server (on the real "
+    "cluster: the chaos proxy)"
+)
+
 
 @pytest.fixture
 def cm(core: client.CoreV1Api) -> client.V1ConfigMap:

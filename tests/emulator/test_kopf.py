@@ -25,6 +25,10 @@ from kubernetes.client.rest import ApiException
 
 from kube_emulator import Sandbox
 
+pytestmark = pytest.mark.emulator_only(
+    reason="kopf logs in with the emulator's url and token (kopf on the real cluster: tests/flows)"
+)
+
 GROUP = "kopf.remediator.dev"
 VERSION = "v1"
 PLURAL = "gizmos"

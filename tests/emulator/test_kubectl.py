@@ -386,7 +386,7 @@ def test_annotate_label_and_patch(crd: Kubectl, g1: dict[str, Any]) -> None:
     )
     assert failed.returncode == 1
     assert "The request is invalid" in failed.stderr
-    assert "testing value /spec/color failed: test failed" in failed.stderr
+    assert "the server rejected our request due to an error in our request" in failed.stderr
     assert crd.json("get", "gizmo", "g1")["spec"]["color"] == "green"
     # Overwriting needs --overwrite, as on a cluster (a client-side check).
     refused = crd.run("annotate", "gizmo", "g1", "example.dev/note=bye", check=False)
@@ -482,7 +482,8 @@ def test_delete_waits_until_the_object_is_gone(
     assert f'gizmos.{GROUP} "held" not found' in gone.stderr
     # Without finalizers the deletion is immediate.
     out = crd.run("delete", "gizmo", "g1", "--wait", "--timeout=10s").stdout
-    assert out.strip() == f'gizmo.{GROUP} "g1" deleted'
+    # kubectl 1.34 adds " from default namespace"
+    assert out.strip().startswith(f'gizmo.{GROUP} "g1" deleted')
     assert crd.run("get", "gizmos").stderr.strip() == "No resources found in default namespace."
 
 
@@ -512,6 +513,9 @@ def test_get_watch_prints_later_changes_as_table_rows(
 
 
 # --------------------------------------------------------------------------- built-ins
+@pytest.mark.emulator_only(
+    reason="deliberate: the emulator speaks no protobuf (kube-apiserver does)"
+)
 def test_typed_generators_get_a_clear_415_and_apply_works_for_builtins(kubectl: Kubectl) -> None:
     # kubectl's typed generators send protobuf; the emulator (like an apiserver without
     # protobuf) refuses it with a message naming what it accepts.
@@ -653,6 +657,9 @@ def test_rollout_undo_returns_to_the_previous_replicaset(
 
 
 # --------------------------------------------------------------------------- discovery
+@pytest.mark.emulator_only(
+    reason="deliberate: the emulator says it is kube 1.32; the real control plane is 1.34"
+)
 def test_get_raw_version(kubectl: Kubectl) -> None:
     version = json.loads(kubectl.run("get", "--raw", "/version").stdout)
     assert version["major"] == "1"
@@ -684,7 +691,12 @@ def test_api_resources_lists_the_crd_and_builtins(crd: Kubectl) -> None:
 
 
 def test_explain_reads_the_crd_schema(crd: Kubectl) -> None:
-    out = crd.run("explain", "gizmo.spec").stdout
+    # the real server publishes a new CRD's OpenAPI schema a moment later
+    deadline = time.monotonic() + 20
+    while (explained := crd.run("explain", "gizmo.spec", check=False)).returncode != 0:
+        assert time.monotonic() < deadline, explained.stderr
+        time.sleep(0.5)
+    out = explained.stdout
     assert "KIND:       Gizmo" in out
     assert "size\t<integer> -required-" in out
     assert "How big the gizmo is." in out

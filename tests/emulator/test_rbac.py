@@ -674,6 +674,9 @@ def test_kubectl_auth_can_i_and_forbidden_errors(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- the default
+@pytest.mark.emulator_only(
+    reason="the emulator's own default (AlwaysAllow); kube-apiserver runs RBAC"
+)
 def test_always_allow_is_the_default(sandbox: Sandbox, tmp_path: Path) -> None:
     assert sandbox.authorization == "AlwaysAllow"
     path = sandbox.kubeconfig_for("alice", tmp_path / "alice")
