@@ -7,21 +7,30 @@ to the sandbox through `RecordingProxy`, a transparent HTTP proxy (watch streams
 that notes each request's RBAC attributes and who in the operator made it (the adapters'
 User-Agent is `remediator.adapters.kube.USER_AGENT`, Kopf's is `kopf/...`); everybody else
 (the test's own clients, the approvers) talks to the sandbox directly.
+
+On the real control plane the proxy takes plain HTTP on loopback and speaks HTTPS to
+kube-apiserver (verified with the cluster's CA, `ca_file`); the client's bearer token goes
+through unchanged, so the API server authenticates (and authorizes) the operator itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+# the request goes on as it came: no Content-Type where the client sent none (a create by the
+# kubernetes client; kube-apiserver reads JSON then), no compression it did not ask for
+SKIP_AUTO_HEADERS = ("Content-Type", "Accept-Encoding")
 
 
 @dataclass(frozen=True, order=True)
@@ -63,8 +72,9 @@ def rbac_attributes(method: str, path: str, query: dict[str, str]) -> Attributes
 class RecordingProxy:
     """An HTTP proxy to `upstream` on a loopback port of its own, in a thread of its own."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, ca_file: Path | None = None) -> None:
         self.upstream = upstream.rstrip("/")
+        self.ca_file = ca_file  # the CA of an HTTPS upstream (the real API server)
         self.port = _free_port()
         self.requests: Counter[tuple[str, Attributes]] = Counter()
         self.answers: list[tuple[str, Attributes, int]] = []  # (User-Agent, request, status)
@@ -73,6 +83,7 @@ class RecordingProxy:
         self._thread: threading.Thread | None = None
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
 
     @property
     def url(self) -> str:
@@ -93,6 +104,15 @@ class RecordingProxy:
             return len(self.answers)
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        try:
+            return await self._relay(request)
+        finally:
+            self._handlers.discard(task)
+
+    async def _relay(self, request: web.Request) -> web.StreamResponse:
         attributes = rbac_attributes(request.method, request.path, dict(request.query))
         if attributes is not None:
             with self._lock:
@@ -128,7 +148,19 @@ class RecordingProxy:
         ready = threading.Event()
 
         async def serve() -> None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+            context = (
+                ssl.create_default_context(cafile=str(self.ca_file))
+                if self.ca_file is not None
+                else None
+            )
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=context if context is not None else True),
+                timeout=aiohttp.ClientTimeout(total=None),
+                # the body goes back as it came (compressed if the server compressed it,
+                # its Content-Encoding passed on)
+                auto_decompress=False,
+                skip_auto_headers=SKIP_AUTO_HEADERS,
+            )
             app = web.Application(client_max_size=3 * 1024 * 1024)
             app.router.add_route("*", "/{tail:.*}", self._forward)
             self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -150,6 +182,11 @@ class RecordingProxy:
         return self
 
     async def _close(self) -> None:
+        # the requests still relayed first: a watch kube-apiserver holds open (it sends
+        # nothing for a minute at a time) would hold up the cleanup until it timed out
+        for task in list(self._handlers):
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
         if self._session is not None:
