@@ -13,6 +13,13 @@ through the bridge — while `RecordingProxy` notes each of its requests as RBAC
 * the application ClusterRole equals `APPLICATION_RULES`, and every one of those rules was
   exercised by the flow: the role is exactly what the adapters use;
 * every framework rule was exercised too, or is listed in `FRAMEWORK_UNEXERCISED` with why.
+
+It runs on both API servers (`--cluster`, tests/conftest.py). On the emulator no RBAC is
+evaluated: the proxy alone tells what was asked. On the real control plane the roles are
+those of `deploy/`, enforced by kube-apiserver for the ServiceAccount's TokenRequest token,
+so nothing may be refused; the proxy speaks HTTPS to it, and the API server's audit log
+(which logs writes, not reads: controlplane/audit-policy.yaml) must name the same writes
+of the ServiceAccount, none refused.
 """
 
 from __future__ import annotations
@@ -20,12 +27,11 @@ from __future__ import annotations
 import base64
 import http.server
 import json
-import shutil
-import subprocess
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +40,21 @@ import yaml
 from kubernetes import client, config
 
 from kube_emulator import Sandbox
+from real.backend import ControlPlane, RealBox
 from remediator.adapters.kube import USER_AGENT
 from remediator.bridge import BridgeConfig
 from remediator.reconcile import OperatorConfig
 from remediator_devtools.testing import OperatorThread
 
 from .recording import Attributes, RecordingProxy, _free_port
-from .shipped import create_shipped_configmaps
+from .shipped import RBAC_KINDS, create_rbac, create_shipped_configmaps, rendered
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION = "remediator.dev", "v1alpha1"
 NS = "shop"
-SERVICE_ACCOUNT = "system:serviceaccount:remediator-system:remediator"
+SA_NAMESPACE, SA_NAME = "remediator-system", "remediator"
+SERVICE_ACCOUNT = f"system:serviceaccount:{SA_NAMESPACE}:{SA_NAME}"
+WRITES = {"create", "update", "patch", "delete", "deletecollection"}
 BRIDGE_TOKEN = "rbac-test-bridge-token"
 
 # The application block, rule by rule: (group, resource, verbs). The adapter call behind each.
@@ -90,98 +99,124 @@ def rules_of(role: dict[str, Any]) -> set[Attributes]:
 
 
 def cluster_roles() -> dict[str, dict[str, Any]]:
-    if shutil.which("kubectl") is None:
-        pytest.skip("kubectl is not installed on this machine")
-    rendered = subprocess.run(
-        ["kubectl", "kustomize", str(ROOT / "deploy")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    return {
-        doc["metadata"]["name"]: doc
-        for doc in yaml.safe_load_all(rendered)
-        if doc and doc["kind"] == "ClusterRole"
-    }
+    return {doc["metadata"]["name"]: doc for doc in rendered("ClusterRole")}
+
+
+@dataclass
+class Recorded:
+    box: Sandbox | RealBox
+    proxy: RecordingProxy
+    api: client.ApiClient
+    bridge_port: int
+    operator: OperatorThread
+    plane: ControlPlane | None = None  # on the real control plane
 
 
 @pytest.fixture
-def recorded(tmp_path: Path) -> Iterator[tuple[Sandbox, RecordingProxy, dict[str, Any]]]:
+def recorded(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Recorded]:
+    if backend == "real":
+        plane: ControlPlane = request.getfixturevalue("control_plane")
+        try:
+            box = RealBox(plane, tmp_path)
+            with config.new_client_from_config(config_file=str(box.kubeconfig)) as api:
+                # the operator as deployed: its ServiceAccount, the roles of deploy/
+                create_rbac(api, rendered(*RBAC_KINDS))
+                yield from _recorded(box, api, tmp_path, plane)
+        finally:
+            plane.clean()  # the roles, bindings, webhook configurations, the peering CRD
+        return
     with Sandbox(
         kubeconfig=tmp_path / "kubeconfig", bookmark_interval=0.5, anonymous_is_admin=False
-    ) as box:
+    ) as sandbox:
         configuration = client.Configuration()
-        config.load_kube_config(str(box.kubeconfig), client_configuration=configuration)
-        api = client.ApiClient(configuration)
-        ext = client.ApiextensionsV1Api(api)
-        for path in sorted((ROOT / "deploy" / "crds").glob("*.yaml")):
-            if path.name != "kustomization.yaml":
-                for doc in yaml.safe_load_all(path.read_text()):
-                    if doc:
+        config.load_kube_config(str(sandbox.kubeconfig), client_configuration=configuration)
+        with client.ApiClient(configuration) as api:
+            core = client.CoreV1Api(api)
+            for ns in (NS, SA_NAMESPACE):
+                core.create_namespace({"metadata": {"name": ns}})
+            yield from _recorded(sandbox, api, tmp_path, None)
+
+
+def _recorded(
+    box: Sandbox | RealBox, api: client.ApiClient, tmp_path: Path, plane: ControlPlane | None
+) -> Iterator[Recorded]:
+    ext = client.ApiextensionsV1Api(api)
+    for path in sorted((ROOT / "deploy" / "crds").glob("*.yaml")):
+        if path.name != "kustomization.yaml":
+            for doc in yaml.safe_load_all(path.read_text()):
+                if doc:
+                    try:
                         ext.create_custom_resource_definition(doc)
-        core = client.CoreV1Api(api)
-        for ns in (NS, "remediator-system"):
-            core.create_namespace({"metadata": {"name": ns}})
-        create_shipped_configmaps(core)
-        peering = next(
-            d
-            for d in yaml.safe_load_all((ROOT / "deploy" / "base" / "peering.yaml").read_text())
-            if d and d["kind"] == "ClusterKopfPeering"
-        )
-        _wait_established(api, "clusterkopfpeerings.kopf.dev")
-        client.CustomObjectsApi(api).create_cluster_custom_object(
-            "kopf.dev", "v1", "clusterkopfpeerings", peering
-        )
-        # A policy stored before the validating webhook is in the path (as after an outage):
-        # the policy handler reports it with kopf.warn, which Kopf posts as an Event.
-        client.CustomObjectsApi(api).create_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            NS,
-            "remediationpolicies",
-            {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": "RemediationPolicy",
-                "metadata": {"name": "stored-while-the-webhook-was-down"},
-                "spec": {
-                    "match": {"alertnames": ["Never"]},
-                    "target": {"kind": "Deployment", "nameFromLabel": "workload"},
-                    "steps": [{"action": "circuitBreaker"}],
-                },
+                    except client.ApiException as e:
+                        # the real cluster has the remediator CRDs (`ControlPlane.start`)
+                        if e.status != 409 or plane is None:
+                            raise
+    create_shipped_configmaps(client.CoreV1Api(api))
+    peering = next(
+        d
+        for d in yaml.safe_load_all((ROOT / "deploy" / "base" / "peering.yaml").read_text())
+        if d and d["kind"] == "ClusterKopfPeering"
+    )
+    _wait_established(api, "clusterkopfpeerings.kopf.dev")
+    client.CustomObjectsApi(api).create_cluster_custom_object(
+        "kopf.dev", "v1", "clusterkopfpeerings", peering
+    )
+    # A policy stored before the validating webhook is in the path (as after an outage):
+    # the policy handler reports it with kopf.warn, which Kopf posts as an Event.
+    client.CustomObjectsApi(api).create_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        NS,
+        "remediationpolicies",
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "RemediationPolicy",
+            "metadata": {"name": "stored-while-the-webhook-was-down"},
+            "spec": {
+                "match": {"alertnames": ["Never"]},
+                "target": {"kind": "Deployment", "nameFromLabel": "workload"},
+                "steps": [{"action": "circuitBreaker"}],
             },
-        )
-        with RecordingProxy(box.url) as proxy:
-            # the operator acts as its ServiceAccount, through the proxy
-            kubeconfig = box.kubeconfig_for(SERVICE_ACCOUNT, tmp_path / "operator.kubeconfig")
-            document = yaml.safe_load(kubeconfig.read_text())
-            document["clusters"][0]["cluster"]["server"] = proxy.url
-            kubeconfig.write_text(yaml.safe_dump(document))
-            bridge_port = _free_port()
-            # the operator as deployed (`remediator run --peering --liveness ...`), in a thread
-            operator = OperatorThread(
-                kubeconfig,
-                OperatorConfig(
-                    tick_seconds=0.2,
-                    retry_seconds=0.3,
-                    approval_key=b"rbac-test-approval-key",
-                    webhook_managed=True,
-                    webhook_insecure=True,
-                    bridge=BridgeConfig(
-                        token=BRIDGE_TOKEN,
-                        host="127.0.0.1",
-                        port=bridge_port,
-                        allowed_namespaces=frozenset({NS}),
-                    ),
+        },
+    )
+    # on the real cluster: plain HTTP in, HTTPS (the cluster's CA) out, the token passed on
+    upstream = api.configuration.host if plane is not None else str(box.url)
+    ca_file = plane.pki / "ca.crt" if plane is not None else None
+    with RecordingProxy(upstream, ca_file) as proxy:
+        # the operator acts as its ServiceAccount, through the proxy
+        kubeconfig = tmp_path / "operator.kubeconfig"
+        if plane is not None:
+            plane.service_account_kubeconfig(SA_NAMESPACE, SA_NAME, kubeconfig)
+        else:
+            box.kubeconfig_for(SERVICE_ACCOUNT, kubeconfig)
+        document = yaml.safe_load(kubeconfig.read_text())
+        document["clusters"][0]["cluster"] = {"server": proxy.url}
+        kubeconfig.write_text(yaml.safe_dump(document))
+        bridge_port = _free_port()
+        # the operator as deployed (`remediator run --peering --liveness ...`), in a thread
+        operator = OperatorThread(
+            kubeconfig,
+            OperatorConfig(
+                tick_seconds=0.2,
+                retry_seconds=0.3,
+                approval_key=b"rbac-test-approval-key",
+                webhook_managed=True,
+                # kube-apiserver calls webhooks only over HTTPS: a self-signed certificate
+                webhook_insecure=plane is None,
+                bridge=BridgeConfig(
+                    token=BRIDGE_TOKEN,
+                    host="127.0.0.1",
+                    port=bridge_port,
+                    allowed_namespaces=frozenset({NS}),
                 ),
-                peering=True,
-                liveness_port=_free_port(),
-            ).start()
-            try:
-                yield box, proxy, {"api": api, "bridge_port": bridge_port, "operator": operator}
-            finally:
-                operator.stop()
-                api.close()
+            ),
+            peering=True,
+            liveness_port=_free_port(),
+        ).start()
+        try:
+            yield Recorded(box, proxy, api, bridge_port, operator, plane)
+        finally:
+            operator.stop()
 
 
 def _wait_established(api: client.ApiClient, name: str) -> None:
@@ -195,13 +230,16 @@ def _wait_established(api: client.ApiClient, name: str) -> None:
     raise AssertionError(f"CRD {name} not established")
 
 
-def test_the_roles_grant_exactly_what_the_operator_uses(
-    recorded: tuple[Sandbox, RecordingProxy, dict[str, Any]],
-) -> None:
-    box, proxy, context = recorded
-    Flows(box, context["api"], context["bridge_port"]).run_all()
+def test_the_roles_grant_exactly_what_the_operator_uses(recorded: Recorded) -> None:
+    box, proxy = recorded.box, recorded.proxy
+    try:
+        Flows(box, recorded.api, recorded.bridge_port).run_all()
+    except (AssertionError, client.ApiException) as e:
+        # on the real cluster a request the roles do not grant fails its flow: say which
+        refused = sorted(set(proxy.forbidden()))
+        raise AssertionError(f"the flows failed; refused the operator: {refused}") from e
     # Kopf's liveness endpoint (`--liveness`, the Deployment's probes) answers
-    liveness = f"http://127.0.0.1:{context['operator'].liveness_port}/healthz"
+    liveness = f"http://127.0.0.1:{recorded.operator.liveness_port}/healthz"
     with urllib.request.urlopen(liveness, timeout=5) as response:
         assert response.status == 200
     roles = cluster_roles()
@@ -214,8 +252,9 @@ def test_the_roles_grant_exactly_what_the_operator_uses(
     everything = proxy.observed()
     assert everything == by_adapters | by_kopf, "a request from neither the adapters nor Kopf"
 
-    # 1. every request the operator made is granted
+    # 1. every request the operator made is granted (on the real cluster: was granted)
     assert everything - (framework | application) == set()
+    assert proxy.forbidden() == []
     # 2. the application role is exactly what the adapters called: no more, no less
     assert application == expand(APPLICATION_RULES)
     assert application == by_adapters
@@ -224,12 +263,38 @@ def test_the_roles_grant_exactly_what_the_operator_uses(
         a for a in framework - by_kopf if (a.verb, a.group, a.resource) not in FRAMEWORK_UNEXERCISED
     }
     assert unused == set()
-    # the sandbox's own request log saw the same (verb, group, resource) triples
+    # the API server's own record saw the same (verb, group, resource) triples: the
+    # emulator's request log every request, the real audit log the writes
     counts = box.request_counts()
     for a in everything:
+        if recorded.plane is not None and a.verb not in WRITES:
+            continue
         assert (a.verb, a.group, a.resource.partition("/")[0]) in counts or (
             a.verb == "create" and a.resource == "pods/eviction"
         ), a
+    if recorded.plane is not None:
+        audited = audited_writes(recorded.plane, box, SERVICE_ACCOUNT)
+        assert {a for a, _ in audited} == {a for a in everything if a.verb in WRITES}
+        assert [(a, code) for a, code in audited if code == 403] == []
+
+
+def audited_writes(
+    plane: ControlPlane, box: Sandbox | RealBox, user: str
+) -> set[tuple[Attributes, int]]:
+    """The writes `user` asked since the test began, as kube-apiserver's audit log names
+    them (verb, group, resource/subresource), with the status each was answered."""
+    assert isinstance(box, RealBox)
+    found: set[tuple[Attributes, int]] = set()
+    for event in plane.audit_events(box.audit_start):
+        if (event.get("user") or {}).get("username") != user:
+            continue
+        ref = event.get("objectRef") or {}
+        resource = ref.get("resource", "")
+        if ref.get("subresource"):
+            resource += "/" + ref["subresource"]
+        code = int((event.get("responseStatus") or {}).get("code", 0))
+        found.add((Attributes(event.get("verb", ""), ref.get("apiGroup", ""), resource), code))
+    return found
 
 
 def test_no_rule_uses_a_wildcard() -> None:
@@ -251,7 +316,7 @@ def expand(rules: dict[tuple[str, str], set[str]]) -> set[Attributes]:
 class Flows:
     """Representative scenarios, each on a workload of its own (no cooldown in between)."""
 
-    def __init__(self, box: Sandbox, api: client.ApiClient, bridge_port: int) -> None:
+    def __init__(self, box: Sandbox | RealBox, api: client.ApiClient, bridge_port: int) -> None:
         self.box, self.api, self.bridge_port = box, api, bridge_port
         self.custom = client.CustomObjectsApi(api)
         self.apps = client.AppsV1Api(api)
