@@ -269,6 +269,7 @@ def test_eviction_respects_the_budget_and_the_pod_comes_back(
     client.PolicyV1Api(api_client).patch_namespaced_pod_disruption_budget(
         "web", NS, {"spec": {"minAvailable": 1}}
     )
+    sandbox.settle()  # the real disruption controller observes the new budget first
     core.create_namespaced_pod_eviction(victim, NS, eviction)
     sandbox.settle()
     running = pods(core)
