@@ -16,7 +16,12 @@ def make_pod(core: client.CoreV1Api, name: str, *, ready: bool = True) -> None:
         "default",
         {
             "metadata": {"name": name, "labels": {"app": "web"}},
-            "spec": {"containers": [{"name": "app", "image": "nginx:1.25"}]},
+            "spec": {
+                "containers": [{"name": "app", "image": "nginx:1.25"}],
+                # on the real cluster kwok makes every pod on its nodes Ready: a pod that must
+                # stay unready is bound to a node nobody runs
+                **({} if ready else {"nodeName": "no-such-node"}),
+            },
         },
     )
     # Status is reset on create (as in kube): make the pod Running and Ready through /status.

@@ -237,7 +237,13 @@ class ControlPlane:
             groups.append((group["name"], group["preferredVersion"]["version"]))
         for group, version in groups:
             path = f"/api/{version}" if not group else f"/apis/{group}/{version}"
-            for r in self.raw("GET", path)["resources"]:
+            try:
+                listed = self.raw("GET", path)["resources"]
+            except client.ApiException as e:
+                if e.status == 404:  # a CRD's group, gone between the two reads
+                    continue
+                raise
+            for r in listed:
                 if "/" in r["name"]:
                     continue
                 verbs = frozenset(r.get("verbs") or ())
