@@ -165,13 +165,17 @@ def _in_namespace(policy: RemediationPolicy, namespace: str) -> RemediationPolic
     return policy.model_copy(update={"metadata": metadata})
 
 
+def _respond_by(incident: Incident, options: Options) -> datetime:
+    started = incident.spec.starts_at or datetime.fromtimestamp(0, UTC)
+    return gating.respond_by(incident.spec.severity, started, options.timezone)
+
+
 def _approval_summary(
     policy: RemediationPolicy, incident: Incident, options: Options
 ) -> dict[str, Any]:
     """The approval rule that applies, for the decision's `approval` field."""
     rule = gating.approval_rule(policy, incident.spec.severity)
-    started = incident.spec.starts_at or datetime.fromtimestamp(0, UTC)
-    deadline = gating.respond_by(incident.spec.severity, started, options.timezone)
+    deadline = _respond_by(incident, options)
     gate: dict[str, Any] = {
         "mode": rule.mode,
         "approvers": rule.approvers if rule.mode == "required" else 0,
@@ -345,11 +349,7 @@ def decide_alert(
         incident.spec.severity,
         operator_dry_run=options.dry_run,
         plan_hash=decision["plan"]["hash"] if decision["plan"] else "?",
-        deadline=gating.respond_by(
-            incident.spec.severity,
-            incident.spec.starts_at or datetime.fromtimestamp(0, UTC),
-            options.timezone,
-        ),
+        deadline=_respond_by(incident, options),
     )
     return outcome(decided.phase, decided.reason, decided.message)
 
