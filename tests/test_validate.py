@@ -16,7 +16,9 @@ import yaml
 from click.testing import CliRunner, Result
 
 from remediator.cli import main
-from remediator.core.lint import Document, can_overlap, catalog_from, labels_of_rule, lint
+from remediator.core.alert_catalog import catalog_from, labels_of_rule
+from remediator.core.lint import Document, lint
+from remediator.core.matching import can_overlap
 from remediator.core.models import Match
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,10 +1,5 @@
-"""Every Kubernetes API call the operator makes, one small method each.
-
-Connection settings come from the `kubernetes` client's loaders (kubeconfig or in-cluster
-service account, with its token refresh); requests go out through one shared aiohttp
-session, so the operator's event loop never blocks on a sync client. Transient failures
-(connection errors, 429, 5xx) are retried with exponential backoff by tenacity; everything
-else surfaces as `KubeError` with the API's status code and message.
+"""Every Kubernetes API call the operator makes, one small method each, on the transport
+of kube_transport.py (session, tokens, retries, `KubeError`).
 
 Bodies are plain dicts as the API serves them: the executor compares and patches the exact
 fields it owns and nothing more.
@@ -12,236 +7,53 @@ fields it owns and nothing more.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import re
-import ssl
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from .. import metrics
+from .kube_transport import (
+    JSON,
+    JSON_PATCH,
+    MERGE,
+    USER_AGENT,
+    InvalidName,
+    KubeError,
+    KubeTransport,
+    error_of,
+    load_configuration,
+    segment,
+)
 
-JSON = "application/json"
-MERGE = "application/merge-patch+json"
-JSON_PATCH = "application/json-patch+json"
+__all__ = [
+    "GROUP",
+    "JSON",
+    "JSON_PATCH",
+    "MERGE",
+    "USER_AGENT",
+    "VERSION",
+    "InvalidName",
+    "KubeClient",
+    "KubeError",
+    "load_configuration",
+]
+
 GROUP = "remediator.dev"
 VERSION = "v1alpha1"
 WORKLOAD_PATHS = {"Deployment": "deployments", "StatefulSet": "statefulsets"}
-USER_AGENT = "remediator/0.1"
-TOKEN_TTL = 10.0  # seconds a bearer token is reused before the configuration is asked again
 
 
-class KubeError(Exception):
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(f"{status} {reason}: {message}")
-        self.status = status
-        self.reason = reason
-        self.message = message
-
-    @property
-    def transient(self) -> bool:
-        return self.status in (0, 429, 500, 502, 503, 504)
-
-
-def _error(status: int, reason: str | None, raw: bytes) -> KubeError:
-    """The API's error answer (a Status object, usually) as a `KubeError`."""
-    try:
-        decoded = json.loads(raw) if raw else {}
-    except ValueError:
-        decoded = {"message": raw.decode(errors="replace")}
-    details = decoded if isinstance(decoded, dict) else {}
-    return KubeError(
-        status, str(details.get("reason", reason or "")), str(details.get("message", ""))
-    )
-
-
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-
-
-class InvalidName(KubeError):  # noqa: N818
-    """A name or namespace that is not a Kubernetes object name, refused before any
-    request is sent: a name such as `../../other/...` would otherwise address another
-    object once the client normalises the path."""
-
-    def __init__(self, value: str) -> None:
-        super().__init__(
-            400, "InvalidName", f"{value[:80]!r} is not a valid object name (DNS-1123)"
-        )
-
-
-def _segment(value: str) -> str:
-    """A name or namespace as one path segment: the one place where every object name the
-    operator puts in a URL is checked."""
-    if len(value) > 253 or not _NAME.fullmatch(value):
-        raise InvalidName(value)
-    return value
-
-
-def _retryable(error: BaseException) -> bool:
-    if isinstance(error, KubeError):
-        return error.transient
-    return isinstance(error, aiohttp.ClientConnectionError | asyncio.TimeoutError)
-
-
-def _retryable_not_429(error: BaseException) -> bool:
-    return _retryable(error) and not (isinstance(error, KubeError) and error.status == 429)
-
-
-def load_configuration(kubeconfig: str | None = None) -> k8s_client.Configuration:
-    """Kubeconfig (explicit, $KUBECONFIG or ~/.kube/config) or the in-cluster account."""
-    configuration = k8s_client.Configuration()
-    try:
-        k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=kubeconfig, client_configuration=configuration
-        )
-    except (k8s_config.ConfigException, FileNotFoundError, TypeError):
-        if kubeconfig:
-            raise
-        k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
-            client_configuration=configuration
-        )
-    return configuration
-
-
-class KubeClient:
-    def __init__(
-        self,
-        configuration: k8s_client.Configuration,
-        *,
-        attempts: int = 5,
-        timeout: float = 15.0,
-    ) -> None:
-        self.configuration = configuration
-        self.base = configuration.host.rstrip("/")
-        self.attempts = attempts
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-        self._token: str | None = None  # None: ask the configuration
-        self._token_until = 0.0
-
-    def _ssl(self) -> ssl.SSLContext | bool:
-        if not self.base.startswith("https"):
-            return False
-        if not self.configuration.verify_ssl:
-            return False
-        context = ssl.create_default_context(cafile=self.configuration.ssl_ca_cert)
-        if self.configuration.cert_file:
-            context.load_cert_chain(self.configuration.cert_file, self.configuration.key_file)
-        return context
-
-    async def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=self.timeout,
-                connector=aiohttp.TCPConnector(ssl=self._ssl(), limit=50),
-                headers={"User-Agent": USER_AGENT, "Accept": JSON},
-            )
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    def _auth_headers(self) -> dict[str, str]:
-        """The bearer token, asked of the configuration (whose hook re-reads a rotated
-        ServiceAccount token) at most every `TOKEN_TTL` seconds, or after a 401: asking on
-        every request cost ~6% of the operator's CPU under load."""
-        now = time.monotonic()
-        if self._token is None or now >= self._token_until:
-            token = self.configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
-            self._token, self._token_until = token or "", now + TOKEN_TTL
-        return {"Authorization": self._token} if self._token else {}
-
-    # ----------------------------------------------------------------- transport
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        content_type: str = JSON,
-        query: Mapping[str, str] | None = None,
-        retry_429: bool = True,
-    ) -> Any:
-        """One API call with retries for transient failures; returns the decoded body."""
-        url = self.base + path + (f"?{urlencode(query)}" if query else "")
-        data = None if body is None else json.dumps(body).encode()
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.05),
-            retry=retry_if_exception(_retryable if retry_429 else _retryable_not_429),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                return await self._once(method, url, data, content_type)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _once(self, method: str, url: str, data: bytes | None, content_type: str) -> Any:
-        started = time.perf_counter()
-        code = "error"  # no response: connection refused, reset, timeout
-        try:
-            result, code = await self._send(method, url, data, content_type)
-        except KubeError as e:
-            code = str(e.status)
-            raise
-        finally:
-            metrics.KUBE_REQUESTS.labels(verb=method, code=code).inc()
-            metrics.KUBE_REQUEST_DURATION.labels(verb=method).observe(time.perf_counter() - started)
-        return result
-
-    async def _send(
-        self, method: str, url: str, data: bytes | None, content_type: str
-    ) -> tuple[Any, str]:
-        session = await self.session()
-        headers = self._auth_headers()
-        if data is not None:
-            headers["Content-Type"] = content_type
-        async with session.request(method, url, data=data, headers=headers) as response:
-            raw = await response.read()
-            decoded: Any = None
-            if raw:
-                try:
-                    decoded = json.loads(raw)
-                except ValueError:
-                    decoded = {"message": raw.decode(errors="replace")}
-            if response.status >= 400:
-                if response.status == 401:
-                    self._token = None  # maybe rotated: read it again for the next request
-                status = decoded if isinstance(decoded, dict) else {}
-                raise KubeError(
-                    response.status,
-                    str(status.get("reason", response.reason or "")),
-                    str(status.get("message", "")),
-                )
-            return decoded, str(response.status)
-
-    async def get_or_none(self, path: str) -> dict[str, Any] | None:
-        try:
-            result: dict[str, Any] = await self.request("GET", path)
-        except KubeError as e:
-            if e.status == 404:
-                return None
-            raise
-        return result
+class KubeClient(KubeTransport):
+    """The operator's API calls; paths are built here, every name checked by `segment`."""
 
     # ------------------------------------------------------------- custom resources
     @staticmethod
     def custom_path(namespace: str, plural: str, name: str = "") -> str:
-        path = f"/apis/{GROUP}/{VERSION}/namespaces/{_segment(namespace)}/{plural}"
-        return f"{path}/{_segment(name)}" if name else path
+        path = f"/apis/{GROUP}/{VERSION}/namespaces/{segment(namespace)}/{plural}"
+        return f"{path}/{segment(name)}" if name else path
 
     async def get_custom(self, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(self.custom_path(namespace, plural, name))
@@ -304,7 +116,7 @@ class KubeClient:
                 if response.status >= 400:
                     if response.status == 401:
                         self._token = None
-                    raise _error(response.status, response.reason, await response.read())
+                    raise error_of(response.status, response.reason, await response.read())
                 buffer = b""
                 async for chunk in response.content.iter_any():
                     buffer += chunk
@@ -342,7 +154,7 @@ class KubeClient:
     @staticmethod
     def workload_path(kind: str, namespace: str, name: str) -> str:
         plural = WORKLOAD_PATHS[kind]
-        return f"/apis/apps/v1/namespaces/{_segment(namespace)}/{plural}/{_segment(name)}"
+        return f"/apis/apps/v1/namespaces/{segment(namespace)}/{plural}/{segment(name)}"
 
     async def get_workload(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(self.workload_path(kind, namespace, name))
@@ -350,7 +162,7 @@ class KubeClient:
     async def list_replicasets(self, namespace: str, selector: str) -> list[dict[str, Any]]:
         result = await self.request(
             "GET",
-            f"/apis/apps/v1/namespaces/{_segment(namespace)}/replicasets",
+            f"/apis/apps/v1/namespaces/{segment(namespace)}/replicasets",
             query={"labelSelector": selector} if selector else None,
         )
         return list(result.get("items", []))
@@ -358,25 +170,25 @@ class KubeClient:
     async def list_pods(self, namespace: str, selector: str) -> list[dict[str, Any]]:
         result = await self.request(
             "GET",
-            f"/api/v1/namespaces/{_segment(namespace)}/pods",
+            f"/api/v1/namespaces/{segment(namespace)}/pods",
             query={"labelSelector": selector} if selector else None,
         )
         return list(result.get("items", []))
 
     async def list_hpas(self, namespace: str) -> list[dict[str, Any]]:
         result = await self.request(
-            "GET", f"/apis/autoscaling/v2/namespaces/{_segment(namespace)}/horizontalpodautoscalers"
+            "GET", f"/apis/autoscaling/v2/namespaces/{segment(namespace)}/horizontalpodautoscalers"
         )
         return list(result.get("items", []))
 
     async def get_configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(
-            f"/api/v1/namespaces/{_segment(namespace)}/configmaps/{_segment(name)}"
+            f"/api/v1/namespaces/{segment(namespace)}/configmaps/{segment(name)}"
         )
 
     async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(
-            f"/api/v1/namespaces/{_segment(namespace)}/pods/{_segment(name)}"
+            f"/api/v1/namespaces/{segment(namespace)}/pods/{segment(name)}"
         )
 
     async def patch(
@@ -413,7 +225,7 @@ class KubeClient:
         # 429 (a PodDisruptionBudget says "not now") is not retried here: the caller decides.
         await self.request(
             "POST",
-            f"/api/v1/namespaces/{_segment(namespace)}/pods/{_segment(name)}/eviction",
+            f"/api/v1/namespaces/{segment(namespace)}/pods/{segment(name)}/eviction",
             body=body,
             retry_429=False,
         )
@@ -421,8 +233,8 @@ class KubeClient:
     # ---------------------------------------------- suspendCronJobs, isolatePods, notify
     @staticmethod
     def cronjob_path(namespace: str, name: str = "") -> str:
-        path = f"/apis/batch/v1/namespaces/{_segment(namespace)}/cronjobs"
-        return f"{path}/{_segment(name)}" if name else path
+        path = f"/apis/batch/v1/namespaces/{segment(namespace)}/cronjobs"
+        return f"{path}/{segment(name)}" if name else path
 
     async def list_cronjobs(self, namespace: str) -> list[dict[str, Any]]:
         result = await self.request("GET", self.cronjob_path(namespace))
@@ -433,8 +245,8 @@ class KubeClient:
 
     @staticmethod
     def networkpolicy_path(namespace: str, name: str = "") -> str:
-        path = f"/apis/networking.k8s.io/v1/namespaces/{_segment(namespace)}/networkpolicies"
-        return f"{path}/{_segment(name)}" if name else path
+        path = f"/apis/networking.k8s.io/v1/namespaces/{segment(namespace)}/networkpolicies"
+        return f"{path}/{segment(name)}" if name else path
 
     async def get_networkpolicy(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(self.networkpolicy_path(namespace, name))
@@ -465,13 +277,13 @@ class KubeClient:
     @staticmethod
     def hpa_path(namespace: str, name: str) -> str:
         return (
-            f"/apis/autoscaling/v2/namespaces/{_segment(namespace)}/horizontalpodautoscalers/"
-            f"{_segment(name)}"
+            f"/apis/autoscaling/v2/namespaces/{segment(namespace)}/horizontalpodautoscalers/"
+            f"{segment(name)}"
         )
 
     @staticmethod
     def configmap_path(namespace: str, name: str) -> str:
-        return f"/api/v1/namespaces/{_segment(namespace)}/configmaps/{_segment(name)}"
+        return f"/api/v1/namespaces/{segment(namespace)}/configmaps/{segment(name)}"
 
     async def merge_configmap(
         self, namespace: str, name: str, data: Mapping[str, str | None]
@@ -496,7 +308,7 @@ class KubeClient:
             }
             try:
                 await self.request(
-                    "POST", f"/api/v1/namespaces/{_segment(namespace)}/configmaps", body=body
+                    "POST", f"/api/v1/namespaces/{segment(namespace)}/configmaps", body=body
                 )
             except KubeError as e:
                 if e.status != 409:  # created meanwhile: patch it after all
@@ -510,8 +322,8 @@ class KubeClient:
 
     async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(
-            f"/api/v1/namespaces/{_segment(namespace)}/secrets/{_segment(name)}"
+            f"/api/v1/namespaces/{segment(namespace)}/secrets/{segment(name)}"
         )
 
     async def post_event(self, namespace: str, event: dict[str, Any]) -> None:
-        await self.request("POST", f"/api/v1/namespaces/{_segment(namespace)}/events", body=event)
+        await self.request("POST", f"/api/v1/namespaces/{segment(namespace)}/events", body=event)

@@ -14,7 +14,8 @@ import click
 import yaml
 
 from ..core import alerts
-from ..core.lint import catalog_from, lint
+from ..core.alert_catalog import catalog_from
+from ..core.lint import lint
 from ..core.models import Severity
 from ..core.simulate import Options, render_text, simulate
 from .files import data_files, load_objects, load_policies, policy_files, read_data, read_documents

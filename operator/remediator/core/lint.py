@@ -33,15 +33,15 @@ Every finding names the file, the object (`RemediationPolicy/name`) and the fiel
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from remediator.core.matching import specificity
-from remediator.core.models import GROUP, Match, RemediationPolicy
+from remediator.core.alert_catalog import IMPLICIT_LABELS, LabelCatalog
+from remediator.core.matching import can_overlap, specificity
+from remediator.core.models import GROUP, RemediationPolicy
 from remediator.core.validation import field_errors
 
 Level = Literal["error", "warning"]
@@ -54,12 +54,6 @@ ACK_ANNOTATION = {
 
 MANUAL_REVERT_ANNOTATION = f"{GROUP}/manual-revert"
 """Annotation (value `"true"`): the policy's changes stay until a human reverts them."""
-
-LabelCatalog = Mapping[str, frozenset[str] | None]
-"""alertname → every label key its alerts set; None when that cannot be known."""
-
-# Labels Alertmanager/Prometheus always put on an alert.
-IMPLICIT_LABELS = frozenset({"alertname"})
 
 
 @dataclass(frozen=True)
@@ -283,64 +277,6 @@ def _approval_rules(located: Located) -> list[Finding]:
     return found
 
 
-# ---------------------------------------------------------------- matcher overlaps
-def _constraints(match: Match) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
-    """Per label key, the constraints on its value: ("Eq", (v,)), ("In", vs), ..."""
-    found: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-    for key, value in match.labels.items():
-        found.setdefault(key, []).append(("Eq", (value,)))
-    for expression in match.expressions:
-        found.setdefault(expression.key, []).append((expression.operator, tuple(expression.values)))
-    return found
-
-
-def _allows(operator: str, values: tuple[str, ...], value: str | None) -> bool:
-    """Whether a label value (None: the label is absent) satisfies one constraint."""
-    match operator:
-        case "Eq" | "In":
-            return value is not None and value in values
-        case "NotIn":
-            return value is None or value not in values
-        case "Exists":
-            return value is not None
-        case "DoesNotExist":
-            return value is None
-        case _:  # Regex
-            return value is not None and re.fullmatch(values[0], value) is not None
-
-
-def _key_can_overlap(
-    left: list[tuple[str, tuple[str, ...]]], right: list[tuple[str, tuple[str, ...]]]
-) -> bool:
-    """Whether some value (or absence) of one label satisfies both sides' constraints.
-
-    Exact for equality, In, Exists and DoesNotExist; a Regex or NotIn on both sides
-    with no fixed candidate value is assumed to overlap (the lint stays conservative).
-    """
-    both = [*left, *right]
-    candidates: list[str | None] = [None]
-    for operator, values in both:
-        if operator in ("Eq", "In"):
-            candidates.extend(values)
-    if any(all(_allows(op, values, c) for op, values in both) for c in candidates):
-        return True
-    if any(op in ("Eq", "In") for op, _ in both):
-        return False  # any value both accept is one of the fixed candidates: none fits
-    # Only NotIn, Exists, DoesNotExist and Regex: a present value that no NotIn lists
-    # fits unless absence is required; a pair of regexes is assumed to overlap.
-    return not any(op == "DoesNotExist" for op, _ in both)
-
-
-def can_overlap(a: Match, b: Match) -> bool:
-    """Whether one alert could satisfy both matchers."""
-    if a.alertnames and b.alertnames and not set(a.alertnames) & set(b.alertnames):
-        return False
-    if a.severities and b.severities and not set(a.severities) & set(b.severities):
-        return False
-    left, right = _constraints(a), _constraints(b)
-    return all(_key_can_overlap(left[k], right[k]) for k in set(left) & set(right))
-
-
 def _overlap_rules(policies: Sequence[Located]) -> list[Finding]:
     found = []
     for i, one in enumerate(policies):
@@ -457,66 +393,3 @@ def lint(documents: Iterable[Document], catalog: LabelCatalog | None = None) -> 
             result.findings.extend(_alert_rules(located, catalog))
     result.findings.extend(_overlap_rules(result.policies))
     return result
-
-
-# ------------------------------------------------------------- alert catalogs
-_BY_CLAUSE = re.compile(r"\b(?:by|on)\s*\(([^)]*)\)")
-_MATCHER = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)")
-_LABEL_REPLACE = re.compile(r"label_replace\s*\([^,]+,\s*\"([A-Za-z_][A-Za-z0-9_]*)\"")
-
-
-def labels_of_rule(rule: Mapping[str, Any]) -> frozenset[str] | None:
-    """The label keys an alerting rule's alerts carry, or None when that is unknowable.
-
-    They are the rule's own `labels` plus what its expression keeps: the labels of the
-    `by (...)` clauses, of `label_replace` and of the selectors. An expression without
-    an aggregation keeps every label of its series, which a file cannot tell, so None.
-    """
-    expr = str(rule.get("expr", ""))
-    own = frozenset(str(k) for k in (rule.get("labels") or {}))
-    by = _BY_CLAUSE.findall(expr)
-    if not by:
-        return None
-    kept = {name.strip() for clause in by for name in clause.split(",") if name.strip()}
-    kept |= set(_LABEL_REPLACE.findall(expr))
-    for selector in re.findall(r"\{([^}]*)\}", expr):
-        kept |= set(_MATCHER.findall(selector))
-    return own | frozenset(kept)
-
-
-def catalog_from(documents: Iterable[Any]) -> dict[str, frozenset[str] | None]:
-    """alertname → label keys, from parsed Alertmanager payloads (version 4, or a list of
-    alerts), Prometheus rule files (`groups:`) and PrometheusRule objects (`spec.groups`).
-    Alerts seen in several places get the union of their labels (None wins: unknowable)."""
-    catalog: dict[str, frozenset[str] | None] = {}
-
-    def add(name: str, labels: frozenset[str] | None) -> None:
-        if name in catalog:
-            before = catalog[name]
-            catalog[name] = None if before is None or labels is None else before | labels
-        else:
-            catalog[name] = labels
-
-    for body in documents:
-        alerts: list[Any] = []
-        groups: list[Any] = []
-        if isinstance(body, list):
-            alerts = body
-        elif isinstance(body, Mapping):
-            if isinstance(body.get("alerts"), list):
-                alerts = body["alerts"]
-            if isinstance(body.get("groups"), list):
-                groups = body["groups"]
-            spec = body.get("spec")
-            if isinstance(spec, Mapping) and isinstance(spec.get("groups"), list):
-                groups = spec["groups"]
-        for alert in alerts:
-            labels = alert.get("labels") if isinstance(alert, Mapping) else None
-            if isinstance(labels, Mapping) and labels.get("alertname"):
-                add(str(labels["alertname"]), frozenset(str(k) for k in labels))
-        for group in groups:
-            rules = group.get("rules") if isinstance(group, Mapping) else None
-            for rule in rules or []:
-                if isinstance(rule, Mapping) and rule.get("alert"):
-                    add(str(rule["alert"]), labels_of_rule(rule))
-    return catalog

@@ -9,25 +9,30 @@ name wins. Purely computational, no side effects.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from remediator.core import reasons
-from remediator.core.models import Incident, LabelExpression, RemediationPolicy
+from remediator.core.models import Incident, LabelExpression, Match, RemediationPolicy
 
 
-def _expression_holds(expression: LabelExpression, labels: Mapping[str, str]) -> bool:
-    value = labels.get(expression.key)
-    match expression.operator:
-        case "In":
-            return value is not None and value in expression.values
+def allows(operator: str, values: Sequence[str], value: str | None) -> bool:
+    """Whether a label value (None: the label is absent) satisfies one constraint: "Eq"
+    (a `match.labels` entry) or an expression's operator."""
+    match operator:
+        case "Eq" | "In":
+            return value is not None and value in values
         case "NotIn":
-            return value is None or value not in expression.values
+            return value is None or value not in values
         case "Exists":
             return value is not None
         case "DoesNotExist":
             return value is None
-        case "Regex":
-            return value is not None and re.fullmatch(expression.values[0], value) is not None
+        case _:  # Regex
+            return value is not None and re.fullmatch(values[0], value) is not None
+
+
+def _expression_holds(expression: LabelExpression, labels: Mapping[str, str]) -> bool:
+    return allows(expression.operator, expression.values, labels.get(expression.key))
 
 
 def matches(policy: RemediationPolicy, incident: Incident) -> bool:
@@ -106,6 +111,49 @@ class PolicyIndex:
 
     def select(self, incident: Incident) -> RemediationPolicy | None:
         return select_policy(incident, self.candidates(incident))
+
+
+# ---------------------------------------------------------------- matcher overlaps
+def _constraints(match: Match) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """Per label key, the constraints on its value: ("Eq", (v,)), ("In", vs), ..."""
+    found: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for key, value in match.labels.items():
+        found.setdefault(key, []).append(("Eq", (value,)))
+    for expression in match.expressions:
+        found.setdefault(expression.key, []).append((expression.operator, tuple(expression.values)))
+    return found
+
+
+def _key_can_overlap(
+    left: list[tuple[str, tuple[str, ...]]], right: list[tuple[str, tuple[str, ...]]]
+) -> bool:
+    """Whether some value (or absence) of one label satisfies both sides' constraints.
+
+    Exact for equality, In, Exists and DoesNotExist; a Regex or NotIn on both sides
+    with no fixed candidate value is assumed to overlap (the lint stays conservative).
+    """
+    both = [*left, *right]
+    candidates: list[str | None] = [None]
+    for operator, values in both:
+        if operator in ("Eq", "In"):
+            candidates.extend(values)
+    if any(all(allows(op, values, c) for op, values in both) for c in candidates):
+        return True
+    if any(op in ("Eq", "In") for op, _ in both):
+        return False  # any value both accept is one of the fixed candidates: none fits
+    # Only NotIn, Exists, DoesNotExist and Regex: a present value that no NotIn lists
+    # fits unless absence is required; a pair of regexes is assumed to overlap.
+    return not any(op == "DoesNotExist" for op, _ in both)
+
+
+def can_overlap(a: Match, b: Match) -> bool:
+    """Whether one alert could satisfy both matchers."""
+    if a.alertnames and b.alertnames and not set(a.alertnames) & set(b.alertnames):
+        return False
+    if a.severities and b.severities and not set(a.severities) & set(b.severities):
+        return False
+    left, right = _constraints(a), _constraints(b)
+    return all(_key_can_overlap(left[k], right[k]) for k in set(left) & set(right))
 
 
 def falls_through(reason: str, rank: int, candidates: int) -> bool:
