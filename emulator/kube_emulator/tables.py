@@ -308,6 +308,11 @@ def evaluate_jsonpath(obj: Any, path: str) -> list[Any]:
 # --------------------------------------------------------------------------- durations
 
 
+def _units(big: int, big_unit: str, small: int, small_unit: str) -> str:
+    """`5m`, or `5m30s` where the smaller unit is not zero."""
+    return f"{big}{big_unit}" if small == 0 else f"{big}{big_unit}{small}{small_unit}"
+
+
 def human_duration(seconds: float) -> str:
     """k8s.io/apimachinery/pkg/util/duration.HumanDuration."""
     whole = int(seconds)  # Go truncates toward zero
@@ -319,26 +324,22 @@ def human_duration(seconds: float) -> str:
         return f"{whole}s"
     minutes = whole // 60
     if minutes < 10:
-        rest = whole % 60
-        return f"{minutes}m" if rest == 0 else f"{minutes}m{rest}s"
+        return _units(minutes, "m", whole % 60, "s")
     if minutes < 60 * 3:
         return f"{minutes}m"
     hours = whole // 3600
     if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h" if rest == 0 else f"{hours}h{rest}m"
+        return _units(hours, "h", minutes % 60, "m")
     if hours < 48:
         return f"{hours}h"
+    days = hours // 24
     if hours < 24 * 8:
-        rest = hours % 24
-        return f"{hours // 24}d" if rest == 0 else f"{hours // 24}d{rest}h"
+        return _units(days, "d", hours % 24, "h")
     if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
+        return f"{days}d"
     if hours < 24 * 365 * 8:
-        rest = (hours // 24) % 365
-        years = hours // 24 // 365
-        return f"{years}y" if rest == 0 else f"{years}y{rest}d"
-    return f"{hours // 24 // 365}y"
+        return _units(days // 365, "y", days % 365, "d")
+    return f"{days // 365}y"
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -547,6 +548,9 @@ def _containers_cells(obj: Mapping[str, Any]) -> list[Any]:
     return [names, images, _selector(_get(obj, "spec", "selector"))]
 
 
+# a kind's printed columns and one object's cells
+_Printed = tuple[list[dict[str, Any]], list[Any]]
+
 _WORKLOAD_WIDE = (
     ("Containers", "Names of each container in the template."),
     ("Images", "Images referenced by each container in the template."),
@@ -569,7 +573,7 @@ def _later(current: datetime | None, candidate: Any) -> datetime | None:
     return parsed if current is None or parsed > current else current
 
 
-def _pod(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, Any]], list[Any]]:
+def _pod(obj: Mapping[str, Any], now: datetime) -> _Printed:
     columns = [
         _name_column(),
         _column(
@@ -724,9 +728,31 @@ def _pod(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, Any]], l
     return columns, cells
 
 
-def _deployment(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, Any]], list[Any]]:
+def _name_age_row(
+    obj: Mapping[str, Any],
+    now: datetime,
+    columns: Sequence[dict[str, Any]],
+    cells: Sequence[Any],
+    *,
+    workload: bool = False,
+) -> _Printed:
+    """Name, the kind's own columns and cells, Age: how most kinds print; a workload
+    (Deployment, ReplicaSet) adds its wide containers, images and selector."""
+    wide_columns = _wide_workload_columns() if workload else []
+    wide_cells = _containers_cells(obj) if workload else []
+    return (
+        [_name_column(), *columns, _age_column(), *wide_columns],
+        [
+            _get(obj, "metadata", "name") or "",
+            *cells,
+            _since(_get(obj, "metadata", "creationTimestamp"), now),
+            *wide_cells,
+        ],
+    )
+
+
+def _deployment(obj: Mapping[str, Any], now: datetime) -> _Printed:
     columns = [
-        _name_column(),
         _column("Ready", "string", "Number of the pod with ready state"),
         _column(
             "Up-to-date",
@@ -740,90 +766,53 @@ def _deployment(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, A
             "Total number of available pods (ready for at least "
             "minReadySeconds) targeted by this deployment.",
         ),
-        _age_column(),
-        *_wide_workload_columns(),
     ]
     status = obj.get("status") or {}
     desired = _int(_get(obj, "spec", "replicas"), 1)
     cells = [
-        _get(obj, "metadata", "name") or "",
         f"{_int(status.get('readyReplicas'))}/{desired}",
         _int(status.get("updatedReplicas")),
         _int(status.get("availableReplicas")),
-        _since(_get(obj, "metadata", "creationTimestamp"), now),
-        *_containers_cells(obj),
     ]
-    return columns, cells
+    return _name_age_row(obj, now, columns, cells, workload=True)
 
 
-def _replicaset(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, Any]], list[Any]]:
+def _replicaset(obj: Mapping[str, Any], now: datetime) -> _Printed:
     columns = [
-        _name_column(),
         _column("Desired", "integer", "Replicas is the number of desired replicas."),
         _column("Current", "integer", "Replicas is the most recently observed number of replicas."),
         _column("Ready", "integer", "The number of ready replicas for this replica set."),
-        _age_column(),
-        *_wide_workload_columns(),
     ]
     status = obj.get("status") or {}
     cells = [
-        _get(obj, "metadata", "name") or "",
         _int(_get(obj, "spec", "replicas"), 1),
         _int(status.get("replicas")),
         _int(status.get("readyReplicas")),
-        _since(_get(obj, "metadata", "creationTimestamp"), now),
-        *_containers_cells(obj),
     ]
-    return columns, cells
+    return _name_age_row(obj, now, columns, cells, workload=True)
 
 
-def _configmap(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, Any]], list[Any]]:
-    columns = [
-        _name_column(),
-        _column("Data", "string", "Data contains the configuration data."),
-        _age_column(),
-    ]
+def _configmap(obj: Mapping[str, Any], now: datetime) -> _Printed:
     count = len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
-    cells = [
-        _get(obj, "metadata", "name") or "",
-        count,
-        _since(_get(obj, "metadata", "creationTimestamp"), now),
-    ]
-    return columns, cells
+    column = _column("Data", "string", "Data contains the configuration data.")
+    return _name_age_row(obj, now, [column], [count])
 
 
-def _secret(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, Any]], list[Any]]:
+def _secret(obj: Mapping[str, Any], now: datetime) -> _Printed:
     columns = [
-        _name_column(),
         _column("Type", "string", "Used to facilitate programmatic handling of secret data."),
         _column("Data", "string", "Data contains the secret data."),
-        _age_column(),
     ]
     count = len(obj.get("data") or {}) + len(obj.get("stringData") or {})
-    cells = [
-        _get(obj, "metadata", "name") or "",
-        str(obj.get("type") or ""),
-        count,
-        _since(_get(obj, "metadata", "creationTimestamp"), now),
-    ]
-    return columns, cells
+    return _name_age_row(obj, now, columns, [str(obj.get("type") or ""), count])
 
 
-def _namespace(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, Any]], list[Any]]:
-    columns = [
-        _name_column(),
-        _column("Status", "string", "The status of the namespace"),
-        _age_column(),
-    ]
-    cells = [
-        _get(obj, "metadata", "name") or "",
-        str(_get(obj, "status", "phase") or ""),
-        _since(_get(obj, "metadata", "creationTimestamp"), now),
-    ]
-    return columns, cells
+def _namespace(obj: Mapping[str, Any], now: datetime) -> _Printed:
+    column = _column("Status", "string", "The status of the namespace")
+    return _name_age_row(obj, now, [column], [str(_get(obj, "status", "phase") or "")])
 
 
-def _event(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, Any]], list[Any]]:
+def _event(obj: Mapping[str, Any], now: datetime) -> _Printed:
     columns = [
         _column(
             "Last Seen",
@@ -904,7 +893,7 @@ def _event(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, Any]],
     return columns, cells
 
 
-def _crd(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, Any]], list[Any]]:
+def _crd(obj: Mapping[str, Any], now: datetime) -> _Printed:
     columns = [_name_column(), _column("Created At", "date", CREATION_TIMESTAMP_DESCRIPTION)]
     created = _parse_time(_get(obj, "metadata", "creationTimestamp"))
     text = (
@@ -915,35 +904,18 @@ def _crd(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, Any]], l
     return columns, [_get(obj, "metadata", "name") or "", text]
 
 
-def _lease(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, Any]], list[Any]]:
-    columns = [
-        _name_column(),
-        _column(
-            "Holder",
-            "string",
-            "holderIdentity contains the identity of the holder of a current lease.",
-        ),
-        _age_column(),
-    ]
-    cells = [
-        _get(obj, "metadata", "name") or "",
-        str(_get(obj, "spec", "holderIdentity") or ""),
-        _since(_get(obj, "metadata", "creationTimestamp"), now),
-    ]
-    return columns, cells
+def _lease(obj: Mapping[str, Any], now: datetime) -> _Printed:
+    column = _column(
+        "Holder", "string", "holderIdentity contains the identity of the holder of a current lease."
+    )
+    return _name_age_row(obj, now, [column], [str(_get(obj, "spec", "holderIdentity") or "")])
 
 
-def _generic(obj: Mapping[str, Any], now: datetime) -> tuple[list[dict[str, Any]], list[Any]]:
-    cells = [
-        _get(obj, "metadata", "name") or "",
-        _since(_get(obj, "metadata", "creationTimestamp"), now),
-    ]
-    return [_name_column(), _age_column()], cells
+def _generic(obj: Mapping[str, Any], now: datetime) -> _Printed:
+    return _name_age_row(obj, now, [], [])
 
 
-_PRINTERS: dict[
-    str, Callable[[Mapping[str, Any], datetime], tuple[list[dict[str, Any]], list[Any]]]
-] = {
+_PRINTERS: dict[str, Callable[[Mapping[str, Any], datetime], _Printed]] = {
     "Pod": _pod,
     "Deployment": _deployment,
     "ReplicaSet": _replicaset,
@@ -956,9 +928,7 @@ _PRINTERS: dict[
 }
 
 
-def builtin_columns_and_cells(
-    kind: str, obj: Mapping[str, Any], now: datetime
-) -> tuple[list[dict[str, Any]], list[Any]]:
+def builtin_columns_and_cells(kind: str, obj: Mapping[str, Any], now: datetime) -> _Printed:
     """Columns and one row's cells for a built-in kind, as kube-apiserver prints it.
 
     The server always renders the wide form (priority-1 columns included);
