@@ -4,6 +4,7 @@
     python3 controlplane/cluster.py up [--name NAME] [--kubeconfig FILE] [--port N] [--nodes N]
     python3 controlplane/cluster.py down [--name NAME]
     python3 controlplane/cluster.py info [--name NAME]
+    python3 controlplane/cluster.py restart [--name NAME] {kube-apiserver,etcd,...}
 
 `up` builds what is missing (controlplane/build.sh), then has kwokctl start etcd,
 kube-apiserver, kube-controller-manager, kube-scheduler and the kwok controller from those
@@ -12,6 +13,8 @@ pods kwok makes Running and Ready, writes an admin kubeconfig with its certifica
 and returns. The API server logs every write to an audit log (controlplane/audit-policy.yaml).
 `down` stops every process of the cluster and removes its folder. `info` prints where its
 files are, as JSON (the tests read the CA, the audit log and the binaries from it).
+`restart` SIGKILLs one component of the running cluster and starts it again as kwokctl
+started it, then waits until it is ready (the chaos runs restart kube-apiserver and etcd).
 
 kwokctl's state (certificates, etcd data, logs, pid files) lives under the cache, outside the
 work tree: $REMEDIATOR_CACHE, else $XDG_CACHE_HOME/remediator, else ~/.cache/remediator.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -410,6 +414,91 @@ def down(name: str, *, quiet: bool = False) -> None:
         say(f"{name} stopped; no process of it is left")
 
 
+def restart(name: str, component: str, timeout: float = 60) -> float:
+    """SIGKILL one component of the running cluster and start it again with the command line,
+    environment, folder and log kwokctl gave it (kwokctl has no command for one component):
+    etcd on its data dir, kube-apiserver appending to the same audit log. Returns once the
+    component is ready again (and, after etcd, the API server with it): the seconds it was
+    down."""
+    workdir = cluster_dir(name)
+    pid_file = workdir / "pids" / f"{component}.pid"
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        raise ClusterError(f"{name} has no {component} (no pid file {pid_file})") from None
+    if not _alive(pid) or not _ours(pid, name):
+        raise ClusterError(f"{component} of {name} (pid {pid}) is not running")
+    proc = Path(f"/proc/{pid}")
+    argv = proc.joinpath("cmdline").read_bytes().split(b"\0")[:-1]
+    env = dict(
+        line.split(b"=", 1)
+        for line in proc.joinpath("environ").read_bytes().split(b"\0")
+        if b"=" in line
+    )
+    cwd = os.readlink(proc / "cwd")
+    killed = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    _wait_gone(pid)
+    with (workdir / "logs" / f"{component}.log").open("ab") as log:
+        child = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # as kwokctl's: outlives whoever restarted it
+        )
+    pid_file.write_text(f"{child.pid}")
+    deadline = killed + timeout
+    options = _kwok_options(workdir / "kwok.yaml")
+    if component == "etcd":
+        _wait_ready(f"http://127.0.0.1:{options['etcdPort']}/readyz", None, deadline, child)
+    if component in ("etcd", "kube-apiserver"):
+        # through the API server: it serves again once its storage answers
+        port = options["kubeApiserverPort"]
+        certs = (workdir / "pki" / "admin.crt", workdir / "pki" / "admin.key")
+        process = child if component == "kube-apiserver" else None
+        _wait_ready(f"https://127.0.0.1:{port}/readyz", certs, deadline, process)
+    return time.monotonic() - killed
+
+
+def _wait_gone(pid: int) -> None:
+    while _alive(pid):
+        time.sleep(0.02)
+    with contextlib.suppress(ChildProcessError):  # our own child (an earlier restart): reap
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _wait_ready(
+    url: str,
+    certs: tuple[Path, Path] | None,
+    deadline: float,
+    child: subprocess.Popen[bytes] | None,
+) -> None:
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    context = None
+    if certs is not None:
+        context = ssl.create_default_context(cafile=str(certs[0].with_name("ca.crt")))
+        context.load_cert_chain(str(certs[0]), str(certs[1]))
+    last = ""
+    while time.monotonic() < deadline:
+        if child is not None and child.poll() is not None:
+            raise ClusterError(f"it exited ({child.returncode}) on restart; see its log")
+        try:
+            with urllib.request.urlopen(url, timeout=2, context=context) as answer:
+                if answer.status == 200:
+                    return
+                last = f"{answer.status}"
+        except (OSError, urllib.error.URLError) as e:
+            last = str(e)
+        time.sleep(0.1)
+    raise ClusterError(f"{url} was not ready in time after the restart: {last}")
+
+
 def _ours(pid: int, name: str) -> bool:
     """Whether the process is one of this cluster's (its command line names its folder)."""
     try:
@@ -432,6 +521,9 @@ def main(argv: list[str] | None = None) -> int:
     p_down.add_argument("--name", default=DEFAULT_NAME)
     p_info = sub.add_parser("info", help="the cluster's files, as JSON")
     p_info.add_argument("--name", default=DEFAULT_NAME)
+    p_restart = sub.add_parser("restart", help="SIGKILL one component and start it again")
+    p_restart.add_argument("--name", default=DEFAULT_NAME)
+    p_restart.add_argument("component", help="kube-apiserver, etcd, kube-controller-manager, ...")
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
@@ -440,6 +532,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(result))
         elif args.command == "down":
             down(args.name)
+        elif args.command == "restart":
+            seconds = restart(args.name, args.component)
+            say(f"{args.component} of {args.name} restarted; ready again in {seconds:.1f} s")
         else:
             print(json.dumps(info(args.name)))
     except ClusterError as e:
