@@ -12,6 +12,7 @@ CA (a real identity the API server authenticates).
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 import os
@@ -404,19 +405,59 @@ class ControlPlane:
                 raise
 
     # ------------------------------------------------------------------ audit log
+    # Offsets count bytes of the whole log as kube-apiserver wrote it: its rotated backups
+    # (lumberjack's audit-<time>.log, oldest first: it rotates at 100 MB) and then the live
+    # file, which a restarted API server appends to.
+    def _audit_files(self) -> list[Path]:
+        log = self.audit_log
+        return [*sorted(log.parent.glob(f"{log.stem}-*{log.suffix}")), log]
+
     def audit_size(self) -> int:
-        try:
-            return self.audit_log.stat().st_size
-        except FileNotFoundError:
-            return 0
+        total = 0
+        for path in self._audit_files():
+            with contextlib.suppress(FileNotFoundError):
+                total += path.stat().st_size
+        return total
+
+    def read_audit(self, since: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """The audit log's entries that start at or after byte `since`, and the offset after
+        the last whole line (a line being written is read next time)."""
+        chunks, skip = [], since
+        for path in self._audit_files():
+            try:
+                with path.open("rb") as f:
+                    size = os.fstat(f.fileno()).st_size
+                    if skip >= size:
+                        skip -= size
+                        continue
+                    f.seek(skip)
+                    chunks.append(f.read())
+                    skip = 0
+            except FileNotFoundError:  # rotated away between the listing and the read
+                continue
+        data = b"".join(chunks)
+        end = data.rfind(b"\n") + 1
+        return [e for line in data[:end].splitlines() if (e := _audit_entry(line))], since + end
 
     def audit_events(self, since: int = 0) -> list[dict[str, Any]]:
         """The audit log's entries that start at or after byte `since`."""
-        with self.audit_log.open("rb") as f:
-            f.seek(since)
-            data = f.read()
-        end = data.rfind(b"\n") + 1  # a line being written is read next time
-        return [json.loads(line) for line in data[:end].splitlines() if line.strip()]
+        return self.read_audit(since)[0]
+
+    # ------------------------------------------------------------------ restarts
+    def restart(self, component: str) -> float:
+        """SIGKILL kube-apiserver, etcd (its data dir kept) or another component, start it
+        again as kwokctl did, and wait until it is ready: the seconds it was away."""
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, str(LAUNCHER), "restart", "--name", self.name, component],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"restarting {component} failed:\n{proc.stderr[-3000:]}")
+        return time.monotonic() - started
 
     # ------------------------------------------------------------------ identities
     def client_certificate(
@@ -536,6 +577,24 @@ class ControlPlane:
                 raise
 
 
+AUDIT_EVENT_START = b'{"kind":"Event"'
+
+
+def _audit_entry(line: bytes) -> dict[str, Any] | None:
+    """One line of the audit log. A SIGKILLed API server can leave its last line cut short;
+    the restarted one appends to it, so the entry that follows the stump is read alone."""
+    if not line.strip():
+        return None
+    try:
+        entry: dict[str, Any] = json.loads(line)
+    except json.JSONDecodeError:
+        start = line.rfind(AUDIT_EVENT_START)
+        if start <= 0:
+            return None
+        entry = json.loads(line[start:])
+    return entry
+
+
 def _stop_stale_sessions() -> None:
     """Clusters of test sessions that ended without their cleanup (killed): stop them."""
     base = _kwok_workdir() / "clusters"
@@ -642,12 +701,7 @@ class RealBox:
     def writes(self) -> list[WriteRecord]:
         """The accepted writes since this test began, from the API server's audit log (the
         cluster's own controllers' left out, as the emulator's write log leaves them out)."""
-        events = self.plane.audit_events(self._offset)
-        if events:
-            with self.plane.audit_log.open("rb") as f:
-                f.seek(self._offset)
-                data = f.read()
-            self._offset += data.rfind(b"\n") + 1
+        events, self._offset = self.plane.read_audit(self._offset)
         for event in events:
             self._count(event)
             record = self._record(event)
