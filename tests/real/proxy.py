@@ -7,7 +7,8 @@ token passed through (so the audit log names the client's identity). The same
 `kube_emulator.faults.Faults` rules decide what fails, with the same effects: an error
 `Status` (500/503/409/429) before the request reaches the server, a late answer, no answer
 at all, a write applied whose answer is lost, a watch dropped mid-way, a watch resumed from
-a resourceVersion answered with 410 Gone.
+a resourceVersion answered with 410 Gone. When kube-apiserver itself is down or dies
+mid-request, the client's connection is closed with no answer, as the server's would be.
 """
 
 from __future__ import annotations
@@ -165,9 +166,16 @@ class FaultProxy:
                 return web.json_response(error.status(), status=error.code, headers=error.headers)
             if fault.timeout and not fault.apply_then_drop:
                 return await self._hang(request, fault)
-        if call is not None and call.verb == "watch":
-            return await self._watch(request, fault)
-        status, headers, body = await self._forward(request)
+        try:
+            if call is not None and call.verb == "watch":
+                return await self._watch(request, fault)
+            status, headers, body = await self._forward(request)
+        except (aiohttp.ClientError, OSError):
+            # kube-apiserver is down or went down mid-request (the chaos runs restart it):
+            # the client loses its connection, as it would talking to the server itself
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=502)  # never delivered: the connection is gone
         if fault is not None and fault.apply_then_drop:
             return await self._hang(request, fault)  # applied upstream; the answer is lost
         return web.Response(status=status, headers=headers, body=body)
@@ -231,6 +239,10 @@ class FaultProxy:
                     line = await asyncio.wait_for(upstream.content.readline(), timeout)
                 except TimeoutError:
                     line = None
+                except (aiohttp.ClientError, OSError):  # the server died mid-watch
+                    if request.transport is not None:
+                        request.transport.close()
+                    return response
                 if line is None:  # the injected drop
                     self.faults.record("drop_watch")
                     assert fault is not None
