@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from . import errors, eviction, patches, schema, selectors
+from . import errors, eviction, patches, schema, selectors, validation
 from .errors import ApiError
 from .registry import Registry, ResourceInfo, resources_from_crd
 from .store import Store
@@ -713,7 +713,7 @@ class Api:
 
     def _validate_name(self, info: ResourceInfo, name: str) -> None:
         if info.plural == "namespaces" and not info.group:
-            problems = schema.validate_dns1123_label(name)
+            problems = validation.validate_dns1123_label(name)
         elif info.plural == "events":
             problems = [] if name and "/" not in name else ["may not contain '/'"]
         elif info.group == "rbac.authorization.k8s.io":
@@ -722,7 +722,7 @@ class Api:
             if name in (".", ".."):
                 problems.append(f"may not be '{name}'")
         else:
-            problems = schema.validate_dns1123_subdomain(name)
+            problems = validation.validate_dns1123_subdomain(name)
         if problems:
             message = f'Invalid value: "{name}": {"; ".join(problems)}'
             raise errors.invalid(

@@ -28,17 +28,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from .validation import go_quote, validate_dns1035_label
+
 __all__ = [
     "Cause",
     "apply_defaults",
     "format_invalid",
-    "go_quote",
     "go_value",
     "prune",
     "structural_errors",
     "validate",
-    "validate_dns1123_label",
-    "validate_dns1123_subdomain",
 ]
 
 # metav1.CauseType values (k8s.io/apimachinery/pkg/util/validation/field.ErrorType).
@@ -86,41 +85,6 @@ class Cause:
 
 
 # --------------------------------------------------------------------------- Go formatting
-
-
-def go_quote(value: str) -> str:
-    """Go's ``strconv.Quote`` (what ``%q`` prints for a string)."""
-    out = ['"']
-    for ch in value:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\a":
-            out.append("\\a")
-        elif ch == "\b":
-            out.append("\\b")
-        elif ch == "\f":
-            out.append("\\f")
-        elif ch == "\v":
-            out.append("\\v")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif ch.isprintable() or ch == " ":
-            out.append(ch)
-        elif code <= 0xFFFF:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def _go_float(value: float) -> str:
@@ -642,9 +606,6 @@ def _list_causes(value: Any, schema: Mapping[str, Any], path: str) -> list[Cause
     return causes
 
 
-_DNS1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
-
-
 def _embedded_causes(value: Mapping[str, Any], path: str) -> list[Cause]:
     causes: list[Cause] = []
     for key in ("apiVersion", "kind"):
@@ -657,14 +618,13 @@ def _embedded_causes(value: Mapping[str, Any], path: str) -> list[Cause]:
             causes.append(_cause(INVALID, child, item, "must be a string"))
         elif not item:
             causes.append(_cause(INVALID, child, item, "must not be empty"))
-        elif key == "kind" and not _DNS1035.fullmatch(item.lower()):
+        elif key == "kind" and (problems := validate_dns1035_label(item.lower())):
             causes.append(
                 _cause(
                     INVALID,
                     child,
                     item,
-                    "may have mixed case, but should otherwise match: "
-                    + ",".join(_dns1035_messages(item.lower())),
+                    "may have mixed case, but should otherwise match: " + ",".join(problems),
                 )
             )
     return causes
@@ -898,80 +858,3 @@ def structural_errors(schema: Mapping[str, Any], path: str = "") -> list[str]:
     out: list[str] = []
     _structural(schema, path, "root", out, root=True)
     return out
-
-
-# --------------------------------------------------------------------------- names
-
-_DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN_FMT = _DNS1123_LABEL_FMT + "(\\." + _DNS1123_LABEL_FMT + ")*"
-_DNS1035_LABEL_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
-
-
-def _regex_error(message: str, fmt: str, *examples: str) -> str:
-    """validation.RegexError (note the double space between examples, as in kube)."""
-    text = message
-    if examples:
-        text += " (e.g. "
-        for index, example in enumerate(examples):
-            if index > 0:
-                text += " or "
-            text += f"'{example}', "
-        text += f"regex used for validation is '{fmt}')"
-    return text
-
-
-def _max_len_error(length: int) -> str:
-    return f"must be no more than {length} characters"
-
-
-def validate_dns1123_label(value: str) -> list[str]:
-    """validation.IsDNS1123Label."""
-    errors: list[str] = []
-    if len(value) > 63:
-        errors.append(_max_len_error(63))
-    if not re.fullmatch(_DNS1123_LABEL_FMT, value):
-        errors.append(
-            _regex_error(
-                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
-                "or '-', and must start and end with an alphanumeric character",
-                _DNS1123_LABEL_FMT,
-                "my-name",
-                "123-abc",
-            )
-        )
-    return errors
-
-
-def validate_dns1123_subdomain(value: str) -> list[str]:
-    """validation.IsDNS1123Subdomain (what ``metadata.name`` of most kinds must satisfy)."""
-    errors: list[str] = []
-    if len(value) > 253:
-        errors.append(_max_len_error(253))
-    if not re.fullmatch(_DNS1123_SUBDOMAIN_FMT, value):
-        errors.append(
-            _regex_error(
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                "characters, '-' or '.', and must start and end with an alphanumeric character",
-                _DNS1123_SUBDOMAIN_FMT,
-                "example.com",
-            )
-        )
-    return errors
-
-
-def _dns1035_messages(value: str) -> list[str]:
-    """validation.IsDNS1035Label."""
-    errors: list[str] = []
-    if len(value) > 63:
-        errors.append(_max_len_error(63))
-    if not re.fullmatch(_DNS1035_LABEL_FMT, value):
-        errors.append(
-            _regex_error(
-                "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
-                "start with an alphabetic character, and end with an alphanumeric character",
-                _DNS1035_LABEL_FMT,
-                "my-name",
-                "abc-123",
-            )
-        )
-    return errors

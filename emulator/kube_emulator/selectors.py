@@ -22,6 +22,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .validation import go_quote, validate_label_value, validate_qualified_name
+
 __all__ = [
     "FieldSelector",
     "FieldTerm",
@@ -43,129 +45,16 @@ class SelectorError(ValueError):
 # Validation (k8s.io/apimachinery/pkg/util/validation) and field.Error formatting
 # --------------------------------------------------------------------------------------
 
-_QNAME_CHAR: Final = "[A-Za-z0-9]"
-_QNAME_EXT_CHAR: Final = "[-A-Za-z0-9_.]"
-_QUALIFIED_NAME_FMT: Final = f"({_QNAME_CHAR}{_QNAME_EXT_CHAR}*)?{_QNAME_CHAR}"
-_QUALIFIED_NAME_RE: Final = re.compile(f"^{_QUALIFIED_NAME_FMT}$")
-_QUALIFIED_NAME_ERR: Final = (
-    "must consist of alphanumeric characters, '-', '_' or '.', "
-    "and must start and end with an alphanumeric character"
-)
-_QUALIFIED_NAME_MAX: Final = 63
-
-_LABEL_VALUE_FMT: Final = f"({_QUALIFIED_NAME_FMT})?"
-_LABEL_VALUE_RE: Final = re.compile(f"^{_LABEL_VALUE_FMT}$")
-_LABEL_VALUE_ERR: Final = (
-    "a valid label must be an empty string or consist of alphanumeric characters, "
-    "'-', '_' or '.', and must start and end with an alphanumeric character"
-)
-_LABEL_VALUE_MAX: Final = 63
-
-_DNS1123_LABEL_FMT: Final = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN_FMT: Final = f"{_DNS1123_LABEL_FMT}(\\.{_DNS1123_LABEL_FMT})*"
-_DNS1123_SUBDOMAIN_RE: Final = re.compile(f"^{_DNS1123_SUBDOMAIN_FMT}$")
-_DNS1123_SUBDOMAIN_ERR: Final = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-    "'-' or '.', and must start and end with an alphanumeric character"
-)
-_DNS1123_SUBDOMAIN_MAX: Final = 253
-
 _INT64_RE: Final = re.compile(r"^[+-]?[0-9]+$")
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
-
-
-def _regex_error(msg: str, fmt: str, *examples: str) -> str:
-    """validation.RegexError, including its odd double spaces between examples."""
-    if not examples:
-        return f"{msg} (regex used for validation is '{fmt}')"
-    out = msg + " (e.g. "
-    for i, example in enumerate(examples):
-        if i > 0:
-            out += " or "
-        out += f"'{example}', "
-    return out + f"regex used for validation is '{fmt}')"
-
-
-def _max_len_error(length: int) -> str:
-    return f"must be no more than {length} characters"
-
-
-def _dns1123_subdomain_errors(value: str) -> list[str]:
-    errs: list[str] = []
-    if len(value) > _DNS1123_SUBDOMAIN_MAX:
-        errs.append(_max_len_error(_DNS1123_SUBDOMAIN_MAX))
-    if not _DNS1123_SUBDOMAIN_RE.match(value):
-        errs.append(_regex_error(_DNS1123_SUBDOMAIN_ERR, _DNS1123_SUBDOMAIN_FMT, "example.com"))
-    return errs
-
-
-def _qualified_name_errors(value: str) -> list[str]:
-    """validation.IsQualifiedName: ``[dns-subdomain-prefix/]name``."""
-    errs: list[str] = []
-    parts = value.split("/")
-    if len(parts) == 1:
-        name = parts[0]
-    elif len(parts) == 2:
-        prefix, name = parts
-        if not prefix:
-            errs.append("prefix part must be non-empty")
-        else:
-            errs.extend("prefix part " + m for m in _dns1123_subdomain_errors(prefix))
-    else:
-        return [
-            "a qualified name "
-            + _regex_error(_QUALIFIED_NAME_ERR, _QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc")
-            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-        ]
-    if not name:
-        errs.append("name part must be non-empty")
-    elif len(name) > _QUALIFIED_NAME_MAX:
-        errs.append("name part " + _max_len_error(_QUALIFIED_NAME_MAX))
-    if not _QUALIFIED_NAME_RE.match(name):
-        errs.append(
-            "name part "
-            + _regex_error(_QUALIFIED_NAME_ERR, _QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc")
-        )
-    return errs
-
-
-def _label_value_errors(value: str) -> list[str]:
-    errs: list[str] = []
-    if len(value) > _LABEL_VALUE_MAX:
-        errs.append(_max_len_error(_LABEL_VALUE_MAX))
-    if not _LABEL_VALUE_RE.match(value):
-        errs.append(
-            _regex_error(_LABEL_VALUE_ERR, _LABEL_VALUE_FMT, "MyValue", "my_value", "12345")
-        )
-    return errs
-
-
-def _go_quote(value: str) -> str:
-    """Approximates Go's ``%q`` for the strings that can reach an error message."""
-    out = ['"']
-    for ch in value:
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 def _go_string_slice(values: Iterable[str] | None) -> str:
     """Go's ``%#v`` of a ``[]string`` (``[]string(nil)`` for a nil slice)."""
     if values is None:
         return "[]string(nil)"
-    return "[]string{" + ", ".join(_go_quote(v) for v in values) + "}"
+    return "[]string{" + ", ".join(go_quote(v) for v in values) + "}"
 
 
 def _invalid(path: str, bad_value: str, detail: str) -> str:
@@ -184,9 +73,9 @@ def _aggregate(errors: list[str]) -> str | None:
 
 
 def _validate_label_key(key: str) -> str | None:
-    errs = _qualified_name_errors(key)
+    errs = validate_qualified_name(key)
     if errs:
-        return _invalid("key", _go_quote(key), "; ".join(errs))
+        return _invalid("key", go_quote(key), "; ".join(errs))
     return None
 
 
@@ -320,21 +209,21 @@ def _new_requirement(key: str, operator: str, values: list[str] | None) -> Requi
                 errs.append(
                     _invalid(
                         f"values[{i}]",
-                        _go_quote(v),
+                        go_quote(v),
                         "for 'Gt', 'Lt' operators, the value must be an integer",
                     )
                 )
     else:
         supported = ", ".join(
-            _go_quote(o) for o in ("!", "!=", "=", "==", "exists", "gt", "in", "lt", "notin")
+            go_quote(o) for o in ("!", "!=", "=", "==", "exists", "gt", "in", "lt", "notin")
         )
         errs.append(
-            f"operator: Unsupported value: {_go_quote(operator)}: supported values: {supported}"
+            f"operator: Unsupported value: {go_quote(operator)}: supported values: {supported}"
         )
     for i, v in enumerate(vals):
-        value_errs = _label_value_errors(v)
+        value_errs = validate_label_value(v)
         if value_errs:
-            errs.append(_invalid(f"values[{i}][{key}]", _go_quote(v), "; ".join(value_errs)))
+            errs.append(_invalid(f"values[{i}][{key}]", go_quote(v), "; ".join(value_errs)))
     message = _aggregate(errs)
     if message is not None:
         raise SelectorError(message)
@@ -634,9 +523,7 @@ def label_selector_from_dict(selector: Mapping[str, Any] | None) -> LabelSelecto
             raise SelectorError("matchExpressions entries must be objects")
         operator = expression.get("operator", "")
         if operator not in _EXPRESSION_OPERATORS:
-            rendered = (
-                _go_quote(operator) if isinstance(operator, str) else _go_quote(str(operator))
-            )
+            rendered = go_quote(operator) if isinstance(operator, str) else go_quote(str(operator))
             raise SelectorError(f"{rendered} is not a valid label selector operator")
         raw_values = expression.get("values")
         if raw_values is not None and not isinstance(raw_values, list):

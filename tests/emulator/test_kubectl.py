@@ -23,7 +23,7 @@ from kube_emulator import Sandbox
 from kube_emulator import fixtures as sandbox_fixtures
 
 if TYPE_CHECKING:
-    from tests.conftest import Kubectl
+    from conftest import Kubectl
 
 pytestmark = pytest.mark.kubectl
 

@@ -10,14 +10,12 @@ from kube_emulator.schema import (
     Cause,
     apply_defaults,
     format_invalid,
-    go_quote,
     go_value,
     prune,
     structural_errors,
     validate,
-    validate_dns1123_label,
-    validate_dns1123_subdomain,
 )
+from kube_emulator.validation import go_quote, validate_dns1123_label, validate_dns1123_subdomain
 
 
 def spec_schema(**properties: Any) -> dict[str, Any]:
