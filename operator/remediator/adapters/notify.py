@@ -1,4 +1,6 @@
-"""The webhook POST of notifications: JSON, Slack-compatible, retried with tenacity.
+"""Sending notifications: the webhook URL from the Secret a policy names (`secret_url`), the
+POST (`post_json`: JSON, Slack-compatible, retried with tenacity), and what became of it as
+one line for the Incident's trail (`deliver`).
 
 Connection errors, timeouts, 429 and 5xx are retried with exponential backoff; any other
 answer (a 4xx: wrong URL, revoked token) surfaces at once as `NotifyError`, as does the
@@ -15,9 +17,12 @@ time; `allowed_hosts` (the operator's `--notify-allow-host`) lets named hosts th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import socket
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,7 +36,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from .kube import USER_AGENT
+from ..core import reasons
+from .kube import USER_AGENT, KubeClient, KubeError
 
 
 class NotifyError(Exception):
@@ -182,3 +188,62 @@ async def _once(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) 
     except (TimeoutError, aiohttp.ClientError, OSError) as e:
         # the kind of failure only: a client error's text can repeat the URL
         raise NotifyError(f"{redact(url)}: {type(e).__name__}") from None
+
+
+class SecretUnusable(Exception):  # noqa: N818  (reads as what it found)
+    """The Secret a policy names for its webhook URL is missing, or its key is."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+async def secret_url(kube: KubeClient, namespace: str, ref: dict[str, Any]) -> str:
+    """The URL in a Secret key (`data`, base64), or SecretUnusable naming what is missing."""
+    name, key = ref["name"], ref["key"]
+    secret = await kube.get_secret(namespace, name)
+    if secret is None:
+        raise SecretUnusable(reasons.SECRET_NOT_FOUND, f"Secret {name} not found in {namespace}")
+    encoded = (secret.get("data") or {}).get(key)
+    if encoded is None:
+        raise SecretUnusable(reasons.SECRET_NOT_FOUND, f"Secret {name} has no key {key}")
+    try:
+        return base64.b64decode(encoded, validate=True).decode().strip()
+    except (binascii.Error, UnicodeDecodeError):
+        raise SecretUnusable(
+            reasons.ACTION_FAILED, f"Secret {name} key {key} is not base64-encoded text"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one notification: `told` ends the sentence "<phase> …" for the
+    trail, e.g. "notified to https://hooks.example:443 (Secret slack)"."""
+
+    sent: bool
+    told: str
+    status: int = 0
+
+
+async def deliver(
+    kube: KubeClient,
+    namespace: str,
+    ref: dict[str, Any],
+    body: dict[str, Any],
+    *,
+    attempts: int = 3,
+    allowed_hosts: Collection[str] = (),
+) -> Delivery:
+    """Send `body` to the URL in the Secret `ref` names; never raises for the webhook's or the
+    Secret's faults (they are the Delivery's `told`, with nothing secret in it)."""
+    try:
+        url = await secret_url(kube, namespace, ref)
+        code = await post_json(url, body, attempts=attempts, allowed_hosts=allowed_hosts)
+    except (SecretUnusable, NotifyError) as e:
+        error = e.message
+    except KubeError as e:
+        error = str(e)
+    else:
+        return Delivery(True, f"notified to {redact(url)} (Secret {ref['name']})", code)
+    return Delivery(False, f"not sent (Secret {ref['name']}): {error}")

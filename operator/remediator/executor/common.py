@@ -3,14 +3,12 @@ reverts share."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..adapters import notify
 from ..adapters.kube import KubeClient
-from ..core import reasons
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 WORKLOAD_ACTIONS = frozenset({"rollback", "restartPods", "scale", "isolatePods"})
@@ -64,17 +62,8 @@ def after(now: datetime, seconds: Any) -> datetime | None:
 
 
 async def webhook_url(kube: KubeClient, namespace: str, ref: dict[str, Any]) -> str:
-    """The URL in a Secret key (`data`, base64), or ActionFailed naming what is missing."""
-    name, key = ref["name"], ref["key"]
-    secret = await kube.get_secret(namespace, name)
-    if secret is None:
-        raise ActionFailed(reasons.SECRET_NOT_FOUND, f"Secret {name} not found in {namespace}")
-    encoded = (secret.get("data") or {}).get(key)
-    if encoded is None:
-        raise ActionFailed(reasons.SECRET_NOT_FOUND, f"Secret {name} has no key {key}")
+    """The URL in a Secret key, or ActionFailed naming what is missing."""
     try:
-        return base64.b64decode(encoded, validate=True).decode().strip()
-    except (binascii.Error, UnicodeDecodeError):
-        raise ActionFailed(
-            reasons.ACTION_FAILED, f"Secret {name} key {key} is not base64-encoded text"
-        ) from None
+        return await notify.secret_url(kube, namespace, ref)
+    except notify.SecretUnusable as e:
+        raise ActionFailed(e.reason, e.message) from None

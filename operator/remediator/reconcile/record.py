@@ -27,7 +27,6 @@ from ..core.models import (
     IncidentStatus,
     Phase,
 )
-from ..executor import ActionFailed, webhook_url
 from ..view import HORIZON, summarize
 from .inputs import Inputs
 from .state import EVENT_REASONS, OWN_WRITES_KEPT, WARNING_REASONS, Unsaved
@@ -160,29 +159,19 @@ class Recording(Inputs):
         self, incident: Incident, ref: dict[str, Any], body: dict[str, Any], phase: str
     ) -> None:
         meta = incident.metadata
-        try:
-            url = await webhook_url(self.kube, meta.namespace, ref)
-            code = await notify.post_json(
-                url,
-                body,
-                attempts=self.config.notify_attempts,
-                allowed_hosts=self.config.notify_allowed_hosts,
-            )
-        except ActionFailed as e:
-            error = e.message
-        except notify.NotifyError as e:
-            error = e.message
-        except KubeError as e:
-            error = str(e)
-        else:
-            log.info("notification sent", incident=meta.name, phase=phase, status=code)
-            await self._event(
-                incident,
-                reasons.NOTIFICATION_SENT,
-                f"{phase} notified to {notify.redact(url)} (Secret {ref['name']})",
-            )
+        delivery = await notify.deliver(
+            self.kube,
+            meta.namespace,
+            ref,
+            body,
+            attempts=self.config.notify_attempts,
+            allowed_hosts=self.config.notify_allowed_hosts,
+        )
+        if delivery.sent:
+            log.info("notification sent", incident=meta.name, phase=phase, status=delivery.status)
+            await self._event(incident, reasons.NOTIFICATION_SENT, f"{phase} {delivery.told}")
             return
-        log.warning("notification not sent", incident=meta.name, phase=phase, error=error)
+        log.warning("notification not sent", incident=meta.name, phase=phase, error=delivery.told)
         async with self.lock(meta.namespace, meta.name):
             current = await self.kube.get_custom(meta.namespace, "incidents", meta.name)
             if current is None:
@@ -190,7 +179,7 @@ class Recording(Inputs):
             await self._note(
                 Incident.model_validate(current),
                 reasons.NOTIFICATION_FAILED,
-                f"notification of {phase} not sent (Secret {ref['name']}): {error}",
+                f"notification of {phase} {delivery.told}",
                 datetime.now(UTC),
             )
             await self._flush(meta.namespace, meta.name)
