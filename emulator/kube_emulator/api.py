@@ -921,16 +921,6 @@ def _without_type(obj: Mapping[str, Any]) -> dict[str, Any]:
 _STRING_MAPS = {("", "configmaps"): ("data",), ("", "secrets"): ("data", "stringData")}
 
 
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def _go_type_error(info: ResourceInfo, obj: Mapping[str, Any]) -> str | None:
     """The json decoding error kube-apiserver reports when a field has the wrong JSON type.
 
@@ -940,7 +930,7 @@ def _go_type_error(info: ResourceInfo, obj: Mapping[str, Any]) -> str | None:
 
     def wrong(value: Any, path: str, go_type: str) -> str:
         return (
-            f"json: cannot unmarshal {_json_kind(value)} into Go struct field {path} "
+            f"json: cannot unmarshal {patches.go_json_kind(value)} into Go struct field {path} "
             f"of type {go_type}"
         )
 

@@ -46,7 +46,8 @@ value, element without its merge key) 500 as kube-apiserver does.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Final
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "apply_json_patch",
     "apply_merge_patch",
     "apply_strategic_merge_patch",
+    "go_json_kind",
 ]
 
 
@@ -90,19 +92,21 @@ def _json_equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _go_type(value: Any) -> str:
-    """The JSON kind name Go's encoding/json uses in UnmarshalTypeError."""
+def go_json_kind(value: Any) -> str:
+    """The JSON kind name Go's encoding/json uses in an UnmarshalTypeError."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "null"
+    return next(name for types, name in _GO_JSON_KINDS if isinstance(value, types))
+
+
+_GO_JSON_KINDS: Final = (
+    (int | float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (object, "object"),
+)
 
 
 def _go_fmt(value: Any) -> str:
@@ -234,8 +238,17 @@ def _string_field(op: Mapping[str, Any], name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _OpError(f"json: cannot unmarshal {_go_type(value)} into Go value of type string")
+        raise _OpError(f"json: cannot unmarshal {go_json_kind(value)} into Go value of type string")
     return value
+
+
+@contextmanager
+def _reworded(context: str) -> Iterator[None]:
+    """An operation's error, prefixed with where it happened (as json-patch wraps it)."""
+    try:
+        yield
+    except _OpError as e:
+        raise _OpError(f"{context}: {e}") from None
 
 
 class _JsonPatcher:
@@ -267,29 +280,26 @@ class _JsonPatcher:
             )
         return src
 
-    def add(self, op: Mapping[str, Any]) -> None:
-        path = self._path(op, "add", wrap_cause=False)
+    def _parent(self, path: str, verb: str, missing: str) -> tuple[Any, str]:
+        """The container of ``path`` and the key in it, or the operation does not apply."""
         found = _find_object(self.doc, path)
         if found is None:
             raise _OpError(
-                f'add operation does not apply: doc is missing path: "{path}": {_MISSING_VALUE}'
+                f"{verb} operation does not apply: doc is missing {missing}: {_MISSING_VALUE}"
             )
-        try:
+        return found
+
+    def add(self, op: Mapping[str, Any]) -> None:
+        path = self._path(op, "add", wrap_cause=False)
+        found = self._parent(path, "add", f'path: "{path}"')
+        with _reworded(f"error in add for path: '{path}'"):
             _container_add(*found, copy.deepcopy(op.get("value")))
-        except _OpError as e:
-            raise _OpError(f"error in add for path: '{path}': {e}") from None
 
     def remove(self, op: Mapping[str, Any]) -> None:
         path = self._path(op, "remove", wrap_cause=False)
-        found = _find_object(self.doc, path)
-        if found is None:
-            raise _OpError(
-                f'remove operation does not apply: doc is missing path: "{path}": {_MISSING_VALUE}'
-            )
-        try:
+        found = self._parent(path, "remove", f'path: "{path}"')
+        with _reworded(f"error in remove for path: '{path}'"):
             _container_remove(*found)
-        except _OpError as e:
-            raise _OpError(f"error in remove for path: '{path}': {e}") from None
 
     def replace(self, op: Mapping[str, Any]) -> None:
         path = self._path(op, "replace", wrap_cause=True)
@@ -299,70 +309,36 @@ class _JsonPatcher:
             if isinstance(value, dict | list):
                 self.doc = value
             return
-        found = _find_object(self.doc, path)
-        if found is None:
-            raise _OpError(
-                f"replace operation does not apply: doc is missing path: {path}: {_MISSING_VALUE}"
-            )
-        con, key = found
+        con, key = self._parent(path, "replace", f"path: {path}")
         try:
             _container_get(con, key)
         except _OpError:
             raise _OpError(
                 f"replace operation does not apply: doc is missing key: {path}: {_MISSING_VALUE}"
             ) from None
-        try:
+        with _reworded(f"error in remove for path: '{path}'"):
             _container_set(con, key, value)
-        except _OpError as e:
-            raise _OpError(f"error in remove for path: '{path}': {e}") from None
 
     def move(self, op: Mapping[str, Any]) -> None:
         src = self._from(op, "move")
-        found = _find_object(self.doc, src)
-        if found is None:
-            raise _OpError(
-                f"move operation does not apply: doc is missing from path: {src}: {_MISSING_VALUE}"
-            )
-        con, key = found
-        try:
+        con, key = self._parent(src, "move", f"from path: {src}")
+        with _reworded(f"error in move for path: '{key}'"):
             value = _container_get(con, key)
             _container_remove(con, key)
-        except _OpError as e:
-            raise _OpError(f"error in move for path: '{key}': {e}") from None
         path = self._path(op, "move", wrap_cause=True)
-        found = _find_object(self.doc, path)
-        if found is None:
-            raise _OpError(
-                f"move operation does not apply: doc is missing destination path: {path}: "
-                f"{_MISSING_VALUE}"
-            )
-        try:
+        found = self._parent(path, "move", f"destination path: {path}")
+        with _reworded(f"error in move for path: '{path}'"):
             _container_add(*found, value)
-        except _OpError as e:
-            raise _OpError(f"error in move for path: '{path}': {e}") from None
 
     def copy(self, op: Mapping[str, Any]) -> None:
         src = self._from(op, "copy")
-        found = _find_object(self.doc, src)
-        if found is None:
-            raise _OpError(
-                f"copy operation does not apply: doc is missing from path: {src}: {_MISSING_VALUE}"
-            )
-        try:
+        found = self._parent(src, "copy", f"from path: {src}")
+        with _reworded(f"error in copy for from: '{src}'"):
             value = _container_get(*found)
-        except _OpError as e:
-            raise _OpError(f"error in copy for from: '{src}': {e}") from None
         path = self._path(op, "copy", wrap_cause=False)
-        found = _find_object(self.doc, path)
-        if found is None:
-            raise _OpError(
-                f"copy operation does not apply: doc is missing destination path: {path}: "
-                f"{_MISSING_VALUE}"
-            )
-        try:
+        found = self._parent(path, "copy", f"destination path: {path}")
+        with _reworded("error while adding value during copy"):
             _container_add(*found, copy.deepcopy(value))
-        except _OpError as e:
-            raise _OpError(f"error while adding value during copy: {e}") from None
 
     def test(self, op: Mapping[str, Any]) -> None:
         path = self._path(op, "test", wrap_cause=True)
@@ -394,13 +370,14 @@ def apply_json_patch(doc: Any, ops: Any) -> Any:
     """
     if not isinstance(ops, list):
         raise PatchError(
-            400, f"json: cannot unmarshal {_go_type(ops)} into Go value of type jsonpatch.Patch"
+            400, f"json: cannot unmarshal {go_json_kind(ops)} into Go value of type jsonpatch.Patch"
         )
     for op in ops:
         if op is not None and not isinstance(op, dict):
             raise PatchError(
                 400,
-                f"json: cannot unmarshal {_go_type(op)} into Go value of type jsonpatch.Operation",
+                f"json: cannot unmarshal {go_json_kind(op)} "
+                "into Go value of type jsonpatch.Operation",
             )
     patcher = _JsonPatcher(copy.deepcopy(doc))
     handlers: dict[str, Callable[[Mapping[str, Any]], None]] = {
@@ -732,7 +709,7 @@ def apply_strategic_merge_patch(doc: Any, patch: Any) -> Any:
     if not isinstance(patch, dict):
         raise PatchError(
             400,
-            f"json: cannot unmarshal {_go_type(patch)} into Go value of type "
+            f"json: cannot unmarshal {go_json_kind(patch)} into Go value of type "
             "map[string]interface {}",
         )
     original = copy.deepcopy(doc) if isinstance(doc, dict) else {}

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from types import UnionType
 from typing import Any
 
 from .validation import go_quote, validate_dns1035_label
@@ -182,21 +183,22 @@ def _field(name: str) -> str:
 
 
 def _json_type(value: Any) -> str:
+    """The OpenAPI type name of a JSON value (``unknown`` for what JSON cannot hold)."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return "unknown"
+    found = (name for types, name in _OPENAPI_TYPES if isinstance(value, types))
+    return next(found, "unknown")
+
+
+# bool before int: a bool is an int in Python
+_OPENAPI_TYPES: tuple[tuple[type | UnionType, str], ...] = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list | tuple, "array"),
+    (Mapping, "object"),
+)
 
 
 def _json_equal(a: Any, b: Any) -> bool:

@@ -10,6 +10,7 @@ Purely computational: standard library only, no I/O, no global state.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Final
 
 __all__ = [
@@ -30,10 +31,8 @@ _QUALIFIED_NAME_ERR: Final = (
     "and must start and end with an alphanumeric character"
 )
 _QUALIFIED_NAME_EXAMPLES: Final = ("MyName", "my.name", "123-abc")
-_LABEL_VALUE_FMT: Final = f"({_QUALIFIED_NAME_FMT})?"
 _DNS1123_LABEL_FMT: Final = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _DNS1123_SUBDOMAIN_FMT: Final = f"{_DNS1123_LABEL_FMT}(\\.{_DNS1123_LABEL_FMT})*"
-_DNS1035_LABEL_FMT: Final = "[a-z]([-a-z0-9]*[a-z0-9])?"
 
 
 def go_quote(value: str) -> str:
@@ -82,66 +81,58 @@ def _max_len_error(length: int) -> str:
     return f"must be no more than {length} characters"
 
 
-def _checked(value: str, max_length: int, fmt: str, message: str, *examples: str) -> list[str]:
-    """The length and the format checks that most validation.Is* functions are made of."""
-    errors: list[str] = []
-    if len(value) > max_length:
-        errors.append(_max_len_error(max_length))
-    if not re.fullmatch(fmt, value):
-        errors.append(regex_error(message, fmt, *examples))
-    return errors
+@dataclass(frozen=True)
+class _Format:
+    """A length limit and a format: what most validation.Is* functions check."""
+
+    max_length: int
+    regex: str
+    message: str
+    examples: tuple[str, ...]
+
+    def errors(self, value: str) -> list[str]:
+        errors: list[str] = []
+        if len(value) > self.max_length:
+            errors.append(_max_len_error(self.max_length))
+        if not re.fullmatch(self.regex, value):
+            errors.append(regex_error(self.message, self.regex, *self.examples))
+        return errors
 
 
-def validate_dns1123_label(value: str) -> list[str]:
-    """validation.IsDNS1123Label."""
-    return _checked(
-        value,
-        63,
-        _DNS1123_LABEL_FMT,
-        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
-        "or '-', and must start and end with an alphanumeric character",
-        "my-name",
-        "123-abc",
-    )
+_DNS1123_LABEL: Final = _Format(
+    63,
+    _DNS1123_LABEL_FMT,
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
+    "or '-', and must start and end with an alphanumeric character",
+    ("my-name", "123-abc"),
+)
+_DNS1123_SUBDOMAIN: Final = _Format(
+    253,
+    _DNS1123_SUBDOMAIN_FMT,
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+    "characters, '-' or '.', and must start and end with an alphanumeric character",
+    ("example.com",),
+)
+_DNS1035_LABEL: Final = _Format(
+    63,
+    "[a-z]([-a-z0-9]*[a-z0-9])?",
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+    "start with an alphabetic character, and end with an alphanumeric character",
+    ("my-name", "abc-123"),
+)
+_LABEL_VALUE: Final = _Format(
+    63,
+    f"({_QUALIFIED_NAME_FMT})?",
+    "a valid label must be an empty string or consist of alphanumeric characters, "
+    "'-', '_' or '.', and must start and end with an alphanumeric character",
+    ("MyValue", "my_value", "12345"),
+)
 
-
-def validate_dns1123_subdomain(value: str) -> list[str]:
-    """validation.IsDNS1123Subdomain (what ``metadata.name`` of most kinds must satisfy)."""
-    return _checked(
-        value,
-        253,
-        _DNS1123_SUBDOMAIN_FMT,
-        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-        "characters, '-' or '.', and must start and end with an alphanumeric character",
-        "example.com",
-    )
-
-
-def validate_dns1035_label(value: str) -> list[str]:
-    """validation.IsDNS1035Label."""
-    return _checked(
-        value,
-        63,
-        _DNS1035_LABEL_FMT,
-        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
-        "start with an alphabetic character, and end with an alphanumeric character",
-        "my-name",
-        "abc-123",
-    )
-
-
-def validate_label_value(value: str) -> list[str]:
-    """validation.IsValidLabelValue."""
-    return _checked(
-        value,
-        63,
-        _LABEL_VALUE_FMT,
-        "a valid label must be an empty string or consist of alphanumeric characters, "
-        "'-', '_' or '.', and must start and end with an alphanumeric character",
-        "MyValue",
-        "my_value",
-        "12345",
-    )
+validate_dns1123_label = _DNS1123_LABEL.errors  # validation.IsDNS1123Label
+# validation.IsDNS1123Subdomain (what ``metadata.name`` of most kinds must satisfy)
+validate_dns1123_subdomain = _DNS1123_SUBDOMAIN.errors
+validate_dns1035_label = _DNS1035_LABEL.errors  # validation.IsDNS1035Label
+validate_label_value = _LABEL_VALUE.errors  # validation.IsValidLabelValue
 
 
 def validate_qualified_name(value: str) -> list[str]:
