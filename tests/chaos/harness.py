@@ -10,6 +10,12 @@ get 410 Gone on re-watch, and the operator is SIGKILLed `kills` times at seeded 
 moments and started again. Every incident must be Remediated, and each planned change made
 exactly once: one changing write of the planned kind per target, by the operator.
 
+On the real control plane (`plane`, from `tests/real`) the faults come from a proxy in front
+of kube-apiserver, the writes are read from the API server's audit log, and the run can also
+SIGKILL kube-apiserver (`apiserver_restarts`) and etcd (`etcd_restarts`, its data dir kept)
+at seeded random moments among the incidents, and start them again as kwokctl did: the
+operator's requests in flight are cut, its watches end, and it must carry on.
+
 `run_peering` starts two replicas with Kopf peering and their own identities: only the
 higher-priority one writes to targets; after a SIGKILL the standby takes over within the
 peering lifetime and completes new incidents.
@@ -28,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import urllib3
 import yaml
 from kubernetes import client
 from kubernetes import config as kube_config
@@ -83,6 +90,8 @@ class Result:
     faults: int = 0
     faults_by_kind: dict[str, int] = field(default_factory=dict)
     kills: int = 0
+    apiserver_restarts: int = 0
+    etcd_restarts: int = 0
     duplicates: int = 0
     lost: int = 0
     seconds: float = 0.0
@@ -94,8 +103,13 @@ class Result:
         text = (
             f"{self.scenario}: {self.incidents} incidents ({dict(self.phases)}), "
             f"{self.faults} faults {self.faults_by_kind}, {self.kills} kills, "
-            f"{self.duplicates} duplicate, {self.lost} lost, {self.seconds:.1f}s"
         )
+        if self.apiserver_restarts or self.etcd_restarts:
+            text += (
+                f"{self.apiserver_restarts} apiserver restarts, "
+                f"{self.etcd_restarts} etcd restarts, "
+            )
+        text += f"{self.duplicates} duplicate, {self.lost} lost, {self.seconds:.1f}s"
         if self.takeover_seconds is not None:
             text += f", takeover in {self.takeover_seconds:.1f}s"
         return text
@@ -206,6 +220,10 @@ class Cluster:
         )
 
     def incident(self, planned: Planned) -> None:
+        # once more if kube-apiserver's restart cut the connection: a 409 then means it's there
+        _create(lambda: _again_if_cut(lambda: self._create_incident(planned)))
+
+    def _create_incident(self, planned: Planned) -> None:
         self.custom.create_namespaced_custom_object(
             GROUP,
             VERSION,
@@ -255,6 +273,9 @@ class Cluster:
         except client.ApiException as e:  # the webhook is down while the operator restarts
             log(f"approval of {name} refused for now: {e.status} {e.reason}")
             return False
+        except CUT as e:  # kube-apiserver restarted under the test's pooled connection
+            log(f"approval of {name} cut off: {e}")
+            return False
         return True
 
     def webhooks_point_to(self, port: int) -> bool:
@@ -274,6 +295,22 @@ class Cluster:
                 return value
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {what}")
+
+
+CUT = (urllib3.exceptions.HTTPError, ConnectionError)  # a connection the server dropped
+
+
+def _again_if_cut(call: Callable[[], Any], tries: int = 5) -> Any:
+    """A call of the test's own client, made again if its connection was cut (a pooled
+    connection to a kube-apiserver that has since restarted)."""
+    for attempt in range(tries):
+        try:
+            return call()
+        except CUT:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.2)
+    return None
 
 
 def _create(create: Callable[[], Any]) -> None:
@@ -628,11 +665,12 @@ def wait_terminal(
     """Approve P1 plans as they come, until every incident is in a final phase."""
     names = {p.name for p in planned}
     bodies: dict[str, dict[str, Any]] = {}
+    next_report = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:
             bodies = cluster.incidents()
-        except client.ApiException as e:
-            log(f"listing incidents failed: {e.status}")
+        except (client.ApiException, *CUT) as e:
+            log(f"listing incidents failed: {getattr(e, 'status', None) or e}")
             time.sleep(0.5)
             continue
         approve(cluster, bodies, approved)
@@ -644,6 +682,9 @@ def wait_terminal(
         ]
         if not pending:
             return bodies
+        if time.monotonic() > next_report:
+            log(f"{len(names) - len(pending)} of {len(names)} incidents finished")
+            next_report += 15
         time.sleep(0.3)
     return bodies
 
@@ -677,9 +718,14 @@ def run_faults_and_kills(
     p1_share: float = 0.15,
     deadline_seconds: float | None = None,
     plane: Any = None,
+    apiserver_restarts: int = 0,
+    etcd_restarts: int = 0,
 ) -> Result:
+    if (apiserver_restarts or etcd_restarts) and plane is None:
+        raise ValueError("kube-apiserver and etcd restarts need the real control plane")
     rng = random.Random(seed)
     result = Result("faults+kills" + (" (real)" if plane else ""), incidents=incidents)
+    restarts = restart_schedule(incidents, apiserver_restarts, etcd_restarts, seed)
     started = time.monotonic()
     with sandbox(workdir, plane) as cluster:
         cluster.install()
@@ -705,33 +751,72 @@ def run_faults_and_kills(
 
         # Incidents arrive in waves; in each wave but the last, the operator is SIGKILLed at a
         # random (seeded) moment while the wave's incidents are in flight, then restarted.
+        # On the real control plane kube-apiserver and etcd are restarted at moments of their
+        # own schedule, after the n-th incident created.
         approved: dict[str, float] = {}
         waves = [planned[i :: kills + 1] for i in range(kills + 1)]
+        created = 0
+        log(f"creating {incidents} incidents in {len(waves)} waves")
         for number, wave in enumerate(waves):
             kill_at = rng.randrange(len(wave)) if number < kills and wave else -1
             for i, p in enumerate(wave):
                 cluster.incident(p)
+                created += 1
                 if i % 10 == 9:
                     time.sleep(0.2)
-                    approve(cluster, cluster.incidents(), approved)
+                    approve(cluster, _again_if_cut(cluster.incidents), approved)
                 if i == kill_at:
                     time.sleep(rng.uniform(0.0, 0.5))
                     operator.kill()
                     result.kills += 1
                     log(f"SIGKILL #{result.kills} after {i + 1} incidents of wave {number + 1}")
                     operator.start()
-        budget = deadline_seconds or (60 + incidents * 0.5 + kills * 10)
+                for component, pause in restarts.get(created, []):
+                    time.sleep(pause)
+                    restart(cluster, component, result, created)
+        budget = deadline_seconds or (
+            60 + incidents * 0.5 + kills * 10 + (apiserver_restarts + etcd_restarts) * 10
+        )
+        log(f"all {incidents} incidents created; waiting for them to finish")
         bodies = wait_terminal(cluster, planned, time.monotonic() + budget, approved)
         # let a last in-flight request land before reading the log
         time.sleep(0.5)
         result.faults_by_kind = cluster.box.faults.injected()
         result.faults = cluster.box.faults.total()
         cluster.box.faults.clear()
-        bodies = cluster.incidents()
+        bodies = _again_if_cut(cluster.incidents)
         count(planned, bodies, cluster.box.writes(), {user}, result)
         operator.stop()
     result.seconds = time.monotonic() - started
     return result
+
+
+def restart_schedule(
+    incidents: int, apiserver: int, etcd: int, seed: int
+) -> dict[int, list[tuple[str, float]]]:
+    """Which component is SIGKILLed and restarted after the n-th incident created, and after
+    what pause (seeded; its own generator, so the rest of a run is as without restarts)."""
+    rng = random.Random(seed * 7919 + 13)
+    components = ["kube-apiserver"] * apiserver + ["etcd"] * etcd
+    rng.shuffle(components)
+    schedule: dict[int, list[tuple[str, float]]] = {}
+    for component in components:
+        after = rng.randrange(1, incidents + 1)
+        schedule.setdefault(after, []).append((component, rng.uniform(0.0, 1.0)))
+    return schedule
+
+
+def restart(cluster: Cluster, component: str, result: Result, created: int) -> None:
+    """SIGKILL a component of the real control plane and start it again (etcd keeps its
+    data): whatever the operator had in flight is cut, its watches end."""
+    seconds = cluster.box.plane.restart(component)
+    if component == "etcd":
+        result.etcd_restarts += 1
+        number = result.etcd_restarts
+    else:
+        result.apiserver_restarts += 1
+        number = result.apiserver_restarts
+    log(f"{component} restart #{number} after {created} incidents: ready again in {seconds:.1f}s")
 
 
 def run_peering(
