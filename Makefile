@@ -91,9 +91,14 @@ bench: bench-sandbox ## the operator with its bridge on the emulator: latency, s
 # `make test` runs them at CI size through pytest; larger runs by variables, e.g.
 # CHAOS_INCIDENTS=1000 CHAOS_KILLS=10 make chaos (also CHAOS_FAULT_RATE, CHAOS_SEED,
 # CHAOS_PEERING_INCIDENTS). The fuzz figures come from the hostile-input tests' file.
-chaos: setup ## hostile-input fuzzing, then chaos runs; ends with `chaos: N incidents, ...`
+# `make chaos CLUSTER=real` runs them on a real control plane of their own, the faults from a
+# proxy in front of kube-apiserver, kube-apiserver and etcd SIGKILLed and restarted among the
+# incidents (CHAOS_APISERVER_RESTARTS=4, CHAOS_ETCD_RESTARTS=2), the writes counted from the
+# API server's audit log; it ends with `chaos(real): N incidents, ...`.
+CLUSTER ?= emulator
+chaos: setup $(if $(filter real,$(CLUSTER)),controlplane) ## hostile-input fuzzing, then chaos runs; ends with `chaos: N incidents, ...`
 	$(BIN)/pytest tests/hostile -q -p no:cacheprovider
-	$(BIN)/python -m tests.chaos
+	$(BIN)/python -m tests.chaos --cluster=$(CLUSTER)
 
 crds: setup ## regenerate crds/*.yaml (and the copies in deploy/crds) from the pydantic models
 	$(BIN)/remediator crds
