@@ -13,11 +13,13 @@ import base64
 import json
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from . import patches
+from .api import Request
 from .errors import ApiError
 from .registry import ResourceInfo
 from .store import Store
@@ -49,6 +51,18 @@ def _matches(rule: Mapping[str, Any], info: ResourceInfo, operation: str, sub: s
     )
 
 
+@dataclass(frozen=True)
+class Write:
+    """A write the webhooks are asked about (an AdmissionReview's request)."""
+
+    info: ResourceInfo
+    operation: str  # CREATE | UPDATE
+    sub: str
+    obj: dict[str, Any] | None
+    old: dict[str, Any] | None
+    req: Request
+
+
 class Admission:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -69,47 +83,37 @@ class Admission:
             or self.webhooks(VALIDATING, info, operation, sub)
         )
 
-    async def review(
-        self,
-        info: ResourceInfo,
-        operation: str,
-        sub: str,
-        obj: dict[str, Any] | None,
-        old: dict[str, Any] | None,
-        *,
-        user: str,
-        groups: tuple[str, ...],
-        dry_run: bool,
-    ) -> dict[str, Any] | None:
+    async def review(self, write: Write) -> dict[str, Any] | None:
         """Run mutating then validating webhooks; return the (possibly patched) object."""
-        for webhook in self.webhooks(MUTATING, info, operation, sub):
-            response = await self._call(
-                webhook, info, operation, sub, obj, old, user, groups, dry_run
-            )
-            self._check(webhook, response)
-            if response.get("patch") and obj is not None:
-                if response.get("patchType", "JSONPatch") != "JSONPatch":
-                    raise ApiError(
-                        500,
-                        "InternalError",
-                        f"admission webhook {webhook.get('name')!r} returned an "
-                        f"unsupported patchType",
-                    )
-                ops = json.loads(base64.b64decode(response["patch"]))
-                try:
-                    obj = patches.apply_json_patch(obj, ops)
-                except patches.PatchError as e:
-                    raise ApiError(
-                        500,
-                        "InternalError",
-                        f"admission webhook {webhook.get('name')!r} returned an invalid patch: {e}",
-                    ) from None
-        for webhook in self.webhooks(VALIDATING, info, operation, sub):
-            response = await self._call(
-                webhook, info, operation, sub, obj, old, user, groups, dry_run
-            )
-            self._check(webhook, response)
+        obj = write.obj
+        for phase in (MUTATING, VALIDATING):
+            for webhook in self.webhooks(phase, write.info, write.operation, write.sub):
+                response = await self._call(webhook, write, obj)
+                self._check(webhook, response)
+                if phase == MUTATING and response.get("patch") and obj is not None:
+                    obj = self._patched(webhook, obj, response)
         return obj
+
+    @staticmethod
+    def _patched(
+        webhook: Mapping[str, Any], obj: dict[str, Any], response: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        if response.get("patchType", "JSONPatch") != "JSONPatch":
+            raise ApiError(
+                500,
+                "InternalError",
+                f"admission webhook {webhook.get('name')!r} returned an unsupported patchType",
+            )
+        ops = json.loads(base64.b64decode(response["patch"]))
+        try:
+            patched: dict[str, Any] = patches.apply_json_patch(obj, ops)
+        except patches.PatchError as e:
+            raise ApiError(
+                500,
+                "InternalError",
+                f"admission webhook {webhook.get('name')!r} returned an invalid patch: {e}",
+            ) from None
+        return patched
 
     @staticmethod
     def _check(webhook: Mapping[str, Any], response: Mapping[str, Any]) -> None:
@@ -125,17 +129,9 @@ class Admission:
         )
 
     async def _call(
-        self,
-        webhook: Mapping[str, Any],
-        info: ResourceInfo,
-        operation: str,
-        sub: str,
-        obj: dict[str, Any] | None,
-        old: dict[str, Any] | None,
-        user: str,
-        groups: tuple[str, ...],
-        dry_run: bool,
+        self, webhook: Mapping[str, Any], write: Write, obj: dict[str, Any] | None
     ) -> dict[str, Any]:
+        info, operation, old, req = write.info, write.operation, write.old, write.req
         meta = (obj or old or {}).get("metadata") or {}
         uid = str(uuid.uuid4())
         gvk = {"group": info.group, "version": info.version, "kind": info.kind}
@@ -147,16 +143,16 @@ class Admission:
                 "uid": uid,
                 "kind": gvk,
                 "resource": gvr,
-                "subResource": sub or None,
+                "subResource": write.sub or None,
                 "requestKind": gvk,
                 "requestResource": gvr,
                 "name": meta.get("name", ""),
                 "namespace": meta.get("namespace", ""),
                 "operation": operation,
-                "userInfo": {"username": user, "groups": list(groups)},
+                "userInfo": {"username": req.user, "groups": list(req.groups)},
                 "object": obj,
                 "oldObject": old,
-                "dryRun": dry_run,
+                "dryRun": req.dry_run,
                 "options": {
                     "apiVersion": "meta.k8s.io/v1",
                     "kind": f"{operation.capitalize()}Options",

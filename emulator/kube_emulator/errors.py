@@ -57,13 +57,18 @@ def _details(name: str, group: str, kind: str) -> dict[str, Any]:
     return details
 
 
-def not_found(resource: str, group: str, name: str) -> ApiError:
+def _about(code: int, reason: str, resource: str, group: str, name: str, what: str) -> ApiError:
+    """An error about one named object: `<resource> "<name>" <what>`."""
     return ApiError(
-        404,
-        "NotFound",
-        f'{qualified(resource, group)} "{name}" not found',
+        code,
+        reason,
+        f'{qualified(resource, group)} "{name}" {what}',
         details=_details(name, group, resource),
     )
+
+
+def not_found(resource: str, group: str, name: str) -> ApiError:
+    return _about(404, "NotFound", resource, group, name, "not found")
 
 
 class PageNotFoundError(ApiError):
@@ -79,12 +84,7 @@ def no_such_path() -> ApiError:
 
 
 def already_exists(resource: str, group: str, name: str) -> ApiError:
-    return ApiError(
-        409,
-        "AlreadyExists",
-        f'{qualified(resource, group)} "{name}" already exists',
-        details=_details(name, group, resource),
-    )
+    return _about(409, "AlreadyExists", resource, group, name, "already exists")
 
 
 def conflict(resource: str, group: str, name: str) -> ApiError:

@@ -304,22 +304,19 @@ def bootstrap_policy() -> list[tuple[tuple[str, str], dict[str, Any]]]:
     ]
 
 
+_RESOURCE_ATTRIBUTES = ("verb", "group", "resource", "subresource", "namespace", "name")
+
+
 def access_review_attributes(
     spec: Mapping[str, Any], user: str, groups: tuple[str, ...]
 ) -> Attributes:
     """The attributes a SelfSubjectAccessReview's spec asks about, for the calling user."""
     resource = spec.get("resourceAttributes")
     if isinstance(resource, Mapping):
-        return Attributes(
-            user=user,
-            groups=groups,
-            verb=str(resource.get("verb", "")),
-            group=str(resource.get("group", "")),
-            resource=str(resource.get("resource", "")),
-            subresource=str(resource.get("subresource", "")),
-            namespace=str(resource.get("namespace", "")),
-            name=str(resource.get("name", "")),
+        verb, group, kind, subresource, namespace, name = (
+            str(resource.get(key, "")) for key in _RESOURCE_ATTRIBUTES
         )
+        return Attributes(user, groups, verb, True, group, kind, subresource, namespace, name)
     nonresource = spec.get("nonResourceAttributes")
     if isinstance(nonresource, Mapping):
         return Attributes(

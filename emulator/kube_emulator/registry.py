@@ -164,35 +164,13 @@ BUILTINS: tuple[ResourceInfo, ...] = (
     _r("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",)),
     _r("", "v1", "Event", "events", short=("ev",)),
     _r("", "v1", "Node", "nodes", namespaced=False, short=("no",), status=True),
-    _r(
-        "apps",
-        "v1",
-        "Deployment",
-        "deployments",
-        short=("deploy",),
-        categories=_ALL,
-        status=True,
-        scale=True,
-    ),
-    _r(
-        "apps",
-        "v1",
-        "ReplicaSet",
-        "replicasets",
-        short=("rs",),
-        categories=_ALL,
-        status=True,
-        scale=True,
-    ),
-    _r(
-        "apps",
-        "v1",
-        "StatefulSet",
-        "statefulsets",
-        short=("sts",),
-        categories=_ALL,
-        status=True,
-        scale=True,
+    *(
+        _r("apps", "v1", kind, plural, short=(short,), categories=_ALL, status=True, scale=True)
+        for kind, plural, short in (
+            ("Deployment", "deployments", "deploy"),
+            ("ReplicaSet", "replicasets", "rs"),
+            ("StatefulSet", "statefulsets", "sts"),
+        )
     ),
     _r("apps", "v1", "DaemonSet", "daemonsets", short=("ds",), categories=_ALL, status=True),
     _r(

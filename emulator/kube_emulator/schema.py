@@ -134,18 +134,9 @@ def _go_syntax(value: Any) -> str:
 
 
 def go_value(value: Any) -> str:
-    """How ``field.Error.ErrorBody`` prints a bad value."""
-    if value is None:
-        return go_quote("null")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _go_float(value)
-    if isinstance(value, str):
-        return go_quote(value)
-    return _go_syntax(value)
+    """How ``field.Error.ErrorBody`` prints a bad value: as ``%#v`` does, but a null
+    as the string ``"null"``."""
+    return go_quote("null") if value is None else _go_syntax(value)
 
 
 def _number(value: float | int) -> str:
@@ -492,18 +483,23 @@ class _Validator:
         if isinstance(items, Mapping):
             for index, item in enumerate(value):
                 self.run(item, items, f"{path}[{index}]")
-        size = len(value)
-        field_path = _field(path)
-        min_items = schema.get("minItems")
-        if min_items is not None and size < min_items:
-            detail = f"{path} in body should have at least {min_items} items"
-            self.add(_cause(INVALID, field_path, size, detail))
-        max_items = schema.get("maxItems")
-        if max_items is not None and size > max_items:
-            self.add(_cause(TOO_MANY, field_path, size, _at_most(max_items)))
+        self.check_size(len(value), schema.get("minItems"), schema.get("maxItems"), path, "items")
         if schema.get("uniqueItems") and _has_duplicates(value):
             detail = f"{path} in body shouldn't contain duplicates"
-            self.add(_cause(INVALID, field_path, "", detail))
+            self.add(_cause(INVALID, _field(path), "", detail))
+
+    def check_size(
+        self, size: int, minimum: int | None, maximum: int | None, path: str, noun: str
+    ) -> bool:
+        """minItems/maxItems or minProperties/maxProperties; whether the size was in bounds."""
+        if minimum is not None and size < minimum:
+            detail = f"{path} in body should have at least {minimum} {noun}"
+            self.add(_cause(INVALID, _field(path), size, detail))
+            return False
+        if maximum is not None and size > maximum:
+            self.add(_cause(TOO_MANY, _field(path), size, _at_most(maximum)))
+            return False
+        return True
 
     def check_enum(self, value: Any, schema: Mapping[str, Any], path: str) -> None:
         allowed = schema.get("enum")
@@ -521,17 +517,10 @@ class _Validator:
         self.add(_cause(NOT_SUPPORTED, _field(path), value, detail))
 
     def check_object(self, value: Mapping[str, Any], schema: Mapping[str, Any], path: str) -> None:
+        minimum, maximum = schema.get("minProperties"), schema.get("maxProperties")
+        if not self.check_size(len(value), minimum, maximum, path, "properties"):
+            return
         field_path = _field(path)
-        size = len(value)
-        min_props = schema.get("minProperties")
-        if min_props is not None and size < min_props:
-            detail = f"{path} in body should have at least {min_props} properties"
-            self.add(_cause(INVALID, field_path, size, detail))
-            return
-        max_props = schema.get("maxProperties")
-        if max_props is not None and size > max_props:
-            self.add(_cause(TOO_MANY, field_path, size, _at_most(max_props)))
-            return
         properties: Mapping[str, Any] = schema.get("properties") or {}
         additional = schema.get("additionalProperties")
         if additional is False:

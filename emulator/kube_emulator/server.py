@@ -22,7 +22,7 @@ import yaml
 from aiohttp import web
 
 from . import errors, openapi, rbac, tables
-from .admission import Admission
+from .admission import Admission, Write
 from .api import Api, ListOptions, Request
 from .auth import ANONYMOUS, SANDBOX_ADMIN, Authenticator, User
 from .errors import ApiError
@@ -438,16 +438,7 @@ class ApiServer:
     ) -> dict[str, Any]:
         """Create through admission: webhooks see the object as it would be stored."""
         candidate = self.api.create(info, ns, body, _dry(req))
-        admitted = await self.admission.review(
-            info,
-            "CREATE",
-            "",
-            candidate,
-            None,
-            user=req.user,
-            groups=req.groups,
-            dry_run=req.dry_run,
-        )
+        admitted = await self.admission.review(Write(info, "CREATE", "", candidate, None, req))
         assert admitted is not None
         meta = admitted.setdefault("metadata", {})
         meta.pop("generateName", None)
@@ -467,16 +458,7 @@ class ApiServer:
         old = self.api.get(info, ns, name)
         if candidate == old:
             return old  # a no-op write is not sent to webhooks (nothing would be stored)
-        admitted = await self.admission.review(
-            info,
-            "UPDATE",
-            sub,
-            candidate,
-            old,
-            user=req.user,
-            groups=req.groups,
-            dry_run=req.dry_run,
-        )
+        admitted = await self.admission.review(Write(info, "UPDATE", sub, candidate, old, req))
         assert admitted is not None
         admitted.setdefault("metadata", {})["resourceVersion"] = old["metadata"]["resourceVersion"]
         return self.api.update(info, ns, name, admitted, req, sub)
