@@ -12,56 +12,34 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from typing import TypedDict, Unpack
 
 ANNOTATION = "remediator.dev/approver-seal"
 
 
-def _message(
-    namespace: str,
-    incident: str,
-    decision: str,
-    plan_hash: str,
-    approver: str,
-    groups: Sequence[str],
-) -> bytes:
-    fields = (namespace, incident, decision, plan_hash, approver, ",".join(sorted(groups)))
-    return "\n".join(fields).encode()
+class Sealed(TypedDict):
+    """What an approver's seal covers: the decision, on which plan of which incident, by
+    whom (and in which groups)."""
+
+    namespace: str
+    incident: str
+    decision: str
+    plan_hash: str
+    approver: str
+    groups: Sequence[str]
 
 
-def seal(
-    key: bytes,
-    *,
-    namespace: str,
-    incident: str,
-    decision: str,
-    plan_hash: str,
-    approver: str,
-    groups: Sequence[str],
-) -> str:
-    message = _message(namespace, incident, decision, plan_hash, approver, groups)
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
-
-
-def verify(
-    key: bytes,
-    value: str | None,
-    *,
-    namespace: str,
-    incident: str,
-    decision: str,
-    plan_hash: str,
-    approver: str,
-    groups: Sequence[str],
-) -> bool:
-    if not value:
-        return False
-    expected = seal(
-        key,
-        namespace=namespace,
-        incident=incident,
-        decision=decision,
-        plan_hash=plan_hash,
-        approver=approver,
-        groups=groups,
+def seal(key: bytes, **fields: Unpack[Sealed]) -> str:
+    parts = (
+        fields["namespace"],
+        fields["incident"],
+        fields["decision"],
+        fields["plan_hash"],
+        fields["approver"],
+        ",".join(sorted(fields["groups"])),
     )
-    return hmac.compare_digest(expected, value)
+    return hmac.new(key, "\n".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def verify(key: bytes, value: str | None, **fields: Unpack[Sealed]) -> bool:
+    return bool(value) and hmac.compare_digest(seal(key, **fields), value or "")

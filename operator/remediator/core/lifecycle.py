@@ -30,18 +30,8 @@ TRANSITIONS: Mapping[Phase, frozenset[Phase]] = {
     "Matched": frozenset(
         {"Pending", "AwaitingApproval", "Remediating", "Blocked", "DryRun", "Failed", "Resolved"}
     ),
-    "AwaitingApproval": frozenset(
-        {
-            "Pending",
-            "Remediating",
-            "Rejected",
-            "Blocked",
-            "DryRun",
-            "Failed",
-            "Escalated",
-            "Resolved",
-        }
-    ),
+    # any exit but NoPolicy (a plan exists); Escalated when no decision comes in time
+    "AwaitingApproval": frozenset(("Pending", "Remediating", *(TERMINAL - {"NoPolicy"}))),
     "Remediating": frozenset({"Pending", "Verifying", "Remediated", "Failed", "Resolved"}),
     "Verifying": frozenset({"Remediated", "Failed", "Escalated", "Resolved"}),
     "Remediated": frozenset({"Resolved"}),

@@ -18,7 +18,8 @@ operator is down.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import kopf
 from pydantic import ValidationError
@@ -28,6 +29,24 @@ from ..core.alerts import BRIDGE_NAME_PREFIX
 from ..core.models import GROUP, VERSION, RemediationPolicy
 from ..core.validation import describe_errors
 from .registry import REGISTRY
+
+Validator = Callable[..., None]
+
+
+def _validates_writes(
+    plural: str, handler_id: str, **options: Any
+) -> Callable[[Validator], Validator]:
+    """A validating webhook on every create and update of one of our resources."""
+    decorator = kopf.on.validate(
+        GROUP,
+        VERSION,
+        plural,
+        operations={"CREATE", "UPDATE"},
+        id=handler_id,
+        registry=REGISTRY,
+        **options,
+    )
+    return cast(Callable[[Validator], Validator], decorator)
 
 
 @kopf.on.mutate(
@@ -82,15 +101,7 @@ def approvals_immutable(**kwargs: Any) -> None:
         )
 
 
-@kopf.on.validate(
-    GROUP,
-    VERSION,
-    "incidents",
-    operations={"CREATE", "UPDATE"},
-    id="incident-requests",
-    ignore_failures=True,
-    registry=REGISTRY,
-)
+@_validates_writes("incidents", "incident-requests", ignore_failures=True)
 def incident_requests(
     body: kopf.Body, userinfo: kopf.UserInfo, memo: kopf.Memo, **kwargs: Any
 ) -> None:
@@ -125,14 +136,7 @@ def incident_requests(
         )
 
 
-@kopf.on.validate(
-    GROUP,
-    VERSION,
-    "remediationpolicies",
-    operations={"CREATE", "UPDATE"},
-    id="validate-policy",
-    registry=REGISTRY,
-)
+@_validates_writes("remediationpolicies", "validate-policy")
 def validate_policy(body: kopf.Body, **kwargs: Any) -> None:
     # Judge only what changes the spec. A policy that was stored while the webhook was not in
     # the path must still take metadata and status writes (Kopf's bookkeeping, the Valid

@@ -127,9 +127,8 @@ class Acting(Recording):
                 started_at=now,
                 deadline=now + timedelta(seconds=parse_duration(check.within)),
             )
-            status = incident.status.model_copy(update={"verification": verification})
             return await self._transition(
-                incident.model_copy(update={"status": status}),
+                incident.with_status(verification=verification),
                 "Verifying",
                 reasons.VERIFYING,
                 f"{results}; verifying {checks.describe(check)} every {check.interval} "

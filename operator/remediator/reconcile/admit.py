@@ -73,17 +73,11 @@ class Admitting(Acting):
         """Back to Pending with no plan: the spec or the policy changed before anything was
         done. The next plan hashes differently, so approvals of this one no longer count."""
         old = incident.status.plan
-        status = incident.status.model_copy(
-            update={
-                "plan": None,
-                "action": None,
-                "actions": [],
-                "respond_by": None,
-                "verification": None,
-            }
+        unplanned = incident.with_status(
+            plan=None, action=None, actions=[], respond_by=None, verification=None
         )
         return await self._transition(
-            incident.model_copy(update={"status": status}),
+            unplanned,
             "Pending",
             reasons.REPLANNED,
             f"{why}: planning again; approvals of plan {old.hash if old else '?'} no longer count",
@@ -106,8 +100,7 @@ class Admitting(Acting):
         skipped: list[str] = []
         for rank, policy in enumerate(candidates):
             policy_name = policy.metadata.name
-            status = incident.status.model_copy(update={"policy": policy_name})
-            incident = incident.model_copy(update={"status": status})
+            incident = incident.with_status(policy=policy_name)
             try:
                 target = targets.resolve_target(incident, policy)
                 observed = await self._observe(namespace, target, policy)
@@ -126,7 +119,7 @@ class Admitting(Acting):
         respond_by = gating.respond_by(
             incident.spec.severity, started, ZoneInfo(self.config.timezone)
         )
-        status = status.model_copy(
+        status = incident.status.model_copy(
             update={
                 "plan": plan,
                 "action": "+".join(s.action for s in plan.steps),

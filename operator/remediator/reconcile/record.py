@@ -255,10 +255,7 @@ class Recording(Inputs):
         incident = unsaved.incident
         if incident.status.observed_generation != incident.metadata.generation:
             # the spec this reconcile read has been seen (`needs_work` compares the two)
-            status = incident.status.model_copy(
-                update={"observed_generation": incident.metadata.generation}
-            )
-            incident = incident.model_copy(update={"status": status})
+            incident = incident.with_status(observed_generation=incident.metadata.generation)
         # sealed last, over exactly what is written (see core.status_seal)
         status = status_seal.sealed(self.config.approval_key, incident, incident.status)
         incident = incident.model_copy(update={"status": status})

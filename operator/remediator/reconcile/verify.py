@@ -73,8 +73,7 @@ class Verifying(Admitting):
                 "error": error[:1024],
             }
         )
-        status = incident.status.model_copy(update={"verification": verification})
-        incident = incident.model_copy(update={"status": status})
+        incident = incident.with_status(verification=verification)
         took = planning.format_duration((now - verification.started_at).total_seconds())
         if holds:
             return await self._transition(

@@ -158,3 +158,7 @@ class Incident(Model):
     metadata: Metadata = Field(default_factory=Metadata)
     spec: IncidentSpec
     status: IncidentStatus = Field(default_factory=IncidentStatus)
+
+    def with_status(self, **changes: Any) -> Incident:
+        """A copy whose status has these fields changed."""
+        return self.model_copy(update={"status": self.status.model_copy(update=changes)})
