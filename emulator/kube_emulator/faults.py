@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .errors import ApiError, qualified
+from .store import Action
 
 # kube-apiserver's reason and message for the statuses it answers with under stress
 _REASONS: dict[int, tuple[str, str]] = {
@@ -42,16 +43,9 @@ _REASONS: dict[int, tuple[str, str]] = {
 
 
 @dataclass(frozen=True)
-class Call:
+class Call(Action):
     """The request a rule is matched against."""
 
-    verb: str
-    group: str
-    resource: str
-    subresource: str
-    namespace: str
-    name: str
-    user: str
     resource_version: str = ""  # of a watch: where it resumes from ("" or "0": from now)
 
 

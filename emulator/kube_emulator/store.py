@@ -34,18 +34,25 @@ class Change:
 
 
 @dataclass(frozen=True)
-class WriteRecord:
-    """One accepted write request, as an audit log would show it (tests count these)."""
+class Action:
+    """Who asks to do what to which object: what an audit log records of a request, and
+    what an injected fault's rule is matched against."""
 
-    seq: int
-    time: float
-    verb: str  # create | update | patch | delete | deletecollection | evict
+    verb: str  # create | update | patch | delete | deletecollection | evict | get | ...
     group: str
     resource: str
     subresource: str
     namespace: str
     name: str
     user: str
+
+
+@dataclass(frozen=True)
+class WriteRecord(Action):
+    """One accepted write request, as an audit log would show it (tests count these)."""
+
+    seq: int
+    time: float
     dry_run: bool
     changed: bool
     response_dropped: bool = False  # applied, but an injected fault lost the answer
