@@ -452,14 +452,19 @@ def restart(name: str, component: str, timeout: float = 60) -> float:
     pid_file.write_text(f"{child.pid}")
     deadline = killed + timeout
     options = _kwok_options(workdir / "kwok.yaml")
-    if component == "etcd":
-        _wait_ready(f"http://127.0.0.1:{options['etcdPort']}/readyz", None, deadline, child)
-    if component in ("etcd", "kube-apiserver"):
-        # through the API server: it serves again once its storage answers
-        port = options["kubeApiserverPort"]
-        certs = (workdir / "pki" / "admin.crt", workdir / "pki" / "admin.key")
-        process = child if component == "kube-apiserver" else None
-        _wait_ready(f"https://127.0.0.1:{port}/readyz", certs, deadline, process)
+    try:
+        if component == "etcd":
+            _wait_ready(f"http://127.0.0.1:{options['etcdPort']}/readyz", None, deadline, child)
+        if component in ("etcd", "kube-apiserver"):
+            # through the API server: it serves again once its storage answers
+            port = options["kubeApiserverPort"]
+            certs = (workdir / "pki" / "admin.crt", workdir / "pki" / "admin.key")
+            process = child if component == "kube-apiserver" else None
+            _wait_ready(f"https://127.0.0.1:{port}/readyz", certs, deadline, process)
+    except ClusterError as e:
+        # e.g. "address already in use": another cluster starting took the free port
+        log_file = workdir / "logs" / f"{component}.log"
+        raise ClusterError(f"{component} of {name}: {e}\n{log_file}:\n{tail(log_file)}") from None
     return time.monotonic() - killed
 
 

@@ -594,8 +594,13 @@ def real_box(plane: Any, workdir: Path) -> Iterator[Any]:
     with FaultProxy(server, plane.pki / "ca.crt") as proxy:
         try:
             yield ProxiedBox(proxy)
-        finally:
-            plane.clean()
+        except BaseException:
+            try:  # a failure with kube-apiserver down: that failure, not the cleanup's
+                plane.clean()
+            except Exception as e:
+                log(f"the cleanup after the failure failed too: {e!r}")
+            raise
+        plane.clean()
 
 
 # ------------------------------------------------------------------------ counting

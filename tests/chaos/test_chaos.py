@@ -4,17 +4,20 @@ Every incident ends Remediated and every planned change is made exactly once —
 injected API faults and watch drops, across SIGKILLs of the operator, and with two peered
 replicas of which only one acts — counted from the write log: on the emulator and, with the
 faults injected by a proxy in front of it and the writes read from its audit log, on the
-real control plane.
+real control plane; there also across SIGKILLs and restarts of kube-apiserver and etcd, on a
+control plane of its own.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kube_emulator import WriteRecord
+from real.backend import HOW_TO_GET, ControlPlane, ControlPlaneUnavailableError, go_available
 
 from .harness import Planned, Result, count, log, run_faults_and_kills, run_peering
 
@@ -52,6 +55,46 @@ def test_every_incident_is_remediated_once_under_faults_and_kills(
     for kind in ("500", "503", "409", "429", "apply_then_drop"):
         assert result.faults_by_kind.get(kind, 0) > 0, (kind, result.faults_by_kind)
     assert result.phases == {"Remediated": INCIDENTS}, result.problems
+    assert result.duplicates == 0, result.problems
+    assert result.lost == 0, result.problems
+    assert result.problems == []
+
+
+@pytest.fixture(scope="module")
+def restartable_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
+    """A real control plane of these tests' own: they SIGKILL its kube-apiserver and etcd,
+    which the session's other tests should not feel (and its components' leader election
+    need not survive)."""
+    if request.config.getoption("--cluster") == "emulator":
+        pytest.skip("--cluster=emulator: not on the real control plane")
+    if not go_available():
+        pytest.skip(HOW_TO_GET)
+    try:
+        plane = ControlPlane.start(f"pytest-restarts-{os.getpid()}")
+    except ControlPlaneUnavailableError as e:
+        pytest.skip(str(e))
+    yield plane
+    plane.stop()
+
+
+@pytest.mark.real_only("kube-apiserver and etcd are restarted: the real control plane's")
+def test_every_incident_is_remediated_once_across_apiserver_and_etcd_restarts(
+    tmp_path: Path, backend: str, restartable_plane: ControlPlane
+) -> None:
+    result = run_faults_and_kills(
+        tmp_path,
+        incidents=21,
+        kills=1,
+        fault_rate=0.1,
+        seed=3,
+        plane=restartable_plane,
+        apiserver_restarts=1,
+        etcd_restarts=1,
+    )
+    _report(result)
+    assert (result.kills, result.apiserver_restarts, result.etcd_restarts) == (1, 1, 1)
+    assert result.faults > 0
+    assert result.phases == {"Remediated": 21}, result.problems
     assert result.duplicates == 0, result.problems
     assert result.lost == 0, result.problems
     assert result.problems == []

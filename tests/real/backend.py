@@ -599,8 +599,8 @@ def _stop_stale_sessions() -> None:
     """Clusters of test sessions that ended without their cleanup (killed): stop them."""
     base = _kwok_workdir() / "clusters"
     for folder in base.glob("pytest-*") if base.is_dir() else []:
-        try:
-            pid = int(folder.name.removeprefix("pytest-"))
+        try:  # pytest-<pid>, or pytest-<purpose>-<pid> (a test's cluster of its own)
+            pid = int(folder.name.rsplit("-", 1)[1])
         except ValueError:
             continue
         if pid == os.getpid() or _alive(pid):
