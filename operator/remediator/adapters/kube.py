@@ -64,8 +64,7 @@ class KubeClient(KubeTransport):
             if namespace
             else f"/apis/{GROUP}/{VERSION}/{plural}"
         )
-        result = await self.request("GET", path)
-        return list(result.get("items", []))
+        return await self.list_items(path)
 
     async def list_custom_pages(
         self, plural: str, namespace: str | None = None, *, limit: int = 500
@@ -160,26 +159,17 @@ class KubeClient(KubeTransport):
         return await self.get_or_none(self.workload_path(kind, namespace, name))
 
     async def list_replicasets(self, namespace: str, selector: str) -> list[dict[str, Any]]:
-        result = await self.request(
-            "GET",
-            f"/apis/apps/v1/namespaces/{segment(namespace)}/replicasets",
-            query={"labelSelector": selector} if selector else None,
+        return await self.list_items(
+            f"/apis/apps/v1/namespaces/{segment(namespace)}/replicasets", selector
         )
-        return list(result.get("items", []))
 
     async def list_pods(self, namespace: str, selector: str) -> list[dict[str, Any]]:
-        result = await self.request(
-            "GET",
-            f"/api/v1/namespaces/{segment(namespace)}/pods",
-            query={"labelSelector": selector} if selector else None,
-        )
-        return list(result.get("items", []))
+        return await self.list_items(f"/api/v1/namespaces/{segment(namespace)}/pods", selector)
 
     async def list_hpas(self, namespace: str) -> list[dict[str, Any]]:
-        result = await self.request(
-            "GET", f"/apis/autoscaling/v2/namespaces/{segment(namespace)}/horizontalpodautoscalers"
+        return await self.list_items(
+            f"/apis/autoscaling/v2/namespaces/{segment(namespace)}/horizontalpodautoscalers"
         )
-        return list(result.get("items", []))
 
     async def get_configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(
@@ -237,8 +227,7 @@ class KubeClient(KubeTransport):
         return f"{path}/{segment(name)}" if name else path
 
     async def list_cronjobs(self, namespace: str) -> list[dict[str, Any]]:
-        result = await self.request("GET", self.cronjob_path(namespace))
-        return list(result.get("items", []))
+        return await self.list_items(self.cronjob_path(namespace))
 
     async def get_cronjob(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(self.cronjob_path(namespace, name))

@@ -217,6 +217,12 @@ class KubeTransport:
                 raise error_of(response.status, response.reason, raw)
             return decoded, str(response.status)
 
+    async def list_items(self, path: str, selector: str = "") -> list[dict[str, Any]]:
+        """The items of a collection, only those a label selector selects if one is given."""
+        query = {"labelSelector": selector} if selector else None
+        result = await self.request("GET", path, query=query)
+        return list(result.get("items", []))
+
     async def get_or_none(self, path: str) -> dict[str, Any] | None:
         try:
             result: dict[str, Any] = await self.request("GET", path)

@@ -21,13 +21,7 @@ KUSTOMIZATION = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 def policy_files(paths: Iterable[Path]) -> list[Path]:
     """The YAML files under the paths (directories recursively, sorted), kustomizations
     skipped."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES)
-        else:
-            found.append(path)
-    return [p for p in found if p.name not in KUSTOMIZATION]
+    return [p for p in data_files(paths, YAML_SUFFIXES) if p.name not in KUSTOMIZATION]
 
 
 def read_documents(files: Iterable[Path]) -> tuple[list[Document], list[Finding]]:
@@ -58,6 +52,8 @@ def read_data(path: Path) -> list[Any]:
 
 
 def data_files(paths: Iterable[Path], suffixes: Sequence[str]) -> list[Path]:
+    """The files given, and those under the directories given (recursively, sorted) whose
+    suffix is one of `suffixes`."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,21 +16,25 @@ from .files import read_data
 from .options import time_zone
 
 
-@click.command()
-@click.argument("incident")
-@click.option("-n", "--namespace", default="default", show_default=True)
-@click.option("--reason", default="", help="Why (recorded in the audit trail).")
-@click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None)
+def _decision(command: Callable[..., None]) -> click.Command:
+    """`approve` and `reject`: INCIDENT, its namespace, the reason, the kubeconfig."""
+    for option in (
+        click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None),
+        click.option("--reason", default="", help="Why (recorded in the audit trail)."),
+        click.option("-n", "--namespace", default="default", show_default=True),
+        click.argument("incident"),
+    ):
+        command = option(command)
+    return click.command()(command)
+
+
+@_decision
 def approve(incident: str, namespace: str, reason: str, kubeconfig: str | None) -> None:
     """Approve the current plan of INCIDENT (your identity is stamped by the API server)."""
     _decide(incident, namespace, "approve", reason, kubeconfig)
 
 
-@click.command()
-@click.argument("incident")
-@click.option("-n", "--namespace", default="default", show_default=True)
-@click.option("--reason", default="", help="Why (recorded in the audit trail).")
-@click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None)
+@_decision
 def reject(incident: str, namespace: str, reason: str, kubeconfig: str | None) -> None:
     """Reject the current plan of INCIDENT; it will not be applied."""
     _decide(incident, namespace, "reject", reason, kubeconfig)

@@ -37,6 +37,36 @@ class SeverityMapping(click.ParamType[tuple[str, Severity]]):
 
 SEVERITY_MAPPING = SeverityMapping()
 
+Decorator = Callable[[Callable[..., None]], Callable[..., None]]
+
+
+def setting(*decls: str, default: Any, help: str, **more: Any) -> Decorator:
+    """An option whose default `--help` shows."""
+    return click.option(*decls, default=default, show_default=True, help=help, **more)
+
+
+def together(*decorators: Decorator) -> Decorator:
+    """Several options as one decorator, in the order written (as stacked decorators)."""
+
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        for decorator in reversed(decorators):
+            fn = decorator(fn)
+        return fn
+
+    return decorate
+
+
+def protected_option(help: str) -> Decorator:
+    """--protected-namespace (repeatable), the system namespaces by default."""
+    return setting(
+        "--protected-namespace",
+        "protected",
+        default=("kube-system", "kube-public", "kube-node-lease"),
+        help=help,
+        multiple=True,
+    )
+
+
 kubeconfig_option = click.option(
     "--kubeconfig",
     type=click.Path(dir_okay=False),
@@ -64,7 +94,7 @@ def metrics_options(command: Callable[..., None]) -> Callable[..., None]:
 def bridge_options(prefix: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """The bridge's options; `prefix` ("bridge-" in `run`) keeps them apart from others."""
     p, n = prefix, prefix.replace("-", "_")
-    options = [
+    options: list[Decorator] = [
         click.option(
             f"--{p}port",
             f"{n}port",
@@ -130,29 +160,22 @@ def bridge_options(prefix: str) -> Callable[[Callable[..., None]], Callable[...,
             help="Severity of an alert whose severity/priority label is missing or not"
             " recognised (fail closed: P1 needs approval by default).",
         ),
-        click.option(
+        setting(
             f"--{p}max-body-bytes",
             f"{n}max_body_bytes",
-            type=click.IntRange(min=1),
             default=1024 * 1024,
-            show_default=True,
+            help="Largest request body accepted (bytes).",
+            type=click.IntRange(min=1),
         ),
-        click.option(
+        setting(
             f"--{p}max-alerts",
             f"{n}max_alerts",
-            type=click.IntRange(min=1),
             default=1000,
-            show_default=True,
             help="Alerts accepted in one request.",
+            type=click.IntRange(min=1),
         ),
     ]
-
-    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
-        for option in reversed(options):
-            fn = option(fn)
-        return fn
-
-    return decorate
+    return together(*options)
 
 
 def bridge_config(

@@ -14,6 +14,8 @@ from .options import (
     kubeconfig_option,
     log_format_option,
     metrics_options,
+    protected_option,
+    setting,
 )
 
 
@@ -26,36 +28,17 @@ from .options import (
     multiple=True,
     help="Watch only these namespaces (repeatable); default: all namespaces.",
 )
-@click.option(
+@setting(
     "--operator-namespace",
     default="remediator-system",
-    show_default=True,
     help="Namespace of the ConfigMap remediator-config (the pause switch).",
 )
 @click.option(
     "--dry-run", is_flag=True, help="Record what every plan would change; change nothing."
 )
-@click.option(
-    "--protected-namespace",
-    "protected",
-    multiple=True,
-    default=("kube-system", "kube-public", "kube-node-lease"),
-    show_default=True,
-    help="Namespaces where no action is ever taken (repeatable).",
-)
-@click.option(
-    "--max-concurrent",
-    type=int,
-    default=5,
-    show_default=True,
-    help="Remediations in progress at once, cluster-wide.",
-)
-@click.option(
-    "--timezone",
-    default="UTC",
-    show_default=True,
-    help="Time zone of business hours (P3 deadlines).",
-)
+@protected_option("Namespaces where no action is ever taken (repeatable).")
+@setting("--max-concurrent", default=5, help="Remediations in progress at once, cluster-wide.")
+@setting("--timezone", default="UTC", help="Time zone of business hours (P3 deadlines).")
 @click.option("--identity", default=None, help="Name in the audit trail (default: hostname).")
 @click.option(
     "--priority",
@@ -63,32 +46,28 @@ from .options import (
     default=None,
     help="Peering priority (default: random, so that one of several replicas acts).",
 )
-@click.option(
+@setting(
     "--standalone/--peering",
     default=True,
-    show_default=True,
     help="Run without Kopf peering (one replica) or with it (several replicas).",
 )
-@click.option(
+@setting(
     "--peering-lifetime",
-    type=click.IntRange(min=2),
     default=60,
-    show_default=True,
+    type=click.IntRange(min=2),
     help="Seconds a replica's peering record counts as alive without a keep-alive: how "
     "long a standby waits before taking over from a replica that died.",
 )
-@click.option(
+@setting(
     "--tick-seconds",
-    type=click.FloatRange(min=0.05),
     default=1.0,
-    show_default=True,
+    type=click.FloatRange(min=0.05),
     help="How often deadlines, retries and reverts are checked.",
 )
-@click.option(
+@setting(
     "--retry-seconds",
-    type=click.FloatRange(min=0.05),
     default=5.0,
-    show_default=True,
+    type=click.FloatRange(min=0.05),
     help="Longest wait before retrying an action the cluster said 'not now' to.",
 )
 @log_format_option
@@ -105,9 +84,7 @@ from .options import (
     default=None,
     help="Port of the admission webhooks (default: a free one).",
 )
-@click.option(
-    "--webhook-host", default="127.0.0.1", show_default=True, help="Address the webhooks listen on."
-)
+@setting("--webhook-host", default="127.0.0.1", help="Address the webhooks listen on.")
 @click.option(
     "--webhook-url-host",
     default=None,
@@ -120,10 +97,9 @@ from .options import (
 )
 @click.option("--webhook-cert", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--webhook-key", type=click.Path(exists=True, dir_okay=False), default=None)
-@click.option(
+@setting(
     "--manage-webhooks/--no-manage-webhooks",
     default=False,
-    show_default=True,
     help="Register the webhook configurations with the API server (Kopf-managed).",
 )
 @click.option(
@@ -262,14 +238,7 @@ def run(
 @click.command()
 @kubeconfig_option
 @bridge_options("")
-@click.option(
-    "--protected-namespace",
-    "protected",
-    multiple=True,
-    default=("kube-system", "kube-public", "kube-node-lease"),
-    show_default=True,
-    help="Namespaces `*` in --allow-namespace does not open (repeatable).",
-)
+@protected_option("Namespaces `*` in --allow-namespace does not open (repeatable).")
 @log_format_option
 @metrics_options
 def bridge(
