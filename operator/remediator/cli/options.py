@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +44,13 @@ Decorator = Callable[[Callable[..., None]], Callable[..., None]]
 def setting(*decls: str, default: Any, help: str, **more: Any) -> Decorator:
     """An option whose default `--help` shows."""
     return click.option(*decls, default=default, show_default=True, help=help, **more)
+
+
+def existing_paths(*decls: str, help: str) -> Decorator:
+    """A repeatable option of files or directories that must exist."""
+    return click.option(
+        *decls, multiple=True, type=click.Path(exists=True, path_type=Path), help=help
+    )
 
 
 def together(*decorators: Decorator) -> Decorator:
