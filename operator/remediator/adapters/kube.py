@@ -23,7 +23,6 @@ from .kube_transport import (
     InvalidName,
     KubeError,
     KubeTransport,
-    error_of,
     load_configuration,
     segment,
 )
@@ -112,10 +111,7 @@ class KubeClient(KubeTransport):
         try:
             async with session.get(url, headers=self._auth_headers(), timeout=timeout) as response:
                 code = str(response.status)
-                if response.status >= 400:
-                    if response.status == 401:
-                        self._token = None
-                    raise error_of(response.status, response.reason, await response.read())
+                await self.raise_for_status(response)
                 buffer = b""
                 async for chunk in response.content.iter_any():
                     buffer += chunk

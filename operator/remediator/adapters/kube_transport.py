@@ -205,17 +205,21 @@ class KubeTransport:
             headers["Content-Type"] = content_type
         async with session.request(method, url, data=data, headers=headers) as response:
             raw = await response.read()
-            decoded: Any = None
-            if raw:
-                try:
-                    decoded = json.loads(raw)
-                except ValueError:
-                    decoded = {"message": raw.decode(errors="replace")}
-            if response.status >= 400:
-                if response.status == 401:
-                    self._token = None  # maybe rotated: read it again for the next request
-                raise error_of(response.status, response.reason, raw)
+            await self.raise_for_status(response, raw)
+            try:
+                decoded = json.loads(raw) if raw else None
+            except ValueError:
+                decoded = {"message": raw.decode(errors="replace")}
             return decoded, str(response.status)
+
+    async def raise_for_status(self, response: aiohttp.ClientResponse, raw: bytes = b"") -> None:
+        """A `KubeError` for an error answer (its Status body read if not given); a 401
+        makes the next request read the token again (it may have been rotated)."""
+        if response.status < 400:
+            return
+        if response.status == 401:
+            self._token = None
+        raise error_of(response.status, response.reason, raw or await response.read())
 
     async def list_items(self, path: str, selector: str = "") -> list[dict[str, Any]]:
         """The items of a collection, only those a label selector selects if one is given."""

@@ -151,16 +151,19 @@ class Admitting(Acting):
             now,
         )
 
+    async def _policy_gone(self, incident: Incident, now: datetime) -> Incident:
+        return await self._transition(
+            incident,
+            "Blocked",
+            reasons.INVALID_POLICY,
+            f"policy {incident.status.policy} is gone or no longer valid",
+            now,
+        )
+
     async def _gate(self, incident: Incident, now: datetime) -> Incident | Wait:
         policy = await self._policy_of(incident)
         if policy is None:
-            return await self._transition(
-                incident,
-                "Blocked",
-                reasons.INVALID_POLICY,
-                f"policy {incident.status.policy} is gone or no longer valid",
-                now,
-            )
+            return await self._policy_gone(incident, now)
         verdict = await self._guards(incident, policy, now)
         if verdict is not None:
             return verdict
@@ -217,13 +220,7 @@ class Admitting(Acting):
         policy = await self._policy_of(incident)
         plan = incident.status.plan
         if policy is None or plan is None:
-            return await self._transition(
-                incident,
-                "Blocked",
-                reasons.INVALID_POLICY,
-                f"policy {incident.status.policy} is gone or no longer valid",
-                now,
-            )
+            return await self._policy_gone(incident, now)
         approvals = await self._approvals(incident.metadata.namespace)
         tally = gating.tally(
             approvals,
