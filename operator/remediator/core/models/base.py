@@ -16,6 +16,33 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+__all__ = [
+    "API_VERSION",
+    "CONFIGMAP_KEY",
+    "DNS1123_LABEL",
+    "DNS1123_SUBDOMAIN",
+    "DURATION",
+    "GROUP",
+    "LABEL_KEY",
+    "SEVERITIES",
+    "VERSION",
+    "ActionName",
+    "ApprovalMode",
+    "Condition",
+    "Duration",
+    "LabelKey",
+    "LongText",
+    "Metadata",
+    "Model",
+    "Phase",
+    "ResourceName",
+    "Severity",
+    "ShortText",
+    "WorkloadKind",
+    "WorkloadName",
+    "parse_duration",
+]
+
 GROUP = "remediator.dev"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
