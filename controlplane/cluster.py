@@ -188,6 +188,7 @@ def info(name: str) -> dict[str, Any]:
         "audit_log": str(workdir / "logs" / "audit.log"),
         "bin": str(bin_dir) if bin_dir else None,
         "running": workdir.exists() and bool(_pids(name)),
+        "components": {component: _alive(pid) for component, pid in _pids(name).items()},
     }
 
 

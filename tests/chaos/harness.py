@@ -221,7 +221,7 @@ class Cluster:
 
     def incident(self, planned: Planned) -> None:
         # once more if kube-apiserver's restart cut the connection: a 409 then means it's there
-        _create(lambda: _again_if_cut(lambda: self._create_incident(planned)))
+        _create(lambda: again_if_cut(lambda: self._create_incident(planned)))
 
     def _create_incident(self, planned: Planned) -> None:
         self.custom.create_namespaced_custom_object(
@@ -300,7 +300,7 @@ class Cluster:
 CUT = (urllib3.exceptions.HTTPError, ConnectionError)  # a connection the server dropped
 
 
-def _again_if_cut(call: Callable[[], Any], tries: int = 5) -> Any:
+def again_if_cut(call: Callable[[], Any], tries: int = 5) -> Any:
     """A call of the test's own client, made again if its connection was cut (a pooled
     connection to a kube-apiserver that has since restarted)."""
     for attempt in range(tries):
@@ -769,7 +769,7 @@ def run_faults_and_kills(
                 created += 1
                 if i % 10 == 9:
                     time.sleep(0.2)
-                    approve(cluster, _again_if_cut(cluster.incidents), approved)
+                    approve(cluster, again_if_cut(cluster.incidents), approved)
                 if i == kill_at:
                     time.sleep(rng.uniform(0.0, 0.5))
                     operator.kill()
@@ -789,7 +789,7 @@ def run_faults_and_kills(
         result.faults_by_kind = cluster.box.faults.injected()
         result.faults = cluster.box.faults.total()
         cluster.box.faults.clear()
-        bodies = _again_if_cut(cluster.incidents)
+        bodies = again_if_cut(cluster.incidents)
         count(planned, bodies, cluster.box.writes(), {user}, result)
         operator.stop()
     result.seconds = time.monotonic() - started
@@ -822,6 +822,9 @@ def restart(cluster: Cluster, component: str, result: Result, created: int) -> N
         result.apiserver_restarts += 1
         number = result.apiserver_restarts
     log(f"{component} restart #{number} after {created} incidents: ready again in {seconds:.1f}s")
+    down = [name for name, alive in cluster.box.plane.components().items() if not alive]
+    if down:
+        result.problems.append(f"after the {component} restart #{number}, {down} are down")
 
 
 def run_peering(

@@ -15,11 +15,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kubernetes import client
 
 from kube_emulator import WriteRecord
-from real.backend import HOW_TO_GET, ControlPlane, ControlPlaneUnavailableError, go_available
+from real.backend import (
+    HOW_TO_GET,
+    ControlPlane,
+    ControlPlaneUnavailableError,
+    RealBox,
+    go_available,
+)
 
-from .harness import Planned, Result, count, log, run_faults_and_kills, run_peering
+from .harness import (
+    Planned,
+    Result,
+    again_if_cut,
+    count,
+    log,
+    run_faults_and_kills,
+    run_peering,
+)
 
 INCIDENTS = int(os.environ.get("CHAOS_INCIDENTS", "105"))
 KILLS = int(os.environ.get("CHAOS_KILLS", "3"))
@@ -75,6 +90,51 @@ def restartable_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
         pytest.skip(str(e))
     yield plane
     plane.stop()
+
+
+@pytest.mark.real_only("kube-apiserver and etcd are restarted: the real control plane's")
+def test_the_control_plane_keeps_its_data_and_its_controllers_across_restarts(
+    tmp_path: Path, backend: str, restartable_plane: ControlPlane
+) -> None:
+    plane = restartable_plane
+    core, apps = client.CoreV1Api(plane.api), client.AppsV1Api(plane.api)
+    try:
+        before = core.create_namespaced_config_map(
+            "other", {"metadata": {"name": "kept"}, "data": {"a": "1"}}
+        )
+        audited_from = plane.audit_size()
+        for component in ("etcd", "kube-apiserver", "etcd"):
+            plane.restart(component)
+            assert all(plane.components().values()), plane.components()
+        kept = again_if_cut(lambda: core.read_namespaced_config_map("kept", "other"))
+        assert kept.metadata.resource_version == before.metadata.resource_version
+        assert kept.data == {"a": "1"}
+        # the controllers, the scheduler and kwok are connected again: a Deployment rolls out
+        again_if_cut(
+            lambda: apps.create_namespaced_deployment(
+                "other",
+                {
+                    "metadata": {"name": "after"},
+                    "spec": {
+                        "replicas": 2,
+                        "selector": {"matchLabels": {"app": "after"}},
+                        "template": {
+                            "metadata": {"labels": {"app": "after"}},
+                            "spec": {"containers": [{"name": "app", "image": "example/a:v1"}]},
+                        },
+                    },
+                },
+            )
+        )
+        RealBox(plane, tmp_path, namespaces=("other",)).settle(30)
+        # the restarted API server appends to the audit log it began
+        audited = [
+            (e["verb"], e["objectRef"].get("resource"), e["objectRef"].get("name"))
+            for e in plane.audit_events(audited_from)
+        ]
+        assert ("create", "deployments", "after") in audited
+    finally:
+        plane.clean()
 
 
 @pytest.mark.real_only("kube-apiserver and etcd are restarted: the real control plane's")

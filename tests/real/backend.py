@@ -459,6 +459,19 @@ class ControlPlane:
             raise RuntimeError(f"restarting {component} failed:\n{proc.stderr[-3000:]}")
         return time.monotonic() - started
 
+    def components(self) -> dict[str, bool]:
+        """Each component of the cluster, and whether it is running (kube-controller-manager
+        and kube-scheduler exit when they cannot renew their leases for 10 s)."""
+        proc = subprocess.run(
+            [sys.executable, str(LAUNCHER), "info", "--name", self.name],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        components: dict[str, bool] = json.loads(proc.stdout)["components"]
+        return components
+
     # ------------------------------------------------------------------ identities
     def client_certificate(
         self, user: str, groups: Iterable[str] = (), days: int = 1
