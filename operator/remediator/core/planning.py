@@ -71,17 +71,19 @@ def _revision(obj: Mapping[str, Any]) -> int | None:
         return None
 
 
-def _pruned(value: Any) -> Any:
-    """The value without nulls, empty maps and empty lists, at any depth.
+def semantic(value: Any) -> Any:
+    """The value without nulls, empty maps and empty lists, at any depth: Kubernetes objects
+    as the API server's typed round trip would compare them.
 
     The API server and clients disagree on whether an unset field is absent, null or
-    empty; templates are compared after pruning so that never counts as a difference.
+    empty; templates are compared after pruning so that never counts as a difference (by
+    planning here, and by the executor when it checks what it is about to change).
     """
     if isinstance(value, Mapping):
-        pruned = {k: _pruned(v) for k, v in value.items()}
+        pruned = {k: semantic(v) for k, v in value.items()}
         return {k: v for k, v in pruned.items() if v is not None and v != {} and v != []}
     if isinstance(value, list):
-        return [_pruned(v) for v in value]
+        return [semantic(v) for v in value]
     return value
 
 
@@ -162,7 +164,7 @@ def _plan_rollback(ctx: _Context) -> _Planned:
         wanted = max(older)
     rs = by_revision[wanted]
     template = _without_hash(rs.get("spec", {}).get("template", {}))
-    if _pruned(template) == _pruned(_without_hash(ctx.workload["spec"].get("template", {}))):
+    if semantic(template) == semantic(_without_hash(ctx.workload["spec"].get("template", {}))):
         raise ctx.refuse(
             reasons.TEMPLATE_ALREADY_MATCHES,
             f"{ctx.ref} already runs the template of revision {wanted}",

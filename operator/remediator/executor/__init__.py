@@ -2,6 +2,6 @@
 an action recorded as revertible is undone (`reverts`)."""
 
 from .actions import Executor
-from .common import ActionFailed, NotNow, Outcome, semantic, webhook_url
+from .common import ActionFailed, NotNow, Outcome, webhook_url
 
-__all__ = ["ActionFailed", "Executor", "NotNow", "Outcome", "semantic", "webhook_url"]
+__all__ = ["ActionFailed", "Executor", "NotNow", "Outcome", "webhook_url"]

@@ -18,6 +18,7 @@ from ..adapters import notify
 from ..adapters.kube import JSON_PATCH, KubeClient, KubeError
 from ..core import notifications, planning, reasons, targets
 from ..core.models import Incident, PlannedStep, TargetBounds
+from ..core.planning import semantic
 from .common import (
     RESTARTED_AT,
     WORKLOAD_ACTIONS,
@@ -25,7 +26,6 @@ from .common import (
     NotNow,
     Outcome,
     after,
-    semantic,
     split_target,
     webhook_url,
 )

@@ -41,17 +41,6 @@ class NotNow(Exception):  # noqa: N818
         self.retry_after = retry_after
 
 
-def semantic(value: Any) -> Any:
-    """Compare Kubernetes objects as the API server's typed round trip would: nulls and empty
-    maps or lists are the same as absent."""
-    if isinstance(value, dict):
-        cleaned = {k: semantic(v) for k, v in value.items()}
-        return {k: v for k, v in cleaned.items() if v is not None and v != {} and v != []}
-    if isinstance(value, list):
-        return [semantic(v) for v in value]
-    return value
-
-
 def split_target(target: str) -> tuple[str, str]:
     kind, _, name = target.partition("/")
     return kind, name
