@@ -24,12 +24,12 @@ from conftest import Kubectl
 from kube_emulator import Sandbox
 from real.backend import ControlPlane, RealBox
 
-GROUP = "test.remediator.dev"
-VERSION = "v1"
-PLURAL = "widgets"
-KIND = "Widget"
+from .builders import GROUP, KIND, PLURAL, VERSION, widget
+
 CRD_NAME = f"{PLURAL}.{GROUP}"
 CRDS_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+# the arguments CustomObjectsApi takes before a widget's name in `default`
+WIDGETS = (GROUP, VERSION, "default", PLURAL)
 
 WIDGET_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -307,18 +307,19 @@ def make_widget(
     custom: client.CustomObjectsApi, widget_crd_created: dict[str, Any]
 ) -> Callable[..., dict[str, Any]]:
     def make(name: str = "w1", namespace: str = "default", **spec: Any) -> dict[str, Any]:
-        body = {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": KIND,
-            "metadata": {"name": name},
-            "spec": {"size": 1, **spec},
-        }
+        body = widget(name, **{"size": 1, **spec})
         result: dict[str, Any] = custom.create_namespaced_custom_object(
             GROUP, VERSION, namespace, PLURAL, body
         )
         return result
 
     return make
+
+
+@pytest.fixture
+def w1(make_widget: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """The widget `w1` (size 1) in `default`."""
+    return make_widget("w1")
 
 
 def api_request(

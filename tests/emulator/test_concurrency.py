@@ -7,7 +7,8 @@ from typing import Any
 
 from kubernetes import client, watch
 
-from .conftest import GROUP, KIND, PLURAL, VERSION, expect_error
+from .builders import widget
+from .conftest import GROUP, WIDGETS, expect_error
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -49,23 +50,14 @@ def test_put_of_builtin_without_resource_version_is_unconditional(
 
 
 def test_put_of_custom_resource_without_resource_version_is_422(
-    custom: client.CustomObjectsApi, make_widget: Callable[..., dict[str, Any]]
+    custom: client.CustomObjectsApi, w1: dict[str, Any]
 ) -> None:
-    make_widget("w1")
     body = expect_error(
         422,
         custom.replace_namespaced_custom_object,
-        GROUP,
-        VERSION,
-        "default",
-        PLURAL,
+        *WIDGETS,
         "w1",
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": KIND,
-            "metadata": {"name": "w1"},
-            "spec": {"size": 2},
-        },
+        widget("w1", size=2),
     )
     assert body["reason"] == "Invalid"
     assert body["details"]["causes"][0]["field"] == "metadata.resourceVersion"
@@ -75,17 +67,12 @@ def test_put_of_custom_resource_with_stale_resource_version_is_409(
     custom: client.CustomObjectsApi, make_widget: Callable[..., dict[str, Any]]
 ) -> None:
     stale = make_widget("w1")
-    custom.patch_namespaced_custom_object(
-        GROUP, VERSION, "default", PLURAL, "w1", {"spec": {"size": 3}}
-    )
+    custom.patch_namespaced_custom_object(*WIDGETS, "w1", {"spec": {"size": 3}})
     stale["spec"]["size"] = 4
     body = expect_error(
         409,
         custom.replace_namespaced_custom_object,
-        GROUP,
-        VERSION,
-        "default",
-        PLURAL,
+        *WIDGETS,
         "w1",
         stale,
     )
@@ -165,17 +152,12 @@ def test_json_patch_test_on_custom_resource(
         {"op": "test", "path": "/metadata/resourceVersion", "value": rv},
         {"op": "replace", "path": "/spec/size", "value": 9},
     ]
-    patched = custom.patch_namespaced_custom_object(
-        GROUP, VERSION, "default", PLURAL, "w1", ops, _content_type=JSON_PATCH
-    )
+    patched = custom.patch_namespaced_custom_object(*WIDGETS, "w1", ops, _content_type=JSON_PATCH)
     assert patched["spec"]["size"] == 9
     expect_error(
         422,
         custom.patch_namespaced_custom_object,
-        GROUP,
-        VERSION,
-        "default",
-        PLURAL,
+        *WIDGETS,
         "w1",
         ops,
         _content_type=JSON_PATCH,

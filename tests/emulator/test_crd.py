@@ -9,11 +9,13 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from .builders import widget
 from .conftest import (
     GROUP,
     KIND,
     PLURAL,
     VERSION,
+    WIDGETS,
     api_request,
     expect_error,
     wait_established,
@@ -23,17 +25,8 @@ from .conftest import (
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
-def widget(name: str = "w", **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": KIND,
-        "metadata": {"name": name},
-        "spec": spec,
-    }
-
-
 def create(custom: client.CustomObjectsApi, body: dict[str, Any], **kwargs: Any) -> Any:
-    return custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, body, **kwargs)
+    return custom.create_namespaced_custom_object(*WIDGETS, body, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -68,17 +61,11 @@ def test_schema_violation_is_422_naming_the_field(
     assert [c["field"] for c in body["details"]["causes"]] == [field]
 
 
-def test_update_is_validated_too(
-    custom: client.CustomObjectsApi, make_widget: Callable[..., dict[str, Any]]
-) -> None:
-    make_widget("w1")
+def test_update_is_validated_too(custom: client.CustomObjectsApi, w1: dict[str, Any]) -> None:
     body = expect_error(
         422,
         custom.patch_namespaced_custom_object,
-        GROUP,
-        VERSION,
-        "default",
-        PLURAL,
+        *WIDGETS,
         "w1",
         {"spec": {"size": -5}},
     )
@@ -90,7 +77,7 @@ def test_unknown_field_is_pruned_by_default(
 ) -> None:
     created = create(custom, widget(size=1, color="red"))
     assert created["spec"] == {"size": 1}
-    stored = custom.get_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "w")
+    stored = custom.get_namespaced_custom_object(*WIDGETS, "w")
     assert stored["spec"] == {"size": 1}
 
 
@@ -103,7 +90,7 @@ def test_unknown_field_with_strict_validation_is_400(
         f'{KIND} in version "{VERSION}" cannot be handled as a {KIND}: '
         'strict decoding error: unknown field "spec.color"'
     )
-    expect_error(404, custom.get_namespaced_custom_object, GROUP, VERSION, "default", PLURAL, "w")
+    expect_error(404, custom.get_namespaced_custom_object, *WIDGETS, "w")
 
 
 def test_unknown_field_with_warn_validation_is_a_warning_header(

@@ -10,7 +10,8 @@ from kubernetes.client.rest import ApiException
 
 from kube_emulator import Sandbox
 
-from .conftest import CRD_NAME, GROUP, KIND, PLURAL, VERSION, api_request, expect_error
+from .builders import widget
+from .conftest import CRD_NAME, GROUP, KIND, PLURAL, VERSION, WIDGETS, api_request, expect_error
 
 # group/version, resource, namespaced, kind, short names, categories, subresources
 EXPECTED: list[tuple[str, str, bool, str, set[str], set[str], dict[str, tuple[str, str]]]] = [
@@ -257,16 +258,8 @@ def test_deleted_crd_disappears_from_discovery_with_its_objects(
     widget_crd_created: dict[str, Any],
 ) -> None:
     custom.create_namespaced_custom_object(
-        GROUP,
-        VERSION,
-        "default",
-        PLURAL,
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": KIND,
-            "metadata": {"name": "w"},
-            "spec": {"size": 1},
-        },
+        *WIDGETS,
+        widget(size=1),
     )
     ext.delete_custom_resource_definition(CRD_NAME)
     groups = {g.name for g in client.ApisApi(api_client).get_api_versions().groups}
@@ -275,7 +268,7 @@ def test_deleted_crd_disappears_from_discovery_with_its_objects(
         resource_list(api_client, f"{GROUP}/{VERSION}")
     assert gone.value.status == 404
     with pytest.raises(ApiException) as listed:
-        custom.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL)
+        custom.list_namespaced_custom_object(*WIDGETS)
     assert listed.value.status == 404
     # Recreated, the resource starts empty: the old objects went with the CRD.
     api_request(
@@ -284,4 +277,4 @@ def test_deleted_crd_disappears_from_discovery_with_its_objects(
         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
         body=widget_crd_created | {"metadata": {"name": CRD_NAME}, "status": {}},
     )
-    assert custom.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL)["items"] == []
+    assert custom.list_namespaced_custom_object(*WIDGETS)["items"] == []

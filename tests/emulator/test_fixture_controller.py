@@ -7,7 +7,6 @@ down that the emulator produces them the way kube-controller-manager would.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 from kubernetes import client
@@ -15,25 +14,10 @@ from kubernetes.client.rest import ApiException
 
 from kube_emulator import Sandbox
 
+from .builders import deployment
+
 NS = "default"
 REVISION = "deployment.kubernetes.io/revision"
-
-
-def deployment(name: str = "web", image: str = "nginx:1.25", replicas: int = 2) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "app", "image": image}]},
-            },
-        },
-    }
 
 
 def replicasets(apps: client.AppsV1Api, name: str = "web") -> list[client.V1ReplicaSet]:
@@ -63,7 +47,7 @@ def assert_ready(pod: client.V1Pod) -> None:
 def test_new_deployment_gets_revision_1_and_ready_pods(
     sandbox: Sandbox, apps: client.AppsV1Api, core: client.CoreV1Api
 ) -> None:
-    created = apps.create_namespaced_deployment(NS, deployment())
+    created = apps.create_namespaced_deployment(NS, deployment(replicas=2))
     sandbox.settle()
 
     [rs] = replicasets(apps)
@@ -110,7 +94,7 @@ def test_new_deployment_gets_revision_1_and_ready_pods(
 def test_template_change_rolls_out_revision_2_and_rollback_reuses_revision_1(
     sandbox: Sandbox, apps: client.AppsV1Api, core: client.CoreV1Api
 ) -> None:
-    apps.create_namespaced_deployment(NS, deployment())
+    apps.create_namespaced_deployment(NS, deployment(replicas=2))
     sandbox.settle()
     [first] = replicasets(apps)
 
@@ -147,7 +131,7 @@ def test_template_change_rolls_out_revision_2_and_rollback_reuses_revision_1(
 def test_rolling_restart_annotation_makes_a_new_revision(
     sandbox: Sandbox, apps: client.AppsV1Api, core: client.CoreV1Api
 ) -> None:
-    apps.create_namespaced_deployment(NS, deployment())
+    apps.create_namespaced_deployment(NS, deployment(replicas=2))
     sandbox.settle()
     before = {p.metadata.name for p in pods(core)}
 
@@ -208,7 +192,7 @@ def test_scale_subresource_drives_the_pod_count(
 def test_paused_deployment_does_not_roll_out(
     sandbox: Sandbox, apps: client.AppsV1Api, core: client.CoreV1Api
 ) -> None:
-    body = deployment()
+    body = deployment(replicas=2)
     apps.create_namespaced_deployment(NS, body)
     sandbox.settle()
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from kubernetes import client
 
-from .conftest import GROUP, PLURAL, VERSION, api_request, expect_error
+from .builders import deployment
+from .conftest import WIDGETS, api_request, expect_error
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -16,20 +17,6 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 def cm(name: str, **data: str) -> dict[str, Any]:
     return {"metadata": {"name": name}, "data": data}
-
-
-def deployment(name: str = "web", replicas: int = 1) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "labels": {"app": name}},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "app", "image": "nginx:1.25"}]},
-            },
-        },
-    }
 
 
 def test_create_sets_uid_and_creation_timestamp(core: client.CoreV1Api) -> None:
@@ -102,16 +89,14 @@ def test_generation_of_a_custom_resource(
 ) -> None:
     assert make_widget("w1")["metadata"]["generation"] == 1
     labelled = custom.patch_namespaced_custom_object(
-        GROUP, VERSION, "default", PLURAL, "w1", {"metadata": {"labels": {"x": "y"}}}
+        *WIDGETS, "w1", {"metadata": {"labels": {"x": "y"}}}
     )
     assert labelled["metadata"]["generation"] == 1
     status = custom.patch_namespaced_custom_object_status(
-        GROUP, VERSION, "default", PLURAL, "w1", {"status": {"phase": "Ready"}}
+        *WIDGETS, "w1", {"status": {"phase": "Ready"}}
     )
     assert status["metadata"]["generation"] == 1
-    spec = custom.patch_namespaced_custom_object(
-        GROUP, VERSION, "default", PLURAL, "w1", {"spec": {"size": 5}}
-    )
+    spec = custom.patch_namespaced_custom_object(*WIDGETS, "w1", {"spec": {"size": 5}})
     assert spec["metadata"]["generation"] == 2
 
 
@@ -211,14 +196,11 @@ def test_object_goes_only_after_the_last_finalizer(core: client.CoreV1Api) -> No
 
 
 def test_deletion_bumps_generation_of_a_generational_object(
-    custom: client.CustomObjectsApi, make_widget: Callable[..., dict[str, Any]]
+    custom: client.CustomObjectsApi, w1: dict[str, Any]
 ) -> None:
-    make_widget("w1")
-    custom.patch_namespaced_custom_object(
-        GROUP, VERSION, "default", PLURAL, "w1", {"metadata": {"finalizers": ["x.io/f"]}}
-    )
-    custom.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "w1")
-    held = custom.get_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "w1")
+    custom.patch_namespaced_custom_object(*WIDGETS, "w1", {"metadata": {"finalizers": ["x.io/f"]}})
+    custom.delete_namespaced_custom_object(*WIDGETS, "w1")
+    held = custom.get_namespaced_custom_object(*WIDGETS, "w1")
     assert held["metadata"]["deletionTimestamp"]
     assert held["metadata"]["generation"] == 2
 

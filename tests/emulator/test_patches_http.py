@@ -11,44 +11,32 @@ from kubernetes import client
 
 from kube_emulator import Sandbox
 
-from .conftest import GROUP, PLURAL, VERSION, api_request, expect_error
+from .builders import deployment
+from .conftest import GROUP, PLURAL, VERSION, WIDGETS, api_request, expect_error
 
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 
 
-def deployment() -> dict[str, Any]:
-    return {
-        "metadata": {"name": "web", "labels": {"app": "web"}},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "app",
-                            "image": "nginx:1.25",
-                            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
-                            "volumeMounts": [{"name": "data", "mountPath": "/data"}],
-                        },
-                        {"name": "sidecar", "image": "busybox:1"},
-                    ],
-                    "volumes": [
-                        {"name": "data", "emptyDir": {}},
-                        {"name": "cache", "emptyDir": {}},
-                    ],
-                },
+def two_container_deployment() -> dict[str, Any]:
+    return deployment(
+        containers=[
+            {
+                "name": "app",
+                "image": "nginx:1.25",
+                "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+                "volumeMounts": [{"name": "data", "mountPath": "/data"}],
             },
-        },
-    }
+            {"name": "sidecar", "image": "busybox:1"},
+        ],
+        volumes=[{"name": "data", "emptyDir": {}}, {"name": "cache", "emptyDir": {}}],
+    )
 
 
 @pytest.fixture
 def web(apps: client.AppsV1Api) -> client.V1Deployment:
-    return apps.create_namespaced_deployment("default", deployment())
+    return apps.create_namespaced_deployment("default", two_container_deployment())
 
 
 def containers(dep: client.V1Deployment) -> dict[str, client.V1Container]:
@@ -216,9 +204,8 @@ def test_malformed_json_patch_is_400(api_client: client.ApiClient, web: Any) -> 
 
 
 def test_strategic_merge_patch_on_custom_resource_is_415(
-    api_client: client.ApiClient, make_widget: Callable[..., dict[str, Any]]
+    api_client: client.ApiClient, w1: dict[str, Any]
 ) -> None:
-    make_widget("w1")
     body = expect_error(
         415,
         api_request,
@@ -237,7 +224,7 @@ def test_merge_patch_on_custom_resource(
 ) -> None:
     make_widget("w1", mode="fast")
     patched = custom.patch_namespaced_custom_object(
-        GROUP, VERSION, "default", PLURAL, "w1", {"spec": {"size": 2, "mode": None}}
+        *WIDGETS, "w1", {"spec": {"size": 2, "mode": None}}
     )
     assert patched["spec"] == {"size": 2}
 

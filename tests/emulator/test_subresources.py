@@ -10,26 +10,13 @@ from kubernetes import client
 
 from kube_emulator import Sandbox
 
-from .conftest import GROUP, KIND, PLURAL, VERSION, expect_error
-
-
-def deployment(replicas: int = 2) -> dict[str, Any]:
-    return {
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "app", "image": "nginx:1.25"}]},
-            },
-        },
-    }
+from .builders import deployment, widget
+from .conftest import WIDGETS, expect_error
 
 
 @pytest.fixture
 def web(sandbox: Sandbox, apps: client.AppsV1Api) -> client.V1Deployment:
-    apps.create_namespaced_deployment("default", deployment())
+    apps.create_namespaced_deployment("default", deployment(replicas=2))
     sandbox.settle()
     return apps.read_namespaced_deployment("web", "default")
 
@@ -60,33 +47,24 @@ def test_main_resource_write_leaves_status_alone(
     assert patched.status.replicas == before
 
 
-def test_status_of_custom_resource(
-    custom: client.CustomObjectsApi, make_widget: Callable[..., dict[str, Any]]
-) -> None:
-    make_widget("w1")
+def test_status_of_custom_resource(custom: client.CustomObjectsApi, w1: dict[str, Any]) -> None:
     patched = custom.patch_namespaced_custom_object_status(
-        GROUP,
-        VERSION,
-        "default",
-        PLURAL,
+        *WIDGETS,
         "w1",
         {"spec": {"size": 7}, "status": {"phase": "Ready"}},
     )
     assert patched["status"] == {"phase": "Ready"}
     assert patched["spec"]["size"] == 1
-    read = custom.get_namespaced_custom_object_status(GROUP, VERSION, "default", PLURAL, "w1")
+    read = custom.get_namespaced_custom_object_status(*WIDGETS, "w1")
     assert read["status"] == {"phase": "Ready"}
 
 
 def test_custom_resource_main_write_ignores_status(
-    custom: client.CustomObjectsApi, make_widget: Callable[..., dict[str, Any]]
+    custom: client.CustomObjectsApi, w1: dict[str, Any]
 ) -> None:
-    make_widget("w1")
-    custom.patch_namespaced_custom_object_status(
-        GROUP, VERSION, "default", PLURAL, "w1", {"status": {"phase": "Ready"}}
-    )
+    custom.patch_namespaced_custom_object_status(*WIDGETS, "w1", {"status": {"phase": "Ready"}})
     patched = custom.patch_namespaced_custom_object(
-        GROUP, VERSION, "default", PLURAL, "w1", {"spec": {"size": 3}, "status": {"phase": "X"}}
+        *WIDGETS, "w1", {"spec": {"size": 3}, "status": {"phase": "X"}}
     )
     assert patched["status"] == {"phase": "Ready"}
     assert patched["spec"]["size"] == 3
@@ -96,32 +74,19 @@ def test_create_drops_status_of_a_resource_with_status_subresource(
     custom: client.CustomObjectsApi, widget_crd_created: dict[str, Any]
 ) -> None:
     created = custom.create_namespaced_custom_object(
-        GROUP,
-        VERSION,
-        "default",
-        PLURAL,
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": KIND,
-            "metadata": {"name": "w"},
-            "spec": {"size": 1},
-            "status": {"phase": "Faked"},
-        },
+        *WIDGETS,
+        widget(size=1, status={"phase": "Faked"}),
     )
     assert "status" not in created
 
 
 def test_status_write_is_validated_against_the_schema(
-    custom: client.CustomObjectsApi, make_widget: Callable[..., dict[str, Any]]
+    custom: client.CustomObjectsApi, w1: dict[str, Any]
 ) -> None:
-    make_widget("w1")
     body = expect_error(
         422,
         custom.patch_namespaced_custom_object_status,
-        GROUP,
-        VERSION,
-        "default",
-        PLURAL,
+        *WIDGETS,
         "w1",
         {"status": {"replicas": "many"}},
     )
@@ -203,14 +168,11 @@ def test_scale_of_a_custom_resource(
 ) -> None:
     make_widget("w1", replicas=2)
     custom.patch_namespaced_custom_object_status(
-        GROUP,
-        VERSION,
-        "default",
-        PLURAL,
+        *WIDGETS,
         "w1",
         {"status": {"replicas": 1, "selector": "app=w1"}},
     )
-    scale = custom.get_namespaced_custom_object_scale(GROUP, VERSION, "default", PLURAL, "w1")
+    scale = custom.get_namespaced_custom_object_scale(*WIDGETS, "w1")
     assert scale["kind"] == "Scale"
     assert scale["apiVersion"] == "autoscaling/v1"
     assert scale["spec"] == {"replicas": 2}
@@ -221,11 +183,9 @@ def test_patch_scale_of_a_custom_resource(
     custom: client.CustomObjectsApi, make_widget: Callable[..., dict[str, Any]]
 ) -> None:
     make_widget("w1", replicas=2)
-    result = custom.patch_namespaced_custom_object_scale(
-        GROUP, VERSION, "default", PLURAL, "w1", {"spec": {"replicas": 5}}
-    )
+    result = custom.patch_namespaced_custom_object_scale(*WIDGETS, "w1", {"spec": {"replicas": 5}})
     assert result["spec"]["replicas"] == 5
-    widget = custom.get_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "w1")
+    widget = custom.get_namespaced_custom_object(*WIDGETS, "w1")
     assert widget["spec"]["replicas"] == 5
     assert widget["metadata"]["generation"] == 2
 
@@ -234,11 +194,9 @@ def test_replace_scale_of_a_custom_resource(
     custom: client.CustomObjectsApi, make_widget: Callable[..., dict[str, Any]]
 ) -> None:
     make_widget("w1", replicas=2)
-    scale = custom.get_namespaced_custom_object_scale(GROUP, VERSION, "default", PLURAL, "w1")
+    scale = custom.get_namespaced_custom_object_scale(*WIDGETS, "w1")
     scale["spec"]["replicas"] = 3
-    result = custom.replace_namespaced_custom_object_scale(
-        GROUP, VERSION, "default", PLURAL, "w1", scale
-    )
+    result = custom.replace_namespaced_custom_object_scale(*WIDGETS, "w1", scale)
     assert result["spec"]["replicas"] == 3
 
 
@@ -249,10 +207,7 @@ def test_negative_scale_of_a_custom_resource_is_422(
     expect_error(
         422,
         custom.patch_namespaced_custom_object_scale,
-        GROUP,
-        VERSION,
-        "default",
-        PLURAL,
+        *WIDGETS,
         "w1",
         {"spec": {"replicas": -3}},
     )

@@ -13,7 +13,7 @@ from kubernetes.client.rest import ApiException
 
 from kube_emulator import Sandbox
 
-from .conftest import GROUP, PLURAL, VERSION, api_request
+from .conftest import WIDGETS, api_request
 
 
 def cm(core: client.CoreV1Api, name: str, ns: str = "default", **labels: str) -> str:
@@ -277,16 +277,11 @@ def test_watch_of_custom_resources(
 ) -> None:
     rv = make_widget("w1")["metadata"]["resourceVersion"]
     make_widget("w2")
-    custom.patch_namespaced_custom_object_status(
-        GROUP, VERSION, "default", PLURAL, "w2", {"status": {"phase": "Ready"}}
-    )
+    custom.patch_namespaced_custom_object_status(*WIDGETS, "w2", {"status": {"phase": "Ready"}})
     stream = watch.Watch()
     events = stream.stream(
         custom.list_namespaced_custom_object,
-        GROUP,
-        VERSION,
-        "default",
-        PLURAL,
+        *WIDGETS,
         resource_version=rv,
         timeout_seconds=5,
     )
