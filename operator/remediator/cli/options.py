@@ -102,82 +102,77 @@ def metrics_options(command: Callable[..., None]) -> Callable[..., None]:
 def bridge_options(prefix: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """The bridge's options; `prefix` ("bridge-" in `run`) keeps them apart from others."""
     p, n = prefix, prefix.replace("-", "_")
+
+    def opt(name: str, **settings: Any) -> Decorator:
+        return click.option(f"--{p}{name}", f"{n}{name.replace('-', '_')}", **settings)
+
     options: list[Decorator] = [
-        click.option(
-            f"--{p}port",
-            f"{n}port",
+        opt(
+            "port",
             type=int,
             default=None if p else 9095,
             show_default=not p,
             help="Port of the Alertmanager bridge" + (" (default: no bridge)." if p else "."),
         ),
-        click.option(
-            f"--{p}host",
-            f"{n}host",
+        opt(
+            "host",
             default="0.0.0.0",
             show_default=True,
             help="Address the bridge listens on.",
         ),
-        click.option(
-            f"--{p}token-file",
-            f"{n}token_file",
+        opt(
+            "token-file",
             type=click.Path(exists=True, dir_okay=False),
             default=None,
             help="File holding the bearer token Alertmanager sends (a mounted Secret).",
         ),
-        click.option(
-            f"--{p}basic-auth-user",
-            f"{n}basic_auth_user",
+        opt(
+            "basic-auth-user",
             default=None,
             help="Accept basic auth as this user (with the password file).",
         ),
-        click.option(
-            f"--{p}basic-auth-password-file",
-            f"{n}basic_auth_password_file",
+        opt(
+            "basic-auth-password-file",
             type=click.Path(exists=True, dir_okay=False),
             default=None,
         ),
-        click.option(
-            f"--{p}default-namespace",
-            f"{n}default_namespace",
+        opt(
+            "default-namespace",
             default=None,
             help="Namespace of Incidents whose alert names no allowed namespace "
             "(default: such alerts are skipped).",
         ),
-        click.option(
-            f"--{p}allow-namespace",
-            f"{n}allow_namespace",
+        opt(
+            "allow-namespace",
             multiple=True,
             help="Namespace an alert's `namespace` label may route to (repeatable; "
             "`*`: any but the protected ones).",
         ),
-        click.option(
-            f"--{p}severity",
-            f"{n}severity",
+        opt(
+            "severity",
             multiple=True,
             type=SEVERITY_MAPPING,
             help="Map a severity/priority label value to a severity (repeatable; "
             "over the defaults page=P0 critical=P1 warning=P2 info=P3).",
         ),
-        click.option(
-            f"--{p}unknown-severity",
-            f"{n}unknown_severity",
+        opt(
+            "unknown-severity",
             type=click.Choice(["P0", "P1", "P2", "P3"]),
             default="P1",
             show_default=True,
             help="Severity of an alert whose severity/priority label is missing or not"
             " recognised (fail closed: P1 needs approval by default).",
         ),
-        setting(
-            f"--{p}max-body-bytes",
-            f"{n}max_body_bytes",
+        opt(
+            "max-body-bytes",
+            show_default=True,
             default=1024 * 1024,
             help="Largest request body accepted (bytes).",
             type=click.IntRange(min=1),
         ),
-        setting(
-            f"--{p}max-alerts",
-            f"{n}max_alerts",
+        opt(
+            "max-alerts",
+            show_default=True,
             default=1000,
             help="Alerts accepted in one request.",
             type=click.IntRange(min=1),
