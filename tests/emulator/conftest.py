@@ -367,3 +367,10 @@ def expect_error(status: int, fn: Callable[..., Any], *args: Any, **kwargs: Any)
         fn(*args, **kwargs)
     assert info.value.status == status, info.value.body
     return status_of(info.value)
+
+
+def expect_w1_error(
+    status: int, call: Callable[..., Any], *args: Any, **kwargs: Any
+) -> dict[str, Any]:
+    """`expect_error` for `call` on the widget `w1` in `default` (`args` after its name)."""
+    return expect_error(status, call, *WIDGETS, "w1", *args, **kwargs)

@@ -8,7 +8,7 @@ from typing import Any
 from kubernetes import client, watch
 
 from .builders import widget
-from .conftest import GROUP, WIDGETS, expect_error
+from .conftest import GROUP, WIDGETS, expect_error, expect_w1_error
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -52,13 +52,7 @@ def test_put_of_builtin_without_resource_version_is_unconditional(
 def test_put_of_custom_resource_without_resource_version_is_422(
     custom: client.CustomObjectsApi, w1: dict[str, Any]
 ) -> None:
-    body = expect_error(
-        422,
-        custom.replace_namespaced_custom_object,
-        *WIDGETS,
-        "w1",
-        widget("w1", size=2),
-    )
+    body = expect_w1_error(422, custom.replace_namespaced_custom_object, widget("w1", size=2))
     assert body["reason"] == "Invalid"
     assert body["details"]["causes"][0]["field"] == "metadata.resourceVersion"
 
@@ -69,13 +63,7 @@ def test_put_of_custom_resource_with_stale_resource_version_is_409(
     stale = make_widget("w1")
     custom.patch_namespaced_custom_object(*WIDGETS, "w1", {"spec": {"size": 3}})
     stale["spec"]["size"] = 4
-    body = expect_error(
-        409,
-        custom.replace_namespaced_custom_object,
-        *WIDGETS,
-        "w1",
-        stale,
-    )
+    body = expect_w1_error(409, custom.replace_namespaced_custom_object, stale)
     assert body["reason"] == "Conflict"
     assert body["details"]["group"] == GROUP
 
@@ -154,11 +142,9 @@ def test_json_patch_test_on_custom_resource(
     ]
     patched = custom.patch_namespaced_custom_object(*WIDGETS, "w1", ops, _content_type=JSON_PATCH)
     assert patched["spec"]["size"] == 9
-    expect_error(
+    expect_w1_error(
         422,
         custom.patch_namespaced_custom_object,
-        *WIDGETS,
-        "w1",
         ops,
         _content_type=JSON_PATCH,
     )

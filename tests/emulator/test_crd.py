@@ -18,6 +18,7 @@ from .conftest import (
     WIDGETS,
     api_request,
     expect_error,
+    expect_w1_error,
     wait_established,
     widget_crd,
 )
@@ -62,13 +63,7 @@ def test_schema_violation_is_422_naming_the_field(
 
 
 def test_update_is_validated_too(custom: client.CustomObjectsApi, w1: dict[str, Any]) -> None:
-    body = expect_error(
-        422,
-        custom.patch_namespaced_custom_object,
-        *WIDGETS,
-        "w1",
-        {"spec": {"size": -5}},
-    )
+    body = expect_w1_error(422, custom.patch_namespaced_custom_object, {"spec": {"size": -5}})
     assert "spec.size" in body["message"]
 
 

@@ -11,7 +11,7 @@ from kubernetes import client
 from kube_emulator import Sandbox
 
 from .builders import deployment, widget
-from .conftest import WIDGETS, expect_error
+from .conftest import WIDGETS, expect_error, expect_w1_error
 
 
 @pytest.fixture
@@ -83,12 +83,8 @@ def test_create_drops_status_of_a_resource_with_status_subresource(
 def test_status_write_is_validated_against_the_schema(
     custom: client.CustomObjectsApi, w1: dict[str, Any]
 ) -> None:
-    body = expect_error(
-        422,
-        custom.patch_namespaced_custom_object_status,
-        *WIDGETS,
-        "w1",
-        {"status": {"replicas": "many"}},
+    body = expect_w1_error(
+        422, custom.patch_namespaced_custom_object_status, {"status": {"replicas": "many"}}
     )
     assert "status.replicas" in body["message"]
 
@@ -204,13 +200,7 @@ def test_negative_scale_of_a_custom_resource_is_422(
     custom: client.CustomObjectsApi, make_widget: Callable[..., dict[str, Any]]
 ) -> None:
     make_widget("w1", replicas=2)
-    expect_error(
-        422,
-        custom.patch_namespaced_custom_object_scale,
-        *WIDGETS,
-        "w1",
-        {"spec": {"replicas": -3}},
-    )
+    expect_w1_error(422, custom.patch_namespaced_custom_object_scale, {"spec": {"replicas": -3}})
 
 
 def test_scale_of_a_missing_object_is_404(apps: client.AppsV1Api) -> None:
