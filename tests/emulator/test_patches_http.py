@@ -34,6 +34,15 @@ def two_container_deployment() -> dict[str, Any]:
     )
 
 
+# the arguments AppsV1Api takes before a patch of the Deployment web
+WEB = ("web", "default")
+
+
+def pod_patch(**pod_spec: Any) -> dict[str, Any]:
+    """A patch of the Deployment's pod template spec."""
+    return {"spec": {"template": {"spec": pod_spec}}}
+
+
 @pytest.fixture
 def web(apps: client.AppsV1Api) -> client.V1Deployment:
     return apps.create_namespaced_deployment("default", two_container_deployment())
@@ -64,9 +73,8 @@ def test_strategic_merge_patch_merges_containers_by_name(
     apps: client.AppsV1Api, web: client.V1Deployment
 ) -> None:
     patched = apps.patch_namespaced_deployment(
-        "web",
-        "default",
-        {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}}},
+        *WEB,
+        pod_patch(containers=[{"name": "app", "image": "nginx:1.27"}]),
     )
     by_name = containers(patched)
     assert list(by_name) == ["app", "sidecar"]
@@ -79,22 +87,12 @@ def test_strategic_merge_patch_merges_env_by_name(
     apps: client.AppsV1Api, web: client.V1Deployment
 ) -> None:
     patched = apps.patch_namespaced_deployment(
-        "web",
-        "default",
-        {
-            "spec": {
-                "template": {
-                    "spec": {
-                        "containers": [
-                            {
-                                "name": "app",
-                                "env": [{"name": "B", "value": "two"}, {"name": "C", "value": "3"}],
-                            }
-                        ]
-                    }
-                }
-            }
-        },
+        *WEB,
+        pod_patch(
+            containers=[
+                {"name": "app", "env": [{"name": "B", "value": "two"}, {"name": "C", "value": "3"}]}
+            ]
+        ),
     )
     assert env(containers(patched)["app"]) == {"A": "1", "B": "two", "C": "3"}
 
@@ -103,18 +101,11 @@ def test_strategic_merge_patch_delete_directive_removes_by_name(
     apps: client.AppsV1Api, web: client.V1Deployment
 ) -> None:
     patched = apps.patch_namespaced_deployment(
-        "web",
-        "default",
-        {
-            "spec": {
-                "template": {
-                    "spec": {
-                        "containers": [{"name": "app", "env": [{"name": "A", "$patch": "delete"}]}],
-                        "volumes": [{"name": "cache", "$patch": "delete"}],
-                    }
-                }
-            }
-        },
+        *WEB,
+        pod_patch(
+            containers=[{"name": "app", "env": [{"name": "A", "$patch": "delete"}]}],
+            volumes=[{"name": "cache", "$patch": "delete"}],
+        ),
     )
     assert env(containers(patched)["app"]) == {"B": "2"}
     assert [v.name for v in patched.spec.template.spec.volumes] == ["data"]
@@ -124,9 +115,8 @@ def test_strategic_merge_patch_adds_a_volume_by_name(
     apps: client.AppsV1Api, web: client.V1Deployment
 ) -> None:
     patched = apps.patch_namespaced_deployment(
-        "web",
-        "default",
-        {"spec": {"template": {"spec": {"volumes": [{"name": "tmp", "emptyDir": {}}]}}}},
+        *WEB,
+        pod_patch(volumes=[{"name": "tmp", "emptyDir": {}}]),
         _content_type=STRATEGIC,
     )
     # kube's mergeSortedSlice puts patch items missing from the live list first.
@@ -135,9 +125,8 @@ def test_strategic_merge_patch_adds_a_volume_by_name(
 
 def test_merge_patch_replaces_lists_whole(apps: client.AppsV1Api, web: client.V1Deployment) -> None:
     patched = apps.patch_namespaced_deployment(
-        "web",
-        "default",
-        {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}}},
+        *WEB,
+        pod_patch(containers=[{"name": "app", "image": "nginx:1.27"}]),
         _content_type=MERGE_PATCH,
     )
     assert list(containers(patched)) == ["app"]
@@ -146,8 +135,7 @@ def test_merge_patch_replaces_lists_whole(apps: client.AppsV1Api, web: client.V1
 
 def test_merge_patch_null_deletes_a_field(apps: client.AppsV1Api, web: client.V1Deployment) -> None:
     patched = apps.patch_namespaced_deployment(
-        "web",
-        "default",
+        *WEB,
         {"metadata": {"labels": {"app": None, "tier": "front"}}},
         _content_type=MERGE_PATCH,
     )
@@ -156,8 +144,7 @@ def test_merge_patch_null_deletes_a_field(apps: client.AppsV1Api, web: client.V1
 
 def test_json_patch_edits_by_index(apps: client.AppsV1Api, web: client.V1Deployment) -> None:
     patched = apps.patch_namespaced_deployment(
-        "web",
-        "default",
+        *WEB,
         [
             {
                 "op": "replace",
