@@ -15,9 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from kubernetes import client
 
-from remediator.adapters.kube import KubeClient
 from remediator.core import guards, planning, reasons, targets
 from remediator.core.models import (
     Approval,
@@ -28,8 +26,9 @@ from remediator.core.models import (
 from remediator.reconcile import OperatorConfig
 from remediator.reconcile.admit import Admitting
 from remediator.reconcile.state import Wait
-from support.ports import free_port
 from support.workloads import deployment
+
+from .fakes import unreachable_kube
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 NS = "shop"
@@ -91,9 +90,7 @@ class AdmitWith(Admitting):
 
 
 def phase(given: Given, **config: Any) -> AdmitWith:
-    closed = client.Configuration()
-    closed.host = f"http://127.0.0.1:{free_port()}"  # nothing listens: a stray read fails
-    admit = AdmitWith(KubeClient(closed, attempts=1), OperatorConfig(**config))
+    admit = AdmitWith(unreachable_kube(), OperatorConfig(**config))
     admit.given = given
     return admit
 
