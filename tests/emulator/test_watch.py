@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,10 +23,11 @@ def cm(core: client.CoreV1Api, name: str, ns: str = "default", **labels: str) ->
     return str(created.metadata.resource_version)
 
 
-def collect(events: Iterator[dict[str, Any]], stream: watch.Watch, count: int) -> list[Any]:
-    """The first `count` events as (type, name) pairs, then stop the watch."""
+def first_events(count: int, list_call: Callable[..., Any], *args: Any, **kwargs: Any) -> list[Any]:
+    """The first `count` events of a watch of `list_call` (at most 5 s) as (type, name) pairs."""
+    stream = watch.Watch()
     seen = []
-    for event in events:
+    for event in stream.stream(list_call, *args, timeout_seconds=5, **kwargs):
         name = event["raw_object"]["metadata"].get("name")
         if name == "kube-root-ca.crt":
             continue  # the real cluster's root-CA publisher's (the emulator has none)
@@ -41,11 +42,7 @@ def test_watch_from_resource_version_replays_later_changes_only(core: client.Cor
     cm(core, "after")
     core.patch_namespaced_config_map("after", "default", {"data": {"v": "1"}})
     core.delete_namespaced_config_map("before", "default")
-    stream = watch.Watch()
-    events = stream.stream(
-        core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=5
-    )
-    assert collect(events, stream, 3) == [
+    assert first_events(3, core.list_namespaced_config_map, "default", resource_version=rv) == [
         ("ADDED", "after"),
         ("MODIFIED", "after"),
         ("DELETED", "before"),
@@ -57,9 +54,10 @@ def test_watch_without_resource_version_starts_with_the_current_state(
 ) -> None:
     cm(core, "a")
     cm(core, "b")
-    stream = watch.Watch()
-    events = stream.stream(core.list_namespaced_config_map, "default", timeout_seconds=5)
-    assert collect(events, stream, 2) == [("ADDED", "a"), ("ADDED", "b")]
+    assert first_events(2, core.list_namespaced_config_map, "default") == [
+        ("ADDED", "a"),
+        ("ADDED", "b"),
+    ]
 
 
 def test_watch_streams_live_added_modified_deleted(core: client.CoreV1Api) -> None:
@@ -192,11 +190,9 @@ def test_watch_from_the_latest_resource_version_after_compaction_works(
     sandbox.compact()
     rv = core.list_namespaced_config_map("default").metadata.resource_version
     cm(core, "b")
-    stream = watch.Watch()
-    events = stream.stream(
-        core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=5
-    )
-    assert collect(events, stream, 1) == [("ADDED", "b")]
+    assert first_events(1, core.list_namespaced_config_map, "default", resource_version=rv) == [
+        ("ADDED", "b")
+    ]
 
 
 def test_timeout_seconds_ends_the_stream(core: client.CoreV1Api) -> None:
@@ -221,15 +217,9 @@ def test_label_selector_watch_turns_relabel_into_deleted_and_added(
     core.patch_namespaced_config_map("other", "default", {"data": {"v": "1"}})
     core.patch_namespaced_config_map("a", "default", {"metadata": {"labels": {"app": "web"}}})
     core.patch_namespaced_config_map("a", "default", {"data": {"v": "2"}})
-    stream = watch.Watch()
-    events = stream.stream(
-        core.list_namespaced_config_map,
-        "default",
-        resource_version=rv,
-        label_selector="app=web",
-        timeout_seconds=5,
-    )
-    assert collect(events, stream, 3) == [("DELETED", "a"), ("ADDED", "a"), ("MODIFIED", "a")]
+    assert first_events(
+        3, core.list_namespaced_config_map, "default", resource_version=rv, label_selector="app=web"
+    ) == [("DELETED", "a"), ("ADDED", "a"), ("MODIFIED", "a")]
 
 
 def test_watch_of_one_namespace_ignores_others(core: client.CoreV1Api) -> None:
@@ -237,11 +227,9 @@ def test_watch_of_one_namespace_ignores_others(core: client.CoreV1Api) -> None:
     rv = cm(core, "seed")
     cm(core, "elsewhere", ns="watch-a")
     cm(core, "here")
-    stream = watch.Watch()
-    events = stream.stream(
-        core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=5
-    )
-    assert collect(events, stream, 1) == [("ADDED", "here")]
+    assert first_events(1, core.list_namespaced_config_map, "default", resource_version=rv) == [
+        ("ADDED", "here")
+    ]
 
 
 def test_watch_across_all_namespaces(core: client.CoreV1Api) -> None:
@@ -249,11 +237,10 @@ def test_watch_across_all_namespaces(core: client.CoreV1Api) -> None:
     rv = cm(core, "seed")
     cm(core, "elsewhere", ns="watch-b")
     cm(core, "here")
-    stream = watch.Watch()
-    events = stream.stream(
-        core.list_config_map_for_all_namespaces, resource_version=rv, timeout_seconds=5
-    )
-    assert collect(events, stream, 2) == [("ADDED", "elsewhere"), ("ADDED", "here")]
+    assert first_events(2, core.list_config_map_for_all_namespaces, resource_version=rv) == [
+        ("ADDED", "elsewhere"),
+        ("ADDED", "here"),
+    ]
 
 
 def test_field_selector_watch_of_one_object(core: client.CoreV1Api) -> None:
@@ -261,15 +248,13 @@ def test_field_selector_watch_of_one_object(core: client.CoreV1Api) -> None:
     cm(core, "x")
     cm(core, "y")
     core.patch_namespaced_config_map("x", "default", {"data": {"v": "1"}})
-    stream = watch.Watch()
-    events = stream.stream(
+    assert first_events(
+        2,
         core.list_namespaced_config_map,
         "default",
         resource_version=rv,
         field_selector="metadata.name=x",
-        timeout_seconds=5,
-    )
-    assert collect(events, stream, 2) == [("ADDED", "x"), ("MODIFIED", "x")]
+    ) == [("ADDED", "x"), ("MODIFIED", "x")]
 
 
 def test_watch_of_custom_resources(
