@@ -374,3 +374,10 @@ def expect_w1_error(
 ) -> dict[str, Any]:
     """`expect_error` for `call` on the widget `w1` in `default` (`args` after its name)."""
     return expect_error(status, call, *WIDGETS, "w1", *args, **kwargs)
+
+
+def expect_request_error(
+    status: int, api_client: client.ApiClient, method: str, path: str, **kwargs: Any
+) -> dict[str, Any]:
+    """`expect_error` for a raw request (`api_request`)."""
+    return expect_error(status, api_request, api_client, method, path, **kwargs)

@@ -7,8 +7,8 @@ from typing import Any
 
 from kubernetes import client, watch
 
-from .builders import widget
-from .conftest import GROUP, WIDGETS, expect_error, expect_w1_error
+from .builders import GROUP, widget
+from .conftest import WIDGETS, expect_error, expect_w1_error
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"

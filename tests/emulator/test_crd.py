@@ -9,15 +9,12 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from .builders import widget
+from .builders import GROUP, KIND, PLURAL, VERSION, widget
 from .conftest import (
-    GROUP,
-    KIND,
-    PLURAL,
-    VERSION,
     WIDGETS,
     api_request,
     expect_error,
+    expect_request_error,
     expect_w1_error,
     wait_established,
     widget_crd,
@@ -111,24 +108,14 @@ def test_custom_resource_without_kind_is_400(
     api_client: client.ApiClient, widget_crd_created: Any
 ) -> None:
     body = {"apiVersion": f"{GROUP}/{VERSION}", "metadata": {"name": "w"}, "spec": {"size": 1}}
-    expect_error(
-        400,
-        api_request,
-        api_client,
-        "POST",
-        f"/apis/{GROUP}/{VERSION}/namespaces/default/{PLURAL}",
-        body=body,
+    expect_request_error(
+        400, api_client, "POST", f"/apis/{GROUP}/{VERSION}/namespaces/default/{PLURAL}", body=body
     )
 
 
 def test_crd_with_wrong_name_is_422(api_client: client.ApiClient) -> None:
-    body = expect_error(
-        422,
-        api_request,
-        api_client,
-        "POST",
-        CRDS,
-        body=widget_crd(name="gadgets.test.remediator.dev"),
+    body = expect_request_error(
+        422, api_client, "POST", CRDS, body=widget_crd(name="gadgets.test.remediator.dev")
     )
     assert body["reason"] == "Invalid"
     assert body["details"]["causes"][0]["field"] == "metadata.name"
@@ -137,7 +124,7 @@ def test_crd_with_wrong_name_is_422(api_client: client.ApiClient) -> None:
 
 def test_crd_with_non_structural_schema_is_422(api_client: client.ApiClient) -> None:
     schema = {"type": "object", "properties": {"spec": {"properties": {"size": {}}}}}
-    body = expect_error(422, api_request, api_client, "POST", CRDS, body=widget_crd(schema=schema))
+    body = expect_request_error(422, api_client, "POST", CRDS, body=widget_crd(schema=schema))
     assert body["reason"] == "Invalid"
     assert "openAPIV3Schema" in body["message"]
     groups = {g.name for g in client.ApisApi(api_client).get_api_versions().groups}

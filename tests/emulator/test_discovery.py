@@ -10,8 +10,8 @@ from kubernetes.client.rest import ApiException
 
 from kube_emulator import Sandbox
 
-from .builders import widget
-from .conftest import CRD_NAME, GROUP, KIND, PLURAL, VERSION, WIDGETS, api_request, expect_error
+from .builders import GROUP, KIND, PLURAL, VERSION, widget
+from .conftest import CRD_NAME, WIDGETS, api_request, expect_request_error
 
 # group/version, resource, namespaced, kind, short names, categories, subresources
 EXPECTED: list[tuple[str, str, bool, str, set[str], set[str], dict[str, tuple[str, str]]]] = [
@@ -215,7 +215,7 @@ def test_unknown_group_version_is_404(api_client: client.ApiClient) -> None:
         api_request(api_client, "GET", "/apis/nope.example.com/v1")
     assert info.value.status == 404
     assert info.value.body == "404 page not found\n"
-    body = expect_error(404, api_request, api_client, "GET", "/apis/apps/v9")
+    body = expect_request_error(404, api_client, "GET", "/apis/apps/v9")
     assert body["reason"] == "NotFound"
 
 

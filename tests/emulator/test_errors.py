@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from .conftest import api_request, expect_error
+from .conftest import api_request, expect_error, expect_request_error
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 
@@ -67,7 +67,7 @@ def test_missing_grouped_object_names_the_group(apps: client.AppsV1Api) -> None:
     ],
 )
 def test_unknown_resource_path_is_404(api_client: client.ApiClient, path: str) -> None:
-    body = expect_error(404, api_request, api_client, "GET", path)
+    body = expect_request_error(404, api_client, "GET", path)
     assert body["reason"] == "NotFound"
     assert body["message"] == "the server could not find the requested resource"
 
@@ -136,13 +136,8 @@ def test_protobuf_patch_body_is_415(api_client: client.ApiClient, core: client.C
     reason="deliberate: the emulator speaks no protobuf (kube-apiserver does)"
 )
 def test_accept_protobuf_only_is_406(api_client: client.ApiClient) -> None:
-    body = expect_error(
-        406,
-        api_request,
-        api_client,
-        "GET",
-        "/api/v1/namespaces/default/configmaps",
-        accept=PROTOBUF,
+    body = expect_request_error(
+        406, api_client, "GET", "/api/v1/namespaces/default/configmaps", accept=PROTOBUF
     )
     assert body["reason"] == "NotAcceptable"
 
@@ -314,9 +309,8 @@ def test_bad_requests_never_get_a_500(
 
 def test_wrong_json_type_in_metadata_is_400(api_client: client.ApiClient) -> None:
     # The typed client refuses to send this, so it goes through call_api.
-    body = expect_error(
+    body = expect_request_error(
         400,
-        api_request,
         api_client,
         "POST",
         "/api/v1/namespaces/default/configmaps",

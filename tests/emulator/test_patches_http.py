@@ -11,8 +11,8 @@ from kubernetes import client
 
 from kube_emulator import Sandbox
 
-from .builders import deployment
-from .conftest import GROUP, PLURAL, VERSION, WIDGETS, api_request, expect_error
+from .builders import GROUP, PLURAL, VERSION, deployment
+from .conftest import WIDGETS, expect_error, expect_request_error
 
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -179,9 +179,8 @@ def test_json_patch_on_a_missing_path_is_422(
 
 
 def test_malformed_json_patch_is_400(api_client: client.ApiClient, web: Any) -> None:
-    expect_error(
+    expect_request_error(
         400,
-        api_request,
         api_client,
         "PATCH",
         "/apis/apps/v1/namespaces/default/deployments/web",
@@ -193,9 +192,8 @@ def test_malformed_json_patch_is_400(api_client: client.ApiClient, web: Any) -> 
 def test_strategic_merge_patch_on_custom_resource_is_415(
     api_client: client.ApiClient, w1: dict[str, Any]
 ) -> None:
-    body = expect_error(
+    body = expect_request_error(
         415,
-        api_request,
         api_client,
         "PATCH",
         f"/apis/{GROUP}/{VERSION}/namespaces/default/{PLURAL}/w1",
@@ -228,9 +226,8 @@ def test_patch_cannot_rename_the_object(apps: client.AppsV1Api, web: client.V1De
 
 
 def test_unknown_patch_content_type_is_415(api_client: client.ApiClient, web: Any) -> None:
-    body = expect_error(
+    body = expect_request_error(
         415,
-        api_request,
         api_client,
         "PATCH",
         "/apis/apps/v1/namespaces/default/deployments/web",

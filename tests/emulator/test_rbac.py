@@ -25,7 +25,8 @@ from kubernetes.client.rest import ApiException
 from kube_emulator import Sandbox
 from kube_emulator.rbac import Attributes, rule_allows
 
-from .conftest import GROUP, PLURAL, VERSION, api_request, expect_error, widget_crd
+from .builders import GROUP, PLURAL, VERSION
+from .conftest import api_request, expect_error, widget_crd
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
