@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from kubernetes import client, watch
 
 from .builders import GROUP, widget
@@ -68,66 +69,50 @@ def test_put_of_custom_resource_with_stale_resource_version_is_409(
     assert body["details"]["group"] == GROUP
 
 
-def test_merge_patch_with_stale_resource_version_is_409(core: client.CoreV1Api) -> None:
-    stale = make_cm(core)
-    core.patch_namespaced_config_map("a", "default", {"data": {"k": "v2"}})
-    body = expect_error(
-        409,
-        core.patch_namespaced_config_map,
-        "a",
-        "default",
-        {"metadata": {"resourceVersion": stale.metadata.resource_version}, "data": {"k": "x"}},
-        _content_type=MERGE_PATCH,
-    )
-    assert body["reason"] == "Conflict"
+def merge_patch_at(rv: str) -> tuple[Any, str]:
+    """A merge patch of data.k that holds only at resourceVersion `rv`."""
+    return {"metadata": {"resourceVersion": rv}, "data": {"k": "x"}}, MERGE_PATCH
 
 
-def test_merge_patch_with_current_resource_version_succeeds(core: client.CoreV1Api) -> None:
+def json_patch_at(rv: str) -> tuple[Any, str]:
+    """A JSON patch of data.k after a `test` of resourceVersion `rv`."""
+    ops = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": rv},
+        {"op": "replace", "path": "/data/k", "value": "x"},
+    ]
+    return ops, JSON_PATCH
+
+
+@pytest.mark.parametrize(
+    "patch_at",
+    [pytest.param(merge_patch_at, id="merge-patch"), pytest.param(json_patch_at, id="json-patch")],
+)
+def test_patch_at_the_current_resource_version_succeeds(
+    core: client.CoreV1Api, patch_at: Callable[[str], tuple[Any, str]]
+) -> None:
     current = make_cm(core)
-    patched = core.patch_namespaced_config_map(
-        "a",
-        "default",
-        {"metadata": {"resourceVersion": current.metadata.resource_version}, "data": {"k": "x"}},
-        _content_type=MERGE_PATCH,
-    )
+    body, content_type = patch_at(current.metadata.resource_version)
+    patched = core.patch_namespaced_config_map("a", "default", body, _content_type=content_type)
     assert patched.data == {"k": "x"}
 
 
-def test_json_patch_test_of_current_resource_version_succeeds(core: client.CoreV1Api) -> None:
-    current = make_cm(core)
-    patched = core.patch_namespaced_config_map(
-        "a",
-        "default",
-        [
-            {
-                "op": "test",
-                "path": "/metadata/resourceVersion",
-                "value": current.metadata.resource_version,
-            },
-            {"op": "replace", "path": "/data/k", "value": "x"},
-        ],
-    )
-    assert patched.data == {"k": "x"}
-
-
-def test_json_patch_test_of_stale_resource_version_is_422(core: client.CoreV1Api) -> None:
+@pytest.mark.parametrize(
+    ("patch_at", "code", "reason"),
+    [
+        pytest.param(merge_patch_at, 409, "Conflict", id="merge-patch"),
+        pytest.param(json_patch_at, 422, "Invalid", id="json-patch-test-fails"),
+    ],
+)
+def test_patch_at_a_stale_resource_version_is_refused(
+    core: client.CoreV1Api, patch_at: Callable[[str], tuple[Any, str]], code: int, reason: str
+) -> None:
     stale = make_cm(core)
     core.patch_namespaced_config_map("a", "default", {"data": {"k": "v2"}})
-    body = expect_error(
-        422,
-        core.patch_namespaced_config_map,
-        "a",
-        "default",
-        [
-            {
-                "op": "test",
-                "path": "/metadata/resourceVersion",
-                "value": stale.metadata.resource_version,
-            },
-            {"op": "replace", "path": "/data/k", "value": "x"},
-        ],
+    body, content_type = patch_at(stale.metadata.resource_version)
+    error = expect_error(
+        code, core.patch_namespaced_config_map, "a", "default", body, _content_type=content_type
     )
-    assert body["reason"] == "Invalid"
+    assert error["reason"] == reason
     assert core.read_namespaced_config_map("a", "default").data == {"k": "v2"}
 
 
