@@ -17,6 +17,8 @@ from kube_emulator.schema import (
 )
 from kube_emulator.validation import go_quote, validate_dns1123_label, validate_dns1123_subdomain
 
+from .cases import cases
+
 
 def spec_schema(**properties: Any) -> dict[str, Any]:
     return {"type": "object", "properties": {"spec": {"type": "object", "properties": properties}}}
@@ -24,340 +26,19 @@ def spec_schema(**properties: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("field_schema", "value", "expected"),
-    [
-        pytest.param(
-            {"type": "integer"},
-            "x",
-            Cause(
-                "FieldValueTypeInvalid",
-                "spec.f",
-                'Invalid value: "string": spec.f in body must be of type integer: "string"',
-            ),
-            id="type-string-for-integer",
-        ),
-        pytest.param(
-            {"type": "string"},
-            {"a": 1},
-            Cause(
-                "FieldValueTypeInvalid",
-                "spec.f",
-                'Invalid value: "object": spec.f in body must be of type string: "object"',
-            ),
-            id="type-object-for-string",
-        ),
-        pytest.param(
-            {"type": "boolean"},
-            1,
-            Cause(
-                "FieldValueTypeInvalid",
-                "spec.f",
-                'Invalid value: "integer": spec.f in body must be of type boolean: "integer"',
-            ),
-            id="type-integer-for-boolean",
-        ),
-        pytest.param(
-            {"type": "integer"},
-            True,
-            Cause(
-                "FieldValueTypeInvalid",
-                "spec.f",
-                'Invalid value: "boolean": spec.f in body must be of type integer: "boolean"',
-            ),
-            id="type-boolean-is-not-integer",
-        ),
-        pytest.param(
-            {"type": "array"},
-            "x",
-            Cause(
-                "FieldValueTypeInvalid",
-                "spec.f",
-                'Invalid value: "string": spec.f in body must be of type array: "string"',
-            ),
-            id="type-string-for-array",
-        ),
-        pytest.param(
-            {"type": "string"},
-            None,
-            Cause(
-                "FieldValueTypeInvalid",
-                "spec.f",
-                'Invalid value: "null": spec.f in body must be of type string: "null"',
-            ),
-            id="type-null-for-non-nullable",
-        ),
-        pytest.param(
-            {"x-kubernetes-int-or-string": True},
-            1.5,
-            Cause(
-                "FieldValueTypeInvalid",
-                "spec.f",
-                'Invalid value: "number": spec.f in body must be of type integer,string: "number"',
-            ),
-            id="int-or-string-rejects-float",
-        ),
-        pytest.param(
-            {"type": "string", "format": "date-time"},
-            5,
-            Cause(
-                "FieldValueTypeInvalid",
-                "spec.f",
-                'Invalid value: "int64": spec.f in body must be of type date-time: "int64"',
-            ),
-            id="format-with-wrong-type",
-        ),
-        pytest.param(
-            {"type": "string", "format": "date-time"},
-            "yesterday",
-            Cause(
-                "FieldValueTypeInvalid",
-                "spec.f",
-                'Invalid value: "yesterday": spec.f in body must be of type date-time: "yesterday"',
-            ),
-            id="format-date-time",
-        ),
-        pytest.param(
-            {"type": "string", "enum": ["P0", "P1"]},
-            "P9",
-            Cause(
-                "FieldValueNotSupported",
-                "spec.f",
-                'Unsupported value: "P9": supported values: "P0", "P1"',
-            ),
-            id="enum-string",
-        ),
-        pytest.param(
-            {"type": "integer", "enum": [1, 2]},
-            3,
-            Cause(
-                "FieldValueNotSupported",
-                "spec.f",
-                'Unsupported value: 3: supported values: "1", "2"',
-            ),
-            id="enum-integer-values-are-json-quoted",
-        ),
-        pytest.param(
-            {"type": "string", "pattern": "^[a-z]+$"},
-            "abc1",
-            Cause(
-                "FieldValueInvalid",
-                "spec.f",
-                "Invalid value: \"abc1\": spec.f in body should match '^[a-z]+$'",
-            ),
-            id="pattern",
-        ),
-        pytest.param(
-            {"type": "string", "maxLength": 63},
-            "x" * 64,
-            Cause("FieldValueTooLong", "spec.f", "Too long: may not be more than 63 bytes"),
-            id="max-length",
-        ),
-        pytest.param(
-            {"type": "string", "minLength": 2},
-            "x",
-            Cause(
-                "FieldValueInvalid",
-                "spec.f",
-                'Invalid value: "x": spec.f in body should be at least 2 chars long',
-            ),
-            id="min-length",
-        ),
-        pytest.param(
-            {"type": "integer", "maximum": 10},
-            11,
-            Cause(
-                "FieldValueInvalid",
-                "spec.f",
-                "Invalid value: 11: spec.f in body should be less than or equal to 10",
-            ),
-            id="maximum",
-        ),
-        pytest.param(
-            {"type": "integer", "maximum": 10, "exclusiveMaximum": True},
-            10,
-            Cause(
-                "FieldValueInvalid",
-                "spec.f",
-                "Invalid value: 10: spec.f in body should be less than 10",
-            ),
-            id="exclusive-maximum",
-        ),
-        pytest.param(
-            {"type": "number", "minimum": 0.5},
-            0.25,
-            Cause(
-                "FieldValueInvalid",
-                "spec.f",
-                "Invalid value: 0.25: spec.f in body should be greater than or equal to 0.5",
-            ),
-            id="minimum-float",
-        ),
-        pytest.param(
-            {"type": "integer", "minimum": 1, "exclusiveMinimum": True},
-            1,
-            Cause(
-                "FieldValueInvalid",
-                "spec.f",
-                "Invalid value: 1: spec.f in body should be greater than 1",
-            ),
-            id="exclusive-minimum",
-        ),
-        pytest.param(
-            {"type": "integer", "multipleOf": 5},
-            7,
-            Cause(
-                "FieldValueInvalid",
-                "spec.f",
-                "Invalid value: 7: spec.f in body should be a multiple of 5",
-            ),
-            id="multiple-of",
-        ),
-        pytest.param(
-            {"type": "array", "items": {"type": "string"}, "minItems": 1},
-            [],
-            Cause(
-                "FieldValueInvalid",
-                "spec.f",
-                "Invalid value: 0: spec.f in body should have at least 1 items",
-            ),
-            id="min-items",
-        ),
-        pytest.param(
-            {"type": "array", "items": {"type": "string"}, "maxItems": 2},
-            ["a", "b", "c"],
-            Cause("FieldValueTooMany", "spec.f", "Too many: 3: must have at most 2 items"),
-            id="max-items",
-        ),
-        pytest.param(
-            {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
-            ["a", "a"],
-            Cause(
-                "FieldValueInvalid",
-                "spec.f",
-                'Invalid value: "": spec.f in body shouldn\'t contain duplicates',
-            ),
-            id="unique-items",
-        ),
-        pytest.param(
-            {"type": "object", "additionalProperties": {"type": "string"}, "minProperties": 1},
-            {},
-            Cause(
-                "FieldValueInvalid",
-                "spec.f",
-                "Invalid value: 0: spec.f in body should have at least 1 properties",
-            ),
-            id="min-properties",
-        ),
-        pytest.param(
-            {"type": "object", "additionalProperties": {"type": "string"}, "maxProperties": 1},
-            {"a": "1", "b": "2"},
-            Cause("FieldValueTooMany", "spec.f", "Too many: 2: must have at most 1 items"),
-            id="max-properties",
-        ),
-        pytest.param(
-            {"type": "object", "additionalProperties": {"type": "integer"}},
-            {"a": "x"},
-            Cause(
-                "FieldValueTypeInvalid",
-                "spec.f.a",
-                'Invalid value: "string": spec.f.a in body must be of type integer: "string"',
-            ),
-            id="additional-properties-schema",
-        ),
-        pytest.param(
-            {
-                "type": "object",
-                "properties": {"a": {"type": "string"}},
-                "additionalProperties": False,
-            },
-            {"b": "x"},
-            Cause(
-                "FieldValueInvalid",
-                "spec.f",
-                'Invalid value: "b": spec.f.b in body is a forbidden property',
-            ),
-            id="additional-properties-false",
-        ),
-        pytest.param(
-            {"type": "array", "items": {"type": "object", "required": ["action"]}},
-            [{"action": "x"}, {}],
-            Cause("FieldValueRequired", "spec.f[1].action", "Required value"),
-            id="required-inside-array-item",
-        ),
-        pytest.param(
-            {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
-            ["a", "b", "a"],
-            Cause("FieldValueDuplicate", "spec.f[2]", 'Duplicate value: "a"'),
-            id="list-type-set-duplicate",
-        ),
-        pytest.param(
-            {
-                "type": "array",
-                "x-kubernetes-list-type": "map",
-                "x-kubernetes-list-map-keys": ["name"],
-                "items": {"type": "object", "properties": {"name": {"type": "string"}}},
-            },
-            [{"name": "a"}, {"name": "a"}],
-            Cause(
-                "FieldValueDuplicate",
-                "spec.f[1]",
-                'Duplicate value: map[string]interface {}{"name":"a"}',
-            ),
-            id="list-type-map-duplicate-key",
-        ),
-        pytest.param(
-            {"type": "object", "x-kubernetes-embedded-resource": True},
-            {"kind": "Pod"},
-            Cause("FieldValueRequired", "spec.f.apiVersion", "Required value: must not be empty"),
-            id="embedded-resource-needs-api-version",
-        ),
-        pytest.param(
-            {"anyOf": [{"type": "integer"}, {"type": "string"}]},
-            True,
-            Cause(
-                "FieldValueInvalid",
-                "<nil>",
-                'Invalid value: "": "spec.f" must validate at least one schema (anyOf)',
-            ),
-            id="any-of-none-matches",
-        ),
-        pytest.param(
-            {"oneOf": [{"type": "integer"}, {"type": "number"}]},
-            1,
-            Cause(
-                "FieldValueInvalid",
-                "<nil>",
-                'Invalid value: "": "spec.f" must validate one and only one schema (oneOf). '
-                "Found 2 valid alternatives",
-            ),
-            id="one-of-two-match",
-        ),
-        pytest.param(
-            {"allOf": [{"type": "string"}, {"type": "string", "minLength": 5}]},
-            "abc",
-            Cause(
-                "FieldValueInvalid",
-                "<nil>",
-                'Invalid value: "": "spec.f" must validate all the schemas (allOf)',
-            ),
-            id="all-of-one-fails",
-        ),
-        pytest.param(
-            {"type": "string", "not": {"enum": ["bad"]}},
-            "bad",
-            Cause(
-                "FieldValueInvalid",
-                "<nil>",
-                'Invalid value: "": "spec.f" must not validate the schema (not)',
-            ),
-            id="not-matches",
-        ),
-    ],
+    cases(
+        "schema",
+        "validate_reports_kube_cause_for_each_keyword",
+        "field_schema",
+        "value",
+        "expected",
+    ),
 )
 def test_validate_reports_kube_cause_for_each_keyword(
-    field_schema: dict[str, Any], value: Any, expected: Cause
+    field_schema: dict[str, Any], value: Any, expected: dict[str, str]
 ) -> None:
     causes = validate({"spec": {"f": value}}, spec_schema(f=field_schema))
-    assert expected in causes
+    assert Cause(**expected) in causes
 
 
 @pytest.mark.parametrize(
@@ -413,27 +94,14 @@ def test_validate_any_of_reports_the_branch_failures_too() -> None:
 
 @pytest.mark.parametrize(
     ("causes", "expected"),
-    [
-        pytest.param([], 'Incident.remediator.dev "x" is invalid', id="no-causes"),
-        pytest.param(
-            [Cause("FieldValueRequired", "spec.a", "Required value")],
-            'Incident.remediator.dev "x" is invalid: spec.a: Required value',
-            id="one-cause",
-        ),
-        pytest.param(
-            [
-                Cause("FieldValueRequired", "spec.a", "Required value"),
-                Cause("FieldValueRequired", "spec.b", "Required value"),
-                Cause("FieldValueRequired", "spec.a", "Required value"),
-            ],
-            'Incident.remediator.dev "x" is invalid: '
-            "[spec.a: Required value, spec.b: Required value]",
-            id="several-causes-deduplicated",
-        ),
-    ],
+    cases("schema", "format_invalid_matches_errors_new_invalid", "causes", "expected"),
 )
-def test_format_invalid_matches_errors_new_invalid(causes: list[Cause], expected: str) -> None:
-    assert format_invalid("Incident", "remediator.dev", "x", causes) == expected
+def test_format_invalid_matches_errors_new_invalid(
+    causes: list[dict[str, str]], expected: str
+) -> None:
+    assert (
+        format_invalid("Incident", "remediator.dev", "x", [Cause(**c) for c in causes]) == expected
+    )
 
 
 def test_format_invalid_omits_empty_group() -> None:
@@ -503,47 +171,7 @@ def test_prune_drops_unknown_fields_and_reports_their_paths() -> None:
 
 @pytest.mark.parametrize(
     ("field_schema", "value", "kept", "dropped"),
-    [
-        pytest.param(
-            {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-            {"any": {"deep": 1}},
-            {"any": {"deep": 1}},
-            [],
-            id="preserve-unknown-fields",
-        ),
-        pytest.param(
-            {
-                "type": "object",
-                "x-kubernetes-preserve-unknown-fields": True,
-                "properties": {"k": {"type": "object", "properties": {}}},
-            },
-            {"any": 1, "k": {"gone": 1}},
-            {"any": 1, "k": {}},
-            ["spec.f.k.gone"],
-            id="preserve-still-prunes-known-children",
-        ),
-        pytest.param(
-            {
-                "type": "object",
-                "additionalProperties": {"type": "object", "properties": {"v": {"type": "string"}}},
-            },
-            {"a": {"v": "1", "w": 2}},
-            {"a": {"v": "1"}},
-            ["spec.f.a.w"],
-            id="additional-properties-schema",
-        ),
-        pytest.param(
-            {"type": "object", "x-kubernetes-embedded-resource": True, "properties": {}},
-            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {}},
-            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}},
-            ["spec.f.spec"],
-            id="embedded-resource-keeps-type-meta",
-        ),
-        pytest.param(
-            {"type": "object"}, {"x": 1}, {}, ["spec.f.x"], id="object-without-properties"
-        ),
-        pytest.param({"type": "string"}, "s", "s", [], id="scalar"),
-    ],
+    cases("schema", "prune_honours_schema_extensions", "field_schema", "value", "kept", "dropped"),
 )
 def test_prune_honours_schema_extensions(
     field_schema: dict[str, Any], value: Any, kept: Any, dropped: list[str]
@@ -562,74 +190,7 @@ def test_prune_never_touches_root_metadata_even_when_declared() -> None:
 
 @pytest.mark.parametrize(
     ("field_schema", "value", "expected"),
-    [
-        pytest.param(
-            {"type": "object", "properties": {"sev": {"type": "string", "default": "P2"}}},
-            {},
-            {"sev": "P2"},
-            id="missing-property",
-        ),
-        pytest.param(
-            {"type": "object", "properties": {"sev": {"type": "string", "default": "P2"}}},
-            {"sev": "P0"},
-            {"sev": "P0"},
-            id="present-property-kept",
-        ),
-        pytest.param(
-            {"type": "object", "properties": {"sev": {"type": "string", "default": "P2"}}},
-            {"sev": None},
-            {"sev": "P2"},
-            id="non-nullable-null-replaced",
-        ),
-        pytest.param(
-            {
-                "type": "object",
-                "properties": {"sev": {"type": "string", "nullable": True, "default": "P2"}},
-            },
-            {"sev": None},
-            {"sev": None},
-            id="nullable-null-kept",
-        ),
-        pytest.param(
-            {
-                "type": "object",
-                "properties": {
-                    "o": {
-                        "type": "object",
-                        "default": {},
-                        "properties": {"n": {"type": "integer", "default": 3}},
-                    }
-                },
-            },
-            {},
-            {"o": {"n": 3}},
-            id="nested-defaults-inside-default",
-        ),
-        pytest.param(
-            {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"retries": {"type": "integer", "default": 1}},
-                },
-            },
-            [{}, {"retries": 5}],
-            [{"retries": 1}, {"retries": 5}],
-            id="array-items",
-        ),
-        pytest.param(
-            {
-                "type": "object",
-                "additionalProperties": {
-                    "type": "object",
-                    "properties": {"on": {"type": "boolean", "default": True}},
-                },
-            },
-            {"a": {}},
-            {"a": {"on": True}},
-            id="additional-properties",
-        ),
-    ],
+    cases("schema", "apply_defaults_fills_missing_values", "field_schema", "value", "expected"),
 )
 def test_apply_defaults_fills_missing_values(
     field_schema: dict[str, Any], value: Any, expected: Any
@@ -649,91 +210,7 @@ def test_apply_defaults_returns_copy_of_default_values() -> None:
 
 @pytest.mark.parametrize(
     ("schema", "expected"),
-    [
-        pytest.param(
-            {"type": "object", "properties": {"spec": {"type": "object"}}}, [], id="structural"
-        ),
-        pytest.param(
-            {"properties": {}},
-            ["p.type: Required value: must not be empty at the root"],
-            id="root-without-type",
-        ),
-        pytest.param(
-            {"type": "string"},
-            ['p.type: Invalid value: "string": must be object at the root'],
-            id="root-not-object",
-        ),
-        pytest.param(
-            {"type": "object", "properties": {"spec": {"properties": {}}}},
-            [
-                "p.properties[spec].type: Required value: "
-                "must not be empty for specified object fields"
-            ],
-            id="field-without-type",
-        ),
-        pytest.param(
-            {"type": "object", "properties": {"l": {"type": "array", "items": {}}}},
-            [
-                "p.properties[l].items.type: Required value: "
-                "must not be empty for specified array items"
-            ],
-            id="item-without-type",
-        ),
-        pytest.param(
-            {
-                "type": "object",
-                "properties": {
-                    "a": {"x-kubernetes-int-or-string": True},
-                    "b": {"x-kubernetes-preserve-unknown-fields": True},
-                },
-            },
-            [],
-            id="untyped-allowed-with-extensions",
-        ),
-        pytest.param(
-            {"type": "object", "$ref": "#/definitions/x"},
-            ["p.$ref: Forbidden: $ref is not supported"],
-            id="ref",
-        ),
-        pytest.param(
-            {"type": "object", "definitions": {}},
-            ["p.definitions: Forbidden: definitions are not supported"],
-            id="definitions",
-        ),
-        pytest.param(
-            {"type": "object", "$defs": {}},
-            ["p.$defs: Forbidden: $defs is not supported"],
-            id="defs",
-        ),
-        pytest.param(
-            {
-                "type": "object",
-                "properties": {"a": {"type": "string"}},
-                "additionalProperties": {"type": "string"},
-            },
-            [
-                "p.additionalProperties: Forbidden: "
-                "additionalProperties and properties are mutual exclusive"
-            ],
-            id="properties-and-additional-properties",
-        ),
-        pytest.param(
-            {
-                "type": "object",
-                "properties": {"e": {"type": "string", "x-kubernetes-embedded-resource": True}},
-            },
-            [
-                'p.properties[e].type: Invalid value: "string": '
-                "must be object if x-kubernetes-embedded-resource is true"
-            ],
-            id="embedded-resource-not-object",
-        ),
-        pytest.param(
-            {"type": "object", "properties": {"l": {"type": "array"}}},
-            ["p.properties[l].items: Required value: must be specified"],
-            id="array-without-items",
-        ),
-    ],
+    cases("schema", "structural_errors_flags_non_structural_schemas", "schema", "expected"),
 )
 def test_structural_errors_flags_non_structural_schemas(
     schema: dict[str, Any], expected: list[str]
