@@ -22,6 +22,11 @@ from kube_emulator.tables import (
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
 
+def header(columns: list[dict[str, Any]]) -> str:
+    """The column names, as a header row: `Name|Ready|...`."""
+    return "|".join(c["name"] for c in columns)
+
+
 def ago(**delta: float) -> str:
     return (NOW - timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -230,131 +235,84 @@ def pod(**overrides: Any) -> dict[str, Any]:
     return obj
 
 
+def in_phase(phase: str, **status: Any) -> dict[str, Any]:
+    """A pod in `phase`, with `status`."""
+    return pod(status={"phase": phase, **status})
+
+
+def failed_pod(terminated: dict[str, Any]) -> dict[str, Any]:
+    """A failed pod whose one container ended so."""
+    status = {"ready": False, "state": {"terminated": terminated}}
+    return pod(status={"phase": "Failed", "containerStatuses": [status]})
+
+
+def init_pod(state: dict[str, Any]) -> dict[str, Any]:
+    """A pending pod whose init container `init` is in `state`."""
+    return pod(
+        spec={"initContainers": [{"name": "init"}], "containers": [{"name": "app"}]},
+        status={
+            "phase": "Pending",
+            "initContainerStatuses": [{"name": "init", "state": state}],
+        },
+    )
+
+
 @pytest.mark.parametrize(
-    ("obj", "ready", "status", "restarts"),
+    ("obj", "expected"),
     [
-        pytest.param(pod(), "1/1", "Running", "0", id="running"),
+        pytest.param(pod(), ("1/1", "Running", "0"), id="running"),
         pytest.param(
-            pod(
-                status={
-                    "phase": "Running",
-                    "containerStatuses": [
-                        {
-                            "ready": False,
-                            "restartCount": 4,
-                            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-                            "lastState": {"terminated": {"finishedAt": ago(minutes=2)}},
-                        }
-                    ],
-                }
+            in_phase(
+                "Running",
+                containerStatuses=[
+                    {
+                        "ready": False,
+                        "restartCount": 4,
+                        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                        "lastState": {"terminated": {"finishedAt": ago(minutes=2)}},
+                    }
+                ],
             ),
-            "0/1",
-            "CrashLoopBackOff",
-            "4 (2m ago)",
+            ("0/1", "CrashLoopBackOff", "4 (2m ago)"),
             id="crash-loop",
         ),
         pytest.param(
-            pod(status={"phase": "Pending"}),
-            "0/1",
-            "Pending",
-            "0",
-            id="pending-without-statuses",
+            pod(status={"phase": "Pending"}), ("0/1", "Pending", "0"), id="pending-without-statuses"
         ),
         pytest.param(
-            pod(
-                status={
-                    "phase": "Failed",
-                    "containerStatuses": [
-                        {"ready": False, "state": {"terminated": {"exitCode": 137}}}
-                    ],
-                }
-            ),
-            "0/1",
-            "ExitCode:137",
-            "0",
+            failed_pod({"exitCode": 137}),
+            ("0/1", "ExitCode:137", "0"),
             id="terminated-without-reason",
         ),
         pytest.param(
-            pod(
-                status={
-                    "phase": "Failed",
-                    "containerStatuses": [
-                        {"ready": False, "state": {"terminated": {"exitCode": 1, "signal": 9}}}
-                    ],
-                }
-            ),
-            "0/1",
-            "Signal:9",
-            "0",
+            failed_pod({"exitCode": 1, "signal": 9}),
+            ("0/1", "Signal:9", "0"),
             id="terminated-by-signal",
         ),
         pytest.param(
             pod(metadata={"deletionTimestamp": ago(seconds=1)}),
-            "1/1",
-            "Terminating",
-            "0",
+            ("1/1", "Terminating", "0"),
             id="terminating",
         ),
         pytest.param(
             pod(status={"phase": "Failed", "reason": "Evicted"}),
-            "0/1",
-            "Evicted",
-            "0",
+            ("0/1", "Evicted", "0"),
             id="status-reason",
         ),
+        pytest.param(init_pod({"running": {}}), ("0/1", "Init:0/1", "0"), id="init-running"),
         pytest.param(
-            pod(
-                spec={"initContainers": [{"name": "init"}], "containers": [{"name": "app"}]},
-                status={
-                    "phase": "Pending",
-                    "initContainerStatuses": [{"name": "init", "state": {"running": {}}}],
-                },
-            ),
-            "0/1",
-            "Init:0/1",
-            "0",
-            id="init-running",
-        ),
-        pytest.param(
-            pod(
-                spec={"initContainers": [{"name": "init"}], "containers": [{"name": "app"}]},
-                status={
-                    "phase": "Pending",
-                    "initContainerStatuses": [
-                        {"name": "init", "state": {"waiting": {"reason": "ImagePullBackOff"}}}
-                    ],
-                },
-            ),
-            "0/1",
-            "Init:ImagePullBackOff",
-            "0",
+            init_pod({"waiting": {"reason": "ImagePullBackOff"}}),
+            ("0/1", "Init:ImagePullBackOff", "0"),
             id="init-waiting",
         ),
         pytest.param(
-            pod(
-                spec={"initContainers": [{"name": "init"}], "containers": [{"name": "app"}]},
-                status={
-                    "phase": "Pending",
-                    "initContainerStatuses": [
-                        {"name": "init", "state": {"terminated": {"exitCode": 2}}}
-                    ],
-                },
-            ),
-            "0/1",
-            "Init:ExitCode:2",
-            "0",
+            init_pod({"terminated": {"exitCode": 2}}),
+            ("0/1", "Init:ExitCode:2", "0"),
             id="init-failed",
         ),
         pytest.param(
-            pod(
-                status={
-                    "phase": "Pending",
-                    "conditions": [{"type": "PodScheduled", "reason": "SchedulingGated"}],
-                }
-            ),
-            "0/1",
-            "SchedulingGated",
-            "0",
+            in_phase("Pending", conditions=[{"type": "PodScheduled", "reason": "SchedulingGated"}]),
+            ("0/1", "SchedulingGated", "0"),
             id="scheduling-gated",
         ),
         pytest.param(
@@ -371,46 +329,33 @@ def pod(**overrides: Any) -> dict[str, Any]:
                     "containerStatuses": [{"ready": True, "state": {"running": {}}}],
                 },
             ),
-            "2/2",
-            "Running",
-            "0",
+            ("2/2", "Running", "0"),
             id="sidecar-counts",
         ),
         pytest.param(
-            pod(
-                status={
-                    "phase": "Running",
-                    "conditions": [{"type": "Ready", "status": "False"}],
-                    "containerStatuses": [
-                        {"ready": True, "state": {"running": {}}},
-                        {"ready": False, "state": {"terminated": {"reason": "Completed"}}},
-                    ],
-                }
+            in_phase(
+                "Running",
+                conditions=[{"type": "Ready", "status": "False"}],
+                containerStatuses=[
+                    {"ready": True, "state": {"running": {}}},
+                    {"ready": False, "state": {"terminated": {"reason": "Completed"}}},
+                ],
             ),
-            "1/1",
-            "NotReady",
-            "0",
+            ("1/1", "NotReady", "0"),
             id="completed-with-running-sibling",
         ),
     ],
 )
 def test_pod_row_matches_kubectl_status(
-    obj: dict[str, Any], ready: str, status: str, restarts: str
+    obj: dict[str, Any], expected: tuple[str, str, str]
 ) -> None:
+    """`expected`: the Ready, Status and Restarts cells."""
     columns, cells = builtin_columns_and_cells("Pod", obj, NOW)
-    assert [c["name"] for c in columns] == [
-        "Name",
-        "Ready",
-        "Status",
-        "Restarts",
-        "Age",
-        "IP",
-        "Node",
-        "Nominated Node",
-        "Readiness Gates",
-    ]
+    assert header(columns) == (
+        "Name|Ready|Status|Restarts|Age|IP|Node|Nominated Node|Readiness Gates"
+    )
     assert [c["priority"] for c in columns] == [0, 0, 0, 0, 0, 1, 1, 1, 1]
-    assert cells[1:4] == [ready, status, restarts]
+    assert cells[1:4] == list(expected)
 
 
 def test_pod_wide_cells() -> None:
@@ -448,16 +393,7 @@ def test_deployment_row() -> None:
         "status": {"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2},
     }
     columns, cells = builtin_columns_and_cells("Deployment", obj, NOW)
-    assert [c["name"] for c in columns] == [
-        "Name",
-        "Ready",
-        "Up-to-date",
-        "Available",
-        "Age",
-        "Containers",
-        "Images",
-        "Selector",
-    ]
+    assert header(columns) == "Name|Ready|Up-to-date|Available|Age|Containers|Images|Selector"
     assert cells == ["web", "2/3", 3, 2, "2d3h", "a,b", "i:1,i:2", "app=web,!canary,tier in (a,b)"]
 
 
@@ -568,18 +504,9 @@ def test_event_row_renders_wide_cells() -> None:
         "count": 7,
     }
     columns, cells = builtin_columns_and_cells("Event", obj, NOW)
-    assert [c["name"] for c in columns] == [
-        "Last Seen",
-        "Type",
-        "Reason",
-        "Object",
-        "Subobject",
-        "Source",
-        "Message",
-        "First Seen",
-        "Count",
-        "Name",
-    ]
+    assert header(columns) == (
+        "Last Seen|Type|Reason|Object|Subobject|Source|Message|First Seen|Count|Name"
+    )
     assert cells == [
         "30s",
         "Warning",
