@@ -59,149 +59,122 @@ def pdb(
 THREE_READY = [pod("web-a"), pod("web-b"), pod("web-c")]
 TWO_READY_ONE_NOT = [pod("web-a"), pod("web-b"), pod("web-c", ready=False)]
 
-ALLOWED: list[tuple[str, dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]] = [
-    ("no budget", pod("web-a"), [], THREE_READY),
-    (
-        "budget selects other pods",
-        pod("web-a"),
-        [pdb(selector={"matchLabels": {"app": "db"}})],
-        THREE_READY,
-    ),
-    (
-        "budget in another namespace",
-        pod("web-a"),
-        [pdb(namespace="other", minAvailable=3)],
-        THREE_READY,
-    ),
-    (
-        "null selector matches nothing",
-        pod("web-a"),
-        [pdb(selector=None, minAvailable=3)],
-        THREE_READY,
-    ),
-    ("minAvailable int leaves room", pod("web-a"), [pdb(minAvailable=2)], THREE_READY),
-    (
-        "minAvailable percent rounds up to 2 of 3",
-        pod("web-a"),
-        [pdb(minAvailable="50%")],
-        THREE_READY,
-    ),
-    ("maxUnavailable int", pod("web-a"), [pdb(maxUnavailable=1)], THREE_READY),
-    (
-        "maxUnavailable percent rounds up to 1 of 3",
-        pod("web-a"),
-        [pdb(maxUnavailable="10%")],
-        THREE_READY,
-    ),
-    (
+UNREADY_C = TWO_READY_ONE_NOT[2]
+
+
+def allowed(
+    name: str,
+    *pdbs: dict[str, Any],
+    target: dict[str, Any] | None = None,
+    pods: list[dict[str, Any]] = THREE_READY,
+) -> Any:
+    """A case where evicting `target` (web-a) under `pdbs` among `pods` is allowed."""
+    return pytest.param(target or pod("web-a"), list(pdbs), pods, id=name)
+
+
+ALLOWED = [
+    allowed("no budget"),
+    allowed("budget selects other pods", pdb(selector={"matchLabels": {"app": "db"}})),
+    allowed("budget in another namespace", pdb(namespace="other", minAvailable=3)),
+    allowed("null selector matches nothing", pdb(selector=None, minAvailable=3)),
+    allowed("minAvailable int leaves room", pdb(minAvailable=2)),
+    allowed("minAvailable percent rounds up to 2 of 3", pdb(minAvailable="50%")),
+    allowed("maxUnavailable int", pdb(maxUnavailable=1)),
+    allowed("maxUnavailable percent rounds up to 1 of 3", pdb(maxUnavailable="10%")),
+    allowed(
         "unhealthy pod while the budget is healthy",
-        TWO_READY_ONE_NOT[2],
-        [pdb(minAvailable=2)],
-        TWO_READY_ONE_NOT,
+        pdb(minAvailable=2),
+        target=UNREADY_C,
+        pods=TWO_READY_ONE_NOT,
     ),
-    (
+    allowed(
         "unhealthy pod with AlwaysAllow",
-        pod("web-c", ready=False),
-        [pdb(minAvailable=3, policy="AlwaysAllow")],
-        TWO_READY_ONE_NOT,
+        pdb(minAvailable=3, policy="AlwaysAllow"),
+        target=pod("web-c", ready=False),
+        pods=TWO_READY_ONE_NOT,
     ),
-    (
-        "terminating pod skips budgets",
-        pod("web-a", terminating=True),
-        [pdb(minAvailable=3)],
-        THREE_READY,
+    allowed(
+        "terminating pod skips budgets", pdb(minAvailable=3), target=pod("web-a", terminating=True)
     ),
-    (
-        "succeeded pod skips budgets",
-        pod("web-a", phase="Succeeded"),
-        [pdb(minAvailable=3)],
-        THREE_READY,
+    allowed(
+        "succeeded pod skips budgets", pdb(minAvailable=3), target=pod("web-a", phase="Succeeded")
     ),
-    (
+    allowed(
         "failed pod skips even two budgets",
-        pod("web-a", phase="Failed"),
-        [pdb("one", minAvailable=3), pdb("two", maxUnavailable=0)],
-        THREE_READY,
+        pdb("one", minAvailable=3),
+        pdb("two", maxUnavailable=0),
+        target=pod("web-a", phase="Failed"),
     ),
-    (
-        "pending pod skips budgets",
-        pod("web-a", phase="Pending"),
-        [pdb(minAvailable=3)],
-        THREE_READY,
-    ),
-    (
-        "status written by hand is ignored",
-        pod("web-a"),
-        [pdb(minAvailable=2, status={"disruptionsAllowed": 0})],
-        THREE_READY,
+    allowed("pending pod skips budgets", pdb(minAvailable=3), target=pod("web-a", phase="Pending")),
+    allowed(
+        "status written by hand is ignored", pdb(minAvailable=2, status={"disruptionsAllowed": 0})
     ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("target", "pdbs", "pods"), [c[1:] for c in ALLOWED], ids=[c[0] for c in ALLOWED]
-)
+@pytest.mark.parametrize(("target", "pdbs", "pods"), ALLOWED)
 def test_allowed(
     target: dict[str, Any], pdbs: list[dict[str, Any]], pods: list[dict[str, Any]]
 ) -> None:
     check_eviction(target, pdbs, pods)
 
 
-REFUSED: list[tuple[str, dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], int, int]] = [
-    ("minAvailable int", pod("web-a"), [pdb(minAvailable=3)], THREE_READY, 3, 3),
-    ("minAvailable percent", pod("web-a"), [pdb(minAvailable="100%")], THREE_READY, 3, 3),
-    ("minAvailable percent rounds up", pod("web-a"), [pdb(minAvailable="70%")], THREE_READY, 3, 3),
-    ("maxUnavailable zero", pod("web-a"), [pdb(maxUnavailable=0)], THREE_READY, 3, 3),
-    ("maxUnavailable percent zero", pod("web-a"), [pdb(maxUnavailable="0%")], THREE_READY, 3, 3),
-    (
+def refused(
+    name: str,
+    healthy: tuple[int, int],
+    *pdbs: dict[str, Any],
+    target: dict[str, Any] | None = None,
+    pods: list[dict[str, Any]] = THREE_READY,
+) -> Any:
+    """A case where evicting `target` (web-a) is refused: the budget needs `healthy[0]`
+    healthy pods and has `healthy[1]`."""
+    return pytest.param(target or pod("web-a"), list(pdbs), pods, *healthy, id=name)
+
+
+REFUSED = [
+    refused("minAvailable int", (3, 3), pdb(minAvailable=3)),
+    refused("minAvailable percent", (3, 3), pdb(minAvailable="100%")),
+    refused("minAvailable percent rounds up", (3, 3), pdb(minAvailable="70%")),
+    refused("maxUnavailable zero", (3, 3), pdb(maxUnavailable=0)),
+    refused("maxUnavailable percent zero", (3, 3), pdb(maxUnavailable="0%")),
+    refused(
         "maxUnavailable used up by an unready pod",
-        pod("web-a"),
-        [pdb(maxUnavailable=1)],
-        TWO_READY_ONE_NOT,
-        2,
-        2,
+        (2, 2),
+        pdb(maxUnavailable=1),
+        pods=TWO_READY_ONE_NOT,
     ),
-    (
+    refused(
         "unhealthy pod while the budget is already short",
-        pod("web-c", ready=False),
-        [pdb(minAvailable=3)],
-        TWO_READY_ONE_NOT,
-        3,
-        2,
+        (3, 2),
+        pdb(minAvailable=3),
+        target=pod("web-c", ready=False),
+        pods=TWO_READY_ONE_NOT,
     ),
-    (
+    refused(
         "unhealthy pod with IfHealthyBudget",
-        pod("web-c", ready=False),
-        [pdb(minAvailable=3, policy="IfHealthyBudget")],
-        TWO_READY_ONE_NOT,
-        3,
-        2,
+        (3, 2),
+        pdb(minAvailable=3, policy="IfHealthyBudget"),
+        target=pod("web-c", ready=False),
+        pods=TWO_READY_ONE_NOT,
     ),
-    (
+    refused(
         "terminating pods do not count as healthy",
-        pod("web-a"),
-        [pdb(minAvailable=2)],
-        [pod("web-a"), pod("web-b", terminating=True), pod("web-c", ready=False)],
-        2,
-        1,
+        (2, 1),
+        pdb(minAvailable=2),
+        pods=[pod("web-a"), pod("web-b", terminating=True), pod("web-c", ready=False)],
     ),
-    (
+    refused(
         "empty selector selects every pod",
-        pod("web-a", labels={}),
-        [pdb(selector={}, minAvailable=3)],
-        [pod("web-a", labels={}), *THREE_READY[1:]],
-        3,
-        3,
+        (3, 3),
+        pdb(selector={}, minAvailable=3),
+        target=pod("web-a", labels={}),
+        pods=[pod("web-a", labels={}), *THREE_READY[1:]],
     ),
-    ("neither minAvailable nor maxUnavailable", pod("web-a"), [pdb()], THREE_READY, 0, 3),
+    refused("neither minAvailable nor maxUnavailable", (0, 3), pdb()),
 ]
 
 
-@pytest.mark.parametrize(
-    ("target", "pdbs", "pods", "desired", "current"),
-    [c[1:] for c in REFUSED],
-    ids=[c[0] for c in REFUSED],
-)
+@pytest.mark.parametrize(("target", "pdbs", "pods", "desired", "current"), REFUSED)
 def test_refused_with_429(
     target: dict[str, Any],
     pdbs: list[dict[str, Any]],
