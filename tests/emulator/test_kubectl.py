@@ -264,28 +264,15 @@ def test_apply_twice_is_unchanged_and_a_changed_apply_is_configured(
 
 
 def test_status_subresource_through_kubectl(crd: Kubectl, g1: dict[str, Any]) -> None:
-    out = crd.run(
-        "patch",
-        "gizmo",
-        "g1",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        '{"status": {"phase": "Ready"}}',
-    )
-    assert out.stdout.strip() == f"gizmo.{GROUP}/g1 patched"
+    def merge_patch(patch: str, *flags: str) -> str:
+        return crd.run("patch", "gizmo", "g1", *flags, "--type=merge", "-p", patch).stdout
+
+    out = merge_patch('{"status": {"phase": "Ready"}}', "--subresource=status")
+    assert out.strip() == f"gizmo.{GROUP}/g1 patched"
     assert rows(crd.run("get", "gzm", "--no-headers").stdout)[0][:4] == ["g1", "3", "red", "Ready"]
     # The main resource ignores status; the status subresource ignores spec.
-    crd.run("patch", "gizmo", "g1", "--type=merge", "-p", '{"status": {"phase": "Lost"}}')
-    crd.run(
-        "patch",
-        "gizmo",
-        "g1",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        '{"spec": {"size": 9}}',
-    )
+    merge_patch('{"status": {"phase": "Lost"}}')
+    merge_patch('{"spec": {"size": 9}}', "--subresource=status")
     obj = crd.json("get", "gizmo", "g1")
     assert obj["status"] == {"phase": "Ready"}
     assert obj["spec"]["size"] == 3

@@ -98,6 +98,19 @@ def rule(groups: list[str], resources: list[str], verbs: list[str], **extra: Any
     return {"apiGroups": groups, "resources": resources, "verbs": verbs, **extra}
 
 
+def request(
+    verb: str, group: str, resource: str, subresource: str = "", *, name: str = ""
+) -> dict[str, Any]:
+    """The Attributes of a resource request."""
+    attrs = {"verb": verb, "group": group, "resource": resource, "subresource": subresource}
+    return {**attrs, "name": name}
+
+
+def path_request(verb: str, path: str) -> dict[str, Any]:
+    """The Attributes of a non-resource request."""
+    return {"verb": verb, "resource_request": False, "path": path}
+
+
 def forbidden(fn: Any, *args: Any, **kwargs: Any) -> str:
     body = expect_error(403, fn, *args, **kwargs)
     assert body["reason"] == "Forbidden"
@@ -360,83 +373,59 @@ def test_wildcards_grant_every_verb_resource_and_group(cluster: Cluster) -> None
 @pytest.mark.parametrize(
     ("rule_", "attrs", "allowed"),
     [
+        (rule(["apps"], ["deployments"], ["get"]), request("get", "apps", "deployments"), True),
+        (rule(["apps"], ["deployments"], ["get"]), request("get", "", "deployments"), False),
         (
             rule(["apps"], ["deployments"], ["get"]),
-            {"verb": "get", "group": "apps", "resource": "deployments"},
-            True,
-        ),
-        (
-            rule(["apps"], ["deployments"], ["get"]),
-            {"verb": "get", "group": "", "resource": "deployments"},
-            False,
-        ),
-        (
-            rule(["apps"], ["deployments"], ["get"]),
-            {"verb": "get", "group": "apps", "resource": "deployments", "subresource": "scale"},
+            request("get", "apps", "deployments", "scale"),
             False,
         ),
         (
             rule(["apps"], ["deployments/scale"], ["patch"]),
-            {"verb": "patch", "group": "apps", "resource": "deployments", "subresource": "scale"},
+            request("patch", "apps", "deployments", "scale"),
             True,
         ),
         (
             rule(["apps"], ["*/scale"], ["patch"]),
-            {"verb": "patch", "group": "apps", "resource": "statefulsets", "subresource": "scale"},
+            request("patch", "apps", "statefulsets", "scale"),
             True,
         ),
-        (
-            rule(["apps"], ["*/scale"], ["patch"]),
-            {"verb": "patch", "group": "apps", "resource": "statefulsets"},
-            False,
-        ),
+        (rule(["apps"], ["*/scale"], ["patch"]), request("patch", "apps", "statefulsets"), False),
         (
             rule(["apps"], ["*"], ["patch"]),
-            {"verb": "patch", "group": "apps", "resource": "statefulsets", "subresource": "status"},
+            request("patch", "apps", "statefulsets", "status"),
             True,
         ),
         (
             rule([""], ["pods"], ["get"], resourceNames=["a"]),
-            {"verb": "get", "resource": "pods", "name": "a"},
+            request("get", "", "pods", name="a"),
             True,
         ),
         (
             rule([""], ["pods"], ["get"], resourceNames=["a"]),
-            {"verb": "get", "resource": "pods", "name": "b"},
+            request("get", "", "pods", name="b"),
             False,
         ),
-        (
-            rule([""], ["pods"], ["list"], resourceNames=["a"]),
-            {"verb": "list", "resource": "pods"},
-            False,
-        ),
+        (rule([""], ["pods"], ["list"], resourceNames=["a"]), request("list", "", "pods"), False),
         (
             {"nonResourceURLs": ["/healthz"], "verbs": ["get"]},
-            {"verb": "get", "resource_request": False, "path": "/healthz"},
+            path_request("get", "/healthz"),
             True,
         ),
         (
             {"nonResourceURLs": ["/apis/*"], "verbs": ["get"]},
-            {"verb": "get", "resource_request": False, "path": "/apis/apps/v1"},
+            path_request("get", "/apis/apps/v1"),
             True,
         ),
         (
             {"nonResourceURLs": ["/apis/*"], "verbs": ["get"]},
-            {"verb": "post", "resource_request": False, "path": "/apis/apps"},
+            path_request("post", "/apis/apps"),
             False,
         ),
-        (
-            {"nonResourceURLs": ["*"], "verbs": ["*"]},
-            {"verb": "get", "resource_request": False, "path": "/metrics"},
-            True,
-        ),
+        ({"nonResourceURLs": ["*"], "verbs": ["*"]}, path_request("get", "/metrics"), True),
         # a resource rule never grants a path, nor a path rule a resource
-        (
-            rule(["*"], ["*"], ["*"]),
-            {"verb": "get", "resource_request": False, "path": "/metrics"},
-            False,
-        ),
-        ({"nonResourceURLs": ["*"], "verbs": ["*"]}, {"verb": "get", "resource": "pods"}, False),
+        (rule(["*"], ["*"], ["*"]), path_request("get", "/metrics"), False),
+        ({"nonResourceURLs": ["*"], "verbs": ["*"]}, request("get", "", "pods"), False),
     ],
 )
 def test_rule_shapes(rule_: dict[str, Any], attrs: dict[str, Any], allowed: bool) -> None:
