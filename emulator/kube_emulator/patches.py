@@ -111,15 +111,13 @@ _GO_JSON_KINDS: Final = (
 
 def _go_fmt(value: Any) -> str:
     """Go's ``%v`` of a decoded JSON value (maps print as ``map[k:v]`` sorted by key)."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, dict):
         return "map[" + " ".join(f"{k}:{_go_fmt(value[k])}" for k in sorted(value)) + "]"
     if isinstance(value, list):
         return "[" + " ".join(_go_fmt(v) for v in value) + "]"
-    return str(value)
+    if value is None:
+        return "<nil>"
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 # --------------------------------------------------------------------------------------
@@ -449,9 +447,11 @@ _RETAIN_KEYS: Final = "$retainKeys"
 _DELETE_PRIMITIVE_PREFIX: Final = "$deleteFromPrimitiveList/"
 _SET_ORDER_PREFIX: Final = "$setElementOrder/"
 
-_ERR_RETAIN_KEYS: Final = "invalid patch format of retainKeys"
-_ERR_SET_ORDER: Final = "invalid patch format of setElementOrder list"
-_ERR_PRIMITIVE_LIST: Final = "invalid patch format of primitive list"
+# kube's mergepatch.ErrBadPatchFormatFor* messages
+_ERR_RETAIN_KEYS, _ERR_SET_ORDER, _ERR_PRIMITIVE_LIST = (
+    f"invalid patch format of {what}"
+    for what in ("retainKeys", "setElementOrder list", "primitive list")
+)
 
 # field name -> merge key; "" means a primitive list merged as a set.
 _LIST_MERGE_KEYS: Final[Mapping[str, str]] = {
