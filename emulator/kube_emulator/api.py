@@ -12,6 +12,7 @@ field), and Eviction honouring PodDisruptionBudgets.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import copy
 import secrets
 import uuid
@@ -882,36 +883,76 @@ class Api:
     def _after_commit(self, info: ResourceInfo, obj: dict[str, Any]) -> None:
         if info.plural == "customresourcedefinitions" and info.group == "apiextensions.k8s.io":
             self.registry.add_crd(obj["metadata"]["name"], resources_from_crd(obj))
+        self._collect_if_orphaned(info, obj)
 
     def _after_delete(self, info: ResourceInfo, obj: dict[str, Any], orphan: bool = False) -> None:
         if info.plural == "customresourcedefinitions" and info.group == "apiextensions.k8s.io":
             for served in self.registry.remove_crd(obj["metadata"]["name"]):
                 for gone in self.store.drop_resource(served.storage_key):
                     self.store.remove(served.storage_key, gone)
-        if not orphan:
-            self._collect_garbage(obj["metadata"].get("uid", ""))
+        owner_uid = obj["metadata"].get("uid", "")
+        for dependent_info, dependent in self._dependents(owner_uid):
+            if orphan:
+                self._drop_owner_references(dependent_info, dependent, {owner_uid})
+            else:
+                self._collect_if_orphaned(dependent_info, dependent)
 
-    def _collect_garbage(self, owner_uid: str) -> None:
-        """What the garbage collector does with background propagation: dependents go too."""
-        if not owner_uid:
-            return
+    # ------------------------------------------------------- garbage collection
+    # What kube-controller-manager's garbage collector does, at once: an object none of whose
+    # owners exists is deleted (background propagation); one with a live owner left loses
+    # its references to the gone ones; an orphaning delete only drops the references.
+
+    def _dependents(self, owner_uid: str) -> builtins.list[tuple[ResourceInfo, dict[str, Any]]]:
+        found = []
         for key in self.store.storage_keys():
-            dependent_info = self.registry.find(*key)
-            if dependent_info is None:
+            info = self.registry.find(*key)
+            if info is None or not owner_uid:
                 continue
-            for obj in list(self.store.iter(key)):
+            for obj in self.store.iter(key):
                 refs = obj["metadata"].get("ownerReferences") or []
                 if any(ref.get("uid") == owner_uid for ref in refs):
-                    try:
-                        self.delete(
-                            dependent_info,
-                            obj["metadata"].get("namespace", ""),
-                            obj["metadata"]["name"],
-                            {},
-                            Request(user=CONTROLLER_USER),
-                        )
-                    except ApiError:
-                        continue
+                    found.append((info, obj))
+        return found
+
+    def _owner_exists(self, namespace: str, ref: Mapping[str, Any]) -> bool:
+        """Whether the owner a reference names is there (one of an unknown kind counts)."""
+        group, _, version = str(ref.get("apiVersion", "")).rpartition("/")
+        kinds = self.registry.resources_of(group, version)
+        info = next((i for i in kinds if i.kind == ref.get("kind")), None)
+        if info is None:
+            return True  # the collector cannot look it up, so it keeps the dependent
+        owner = self.store.get(info.storage_key, namespace if info.namespaced else "", ref["name"])
+        return owner is not None and owner["metadata"].get("uid") == ref.get("uid")
+
+    def _collect_if_orphaned(self, info: ResourceInfo, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        refs = meta.get("ownerReferences") or []
+        gone = {
+            str(ref.get("uid"))
+            for ref in refs
+            if not self._owner_exists(meta.get("namespace", ""), ref)
+        }
+        if not gone:
+            return
+        if len(gone) < len({ref.get("uid") for ref in refs}):
+            self._drop_owner_references(info, obj, gone)
+            return
+        with contextlib.suppress(ApiError):  # gone already
+            self.delete(
+                info, meta.get("namespace", ""), meta["name"], {}, Request(user=CONTROLLER_USER)
+            )
+
+    def _drop_owner_references(
+        self, info: ResourceInfo, obj: dict[str, Any], uids: set[str]
+    ) -> None:
+        new = copy.deepcopy(obj)
+        refs = [r for r in new["metadata"].get("ownerReferences") or [] if r.get("uid") not in uids]
+        if refs:
+            new["metadata"]["ownerReferences"] = refs
+        else:
+            new["metadata"].pop("ownerReferences", None)
+        new["metadata"]["resourceVersion"] = self.store.next_rv()
+        self.store.commit(info.storage_key, new, obj)
 
 
 def _without_type(obj: Mapping[str, Any]) -> dict[str, Any]:
