@@ -184,6 +184,14 @@ class Sandbox:
         """Drop watch history, so older resourceVersions get 410 Gone (like etcd compaction)."""
         self.call(self.api.store.compact)
 
+    def set_log(
+        self, namespace: str, pod: str, container: str, text: str | bytes, *, previous: bool = False
+    ) -> None:
+        """What `pods/log` serves for a container (its previous one with `previous`): the
+        kubelet's part, which the emulator does not run."""
+        data = text.encode() if isinstance(text, str) else text
+        self.call(lambda: self.api.logs.__setitem__((namespace, pod, container, previous), data))
+
     def settle(self, timeout: float = 10) -> None:
         """Wait until the fixture controllers have nothing left to do."""
         if self.controller is None:

@@ -81,6 +81,8 @@ class Api:
     def __init__(self, store: Store | None = None, registry: Registry | None = None) -> None:
         self.store = store or Store()
         self.registry = registry or Registry()
+        # pods/log: (namespace, pod, container, previous) -> the log, set by fixtures
+        self.logs: dict[tuple[str, str, str, bool], bytes] = {}
         for ns in SYSTEM_NAMESPACES:
             self.internal_create("", "namespaces", {"metadata": {"name": ns}})
 
@@ -90,6 +92,39 @@ class Api:
         if obj is None:
             raise errors.not_found(info.plural, info.group, name)
         return self.present(info, obj)
+
+    def pod_log(self, namespace: str, name: str, query: Mapping[str, str]) -> bytes:
+        """GET pods/log as kube-apiserver answers it (the kubelet's part played by `logs`):
+        the container named (or the only one), `previous`, then `tailLines` and
+        `limitBytes` (the tail is cut to the byte limit from its start)."""
+        pod = self.get(self.registry.get("", "v1", "pods"), namespace, name)
+        containers = [str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []]
+        container = query.get("container", "")
+        if not container:
+            if len(containers) != 1:
+                raise errors.bad_request(
+                    f"a container name must be specified for pod {name}, choose one of:"
+                    f" [{' '.join(containers)}]"
+                )
+            container = containers[0]
+        if container not in containers:
+            raise errors.bad_request(f"container {container} is not valid for pod {name}")
+        previous = query.get("previous") == "true"
+        text = self.logs.get((namespace, name, container, previous))
+        if text is None:
+            if previous:
+                raise errors.bad_request(
+                    f'previous terminated container "{container}" in pod "{name}" not found'
+                )
+            text = b""
+        tail = query.get("tailLines")
+        if tail is not None and tail.isdigit():
+            lines = text.splitlines(keepends=True)
+            text = b"".join(lines[len(lines) - int(tail) :]) if int(tail) else b""
+        limit = query.get("limitBytes")
+        if limit is not None and limit.isdigit():
+            text = text[: int(limit)]
+        return text
 
     def list(self, info: ResourceInfo, options: ListOptions) -> builtins.list[dict[str, Any]]:
         matcher = self.matcher(info, options)

@@ -36,6 +36,7 @@ class ResourceInfo:
     status: bool = False
     scale: bool = False
     eviction: bool = False
+    log: bool = False  # pods/log: a container's log as text
     custom: bool = False
     storage_version: str = ""
     schema: Mapping[str, Any] | None = None
@@ -91,6 +92,8 @@ class ResourceInfo:
             entries.append(
                 self._sub("eviction", "Eviction", verbs=("create",), group="policy", version="v1")
             )
+        if self.log:
+            entries.append(self._sub("log", "Pod", verbs=("get",)))
         return entries
 
     def _sub(
@@ -127,6 +130,7 @@ def _r(
     status: bool = False,
     scale: bool = False,
     eviction: bool = False,
+    log: bool = False,
     verbs: tuple[str, ...] = ALL_VERBS,
 ) -> ResourceInfo:
     return ResourceInfo(
@@ -141,6 +145,7 @@ def _r(
         status=status,
         scale=scale,
         eviction=eviction,
+        log=log,
         verbs=verbs,
     )
 
@@ -157,7 +162,17 @@ BUILTINS: tuple[ResourceInfo, ...] = (
         status=True,
         verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
     ),
-    _r("", "v1", "Pod", "pods", short=("po",), categories=_ALL, status=True, eviction=True),
+    _r(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        short=("po",),
+        categories=_ALL,
+        status=True,
+        eviction=True,
+        log=True,
+    ),
     _r("", "v1", "ConfigMap", "configmaps", short=("cm",)),
     _r("", "v1", "Secret", "secrets"),
     _r("", "v1", "Service", "services", short=("svc",), categories=_ALL, status=True),

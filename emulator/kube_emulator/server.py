@@ -356,6 +356,7 @@ class ApiServer:
             (subresource == "status" and info.status)
             or (subresource == "scale" and info.scale)
             or (subresource == "eviction" and info.eviction)
+            or (subresource == "log" and info.log)
         ):
             raise errors.no_such_path()
         return Target(info, namespace, name, subresource)
@@ -369,6 +370,10 @@ class ApiServer:
         if verb == "get":
             if sub == "scale":
                 return _json(api.get_scale(info, ns, name))
+            if sub == "log":
+                return web.Response(
+                    body=api.pod_log(ns, name, request.query), content_type="text/plain"
+                )
             return self._render_one(request, info, api.get(info, ns, name))
         if verb == "list":
             return self._render_list(request, info, ns)

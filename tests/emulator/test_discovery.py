@@ -23,7 +23,7 @@ EXPECTED: list[tuple[str, str, bool, str, set[str], set[str], dict[str, tuple[st
         "Pod",
         {"po"},
         {"all"},
-        {"status": ("", "Pod"), "eviction": ("policy/v1", "Eviction")},
+        {"status": ("", "Pod"), "eviction": ("policy/v1", "Eviction"), "log": ("", "Pod")},
     ),
     ("v1", "configmaps", True, "ConfigMap", {"cm"}, set(), {}),
     ("v1", "secrets", True, "Secret", set(), set(), {}),
@@ -188,7 +188,7 @@ def test_resource_list_describes_resource_and_subresources(
             assert f"{entry['group']}/{entry['version']}" == sub_gv
         else:
             assert "group" not in entry or entry["group"] in ("", None)
-        expected = {"create"} if sub == "eviction" else {"get", "patch", "update"}
+        expected = {"eviction": {"create"}, "log": {"get"}}.get(sub, {"get", "patch", "update"})
         assert set(entry["verbs"]) == expected
 
 

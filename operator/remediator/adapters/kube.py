@@ -177,6 +177,46 @@ class KubeClient(KubeTransport):
             f"/api/v1/namespaces/{segment(namespace)}/pods/{segment(name)}"
         )
 
+    async def pod_log(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        *,
+        tail_lines: int,
+        previous: bool,
+        limit_bytes: int,
+    ) -> bytes:
+        """The end of a container's log (`pods/log`), as bytes; a 400 when there is no
+        previous container to read."""
+        query = {
+            "container": container,
+            "tailLines": str(tail_lines),
+            "limitBytes": str(limit_bytes),
+        }
+        if previous:
+            query["previous"] = "true"
+        result: bytes = await self.request(
+            "GET",
+            f"/api/v1/namespaces/{segment(namespace)}/pods/{segment(pod)}/log",
+            query=query,
+            raw=True,
+        )
+        return result
+
+    async def list_events(self, namespace: str, limit: int = 500) -> list[dict[str, Any]]:
+        """The namespace's latest Events (core/v1), at most `limit`."""
+        result = await self.request(
+            "GET", f"/api/v1/namespaces/{segment(namespace)}/events", query={"limit": str(limit)}
+        )
+        return list(result.get("items", []))
+
+    async def create_secret(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request(
+            "POST", f"/api/v1/namespaces/{segment(namespace)}/secrets", body=body
+        )
+        return result
+
     async def patch(
         self,
         path: str,

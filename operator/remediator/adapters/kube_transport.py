@@ -168,8 +168,10 @@ class KubeTransport:
         content_type: str = JSON,
         query: Mapping[str, str] | None = None,
         retry_429: bool = True,
+        raw: bool = False,
     ) -> Any:
-        """One API call with retries for transient failures; returns the decoded body."""
+        """One API call with retries for transient failures; returns the decoded body (with
+        `raw`, the body's bytes as they came: a log)."""
         url = self.base + path + (f"?{urlencode(query)}" if query else "")
         data = None if body is None else json.dumps(body).encode()
         retrying = AsyncRetrying(
@@ -180,14 +182,16 @@ class KubeTransport:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._once(method, url, data, content_type)
+                return await self._once(method, url, data, content_type, raw)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _once(self, method: str, url: str, data: bytes | None, content_type: str) -> Any:
+    async def _once(
+        self, method: str, url: str, data: bytes | None, content_type: str, raw: bool
+    ) -> Any:
         started = time.perf_counter()
         code = "error"  # no response: connection refused, reset, timeout
         try:
-            result, code = await self._send(method, url, data, content_type)
+            result, code = await self._send(method, url, data, content_type, raw)
         except KubeError as e:
             code = str(e.status)
             raise
@@ -197,19 +201,21 @@ class KubeTransport:
         return result
 
     async def _send(
-        self, method: str, url: str, data: bytes | None, content_type: str
+        self, method: str, url: str, data: bytes | None, content_type: str, raw: bool
     ) -> tuple[Any, str]:
         session = await self.session()
         headers = self._auth_headers()
         if data is not None:
             headers["Content-Type"] = content_type
         async with session.request(method, url, data=data, headers=headers) as response:
-            raw = await response.read()
-            await self.raise_for_status(response, raw)
+            body = await response.read()
+            await self.raise_for_status(response, body)
+            if raw:
+                return body, str(response.status)
             try:
-                decoded = json.loads(raw) if raw else None
+                decoded = json.loads(body) if body else None
             except ValueError:
-                decoded = {"message": raw.decode(errors="replace")}
+                decoded = {"message": body.decode(errors="replace")}
             return decoded, str(response.status)
 
     async def raise_for_status(self, response: aiohttp.ClientResponse, raw: bytes = b"") -> None:

@@ -90,6 +90,8 @@ PRECONDITION_FAILED: Final = "PreconditionFailed"
 PROMETHEUS_UNAVAILABLE: Final = "PrometheusUnavailable"
 PROMQL_ERROR: Final = "PromQLError"
 PRECONDITIONS_MET: Final = "PreconditionsMet"
+EVIDENCE_CAPTURED: Final = "EvidenceCaptured"
+EVIDENCE_NOT_KEPT: Final = "EvidenceNotKept"
 
 GUARD_REASONS: Final = frozenset(
     {

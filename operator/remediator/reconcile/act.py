@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from ..adapters.kube import KubeError
 from ..adapters.prometheus import PrometheusUnavailable, PromQLError
 from ..core import (
     checks,
+    evidence,
     reasons,
 )
 from ..core.models import (
@@ -36,6 +38,9 @@ class Acting(Recording):
             return await self._transition(
                 incident, "Failed", reasons.ACTION_FAILED, "no plan recorded", now
             )
+        pending = any(a.state not in DONE_STATES for a in incident.status.actions)
+        if pending and not dry_run and incident.status.evidence is None:
+            incident = await self._capture_evidence(incident, now)
         for step in plan.steps:
             record = incident.status.actions[step.index]
             if record.state in DONE_STATES:
@@ -136,6 +141,34 @@ class Acting(Recording):
                 now,
             )
         return await self._transition(incident, "Remediated", reasons.REMEDIATED, results, now)
+
+    async def _capture_evidence(self, incident: Incident, now: datetime) -> Incident:
+        """Before the first change: what the target looks like, kept in a Secret the Incident
+        owns and told in the status. It never stops the remediation: what cannot be read is
+        listed as missing, and evidence that cannot be stored is noted as such."""
+        policy = await self._policy_of(incident)
+        plan = incident.status.plan
+        if policy is None or plan is None or not evidence.wanted(policy, plan):
+            return incident
+        document, summary = await self.capture.capture(incident, policy)
+        try:
+            summary = await self.capture.keep(incident, document, summary)
+        except KubeError as e:
+            log.warning("evidence not kept", error=str(e))
+            why = f"the Secret {summary.secret} could not be written ({e.status} {e.reason})"
+            kept = summary.model_copy(update={"secret": "", "missing": [*summary.missing, why]})
+            return await self._note(
+                incident.with_status(evidence=kept),
+                reasons.EVIDENCE_NOT_KEPT,
+                evidence.describe(kept),
+                now,
+            )
+        return await self._note(
+            incident.with_status(evidence=summary),
+            reasons.EVIDENCE_CAPTURED,
+            evidence.describe(summary),
+            now,
+        )
 
     async def _preconditions(
         self, incident: Incident, policy: RemediationPolicy, now: datetime

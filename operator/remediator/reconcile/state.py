@@ -25,6 +25,7 @@ from ..core.models import (
     Incident,
 )
 from ..executor import Executor
+from ..executor.evidence import EvidenceCapture
 from ..view import ClusterView
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ class State:
         self.prom: PromClient | None = (
             PromClient(self.config.prometheus_url) if self.config.prometheus_url else None
         )
+        self.capture = EvidenceCapture(self.kube, self.prom)
 
     @contextlib.asynccontextmanager
     async def lock(self, namespace: str, name: str) -> AsyncIterator[None]:

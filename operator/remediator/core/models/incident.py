@@ -130,6 +130,34 @@ class TimelineEntry(Model):
     actor: ShortText = "remediator"
 
 
+class PodEvidence(Model):
+    """One pod of the target as it was just before the action (see `evidence`)."""
+
+    name: str
+    phase: str = ""
+    ready: bool = False
+    restarts: int = 0
+    last_termination: ShortText = Field(
+        "", description="The last termination's reason and exit code (OOMKilled, exit 137)."
+    )
+    node: str = ""
+    image: ShortText = ""
+
+
+class EvidenceSummary(Model):
+    """What was captured before the action, in short; the whole of it is in the Secret."""
+
+    secret: str = Field(description="The Secret (owned by the Incident) holding it.")
+    captured_at: datetime
+    took_ms: int = Field(0, ge=0)
+    pods: list[PodEvidence] = Field(default_factory=list, max_length=20)
+    missing: list[ShortText] = Field(
+        default_factory=list, max_length=50, description="What did not arrive, and why."
+    )
+    bytes: int = Field(0, ge=0)
+    truncated: bool = Field(False, description="Whether logs were cut to fit the cap.")
+
+
 class IncidentStatus(Model):
     phase: Phase = "Pending"
     message: LongText = ""
@@ -144,6 +172,9 @@ class IncidentStatus(Model):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     verification: VerificationStatus | None = Field(
         None, description="The PromQL check after acting (phase Verifying and after)."
+    )
+    evidence: EvidenceSummary | None = Field(
+        None, description="What the target looked like just before the first change."
     )
     seal: Annotated[str, StringConstraints(max_length=128)] | None = Field(
         None,

@@ -30,6 +30,7 @@ from .base import (
     WorkloadKind,
     WorkloadName,
     _check_regex,
+    parse_duration,
 )
 
 
@@ -297,6 +298,55 @@ class Guards(Model):
     )
 
 
+class EvidenceQuery(Model):
+    """A PromQL query whose value is recorded with the evidence."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=63)]
+    query: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class EvidencePolicy(Model):
+    """What is captured of the target just before a step changes it: its pods (phase,
+    restarts, last termination), their logs, the recent Events, the revision history and
+    PromQL values, kept in a Secret the Incident owns."""
+
+    capture: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="auto: before rollback, restartPods, isolatePods and suspendCronJobs (not"
+        " before a scale alone); always: before any step that changes something; never.",
+    )
+    budget: Duration = Field(
+        "2s",
+        description="Longest the capture may delay the action; what has not arrived by then"
+        " is recorded as missing (at most 30s).",
+    )
+    max_pods: int = Field(5, ge=1, le=20, description="Pods of the target captured.")
+    log_lines: int = Field(
+        100,
+        ge=0,
+        le=2000,
+        description="Last lines of each container's log, and of the previous container where"
+        " it restarted.",
+    )
+    max_bytes: int = Field(
+        256 * 1024,
+        ge=4096,
+        le=900 * 1024,
+        description="Cap on the whole evidence; logs are cut, with a marker, to fit.",
+    )
+    queries: list[EvidenceQuery] = Field(
+        default_factory=list,
+        max_length=10,
+        description="PromQL values to record (the preconditions and the verify query too).",
+    )
+
+    @model_validator(mode="after")
+    def _budget_is_bounded(self) -> EvidencePolicy:
+        if parse_duration(self.budget) > 30:
+            raise ValueError("budget: at most 30s (the capture delays the action)")
+        return self
+
+
 class RemediationPolicySpec(Model):
     match: Match
     priority: int = Field(0, ge=-1000, le=1000, description="Higher wins.")
@@ -308,6 +358,10 @@ class RemediationPolicySpec(Model):
     dry_run: bool = Field(False, description="Record what would happen; change nothing.")
     notifications: Notifications | None = Field(
         None, description="Webhook notifications of the incident's transitions."
+    )
+    evidence: EvidencePolicy = Field(
+        default_factory=EvidencePolicy,
+        description="What is captured of the target before it is changed.",
     )
 
     @model_validator(mode="after")
