@@ -2,6 +2,7 @@
 """Start and stop the real Kubernetes control plane on loopback (stdlib only).
 
     python3 controlplane/cluster.py up [--name NAME] [--kubeconfig FILE] [--port N] [--nodes N]
+                                       [--own-ports]
     python3 controlplane/cluster.py down [--name NAME]
     python3 controlplane/cluster.py info [--name NAME]
     python3 controlplane/cluster.py restart [--name NAME] {kube-apiserver,etcd,...}
@@ -85,6 +86,12 @@ def build() -> Path:
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def port_taken(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         # as Go's listeners do: connections of a stopped server in TIME_WAIT do not count
@@ -106,9 +113,23 @@ def environment(bin_dir: Path) -> dict[str, str]:
     }
 
 
-def kwokctl_config(bin_dir: Path, port: int) -> str:
-    """kwokctl's configuration: local binaries only, everything bound to loopback."""
-    options = {
+# kwokctl gives each component the first free port counting down from 32767
+PORT_OPTIONS = (
+    "etcdPort",
+    "etcdPeerPort",
+    "kubeApiserverPort",
+    "kubeControllerManagerPort",
+    "kubeSchedulerPort",
+    "kwokControllerPort",
+)
+
+
+def kwokctl_config(bin_dir: Path, port: int, own_ports: bool = False) -> str:
+    """kwokctl's configuration: local binaries only, everything bound to loopback. With
+    `own_ports` every component listens on a port the kernel picks from its ephemeral range,
+    away from the ports kwokctl hands out: a component SIGKILLed and restarted (`restart`)
+    gets its port back, not lost to a cluster that another session starts meanwhile."""
+    options: dict[str, Any] = {
         "runtime": "binary",
         "bindAddress": "127.0.0.1",
         "kubeApiserverPort": port,
@@ -121,7 +142,11 @@ def kwokctl_config(bin_dir: Path, port: int) -> str:
         "kubeAuditPolicy": str(HERE / "audit-policy.yaml"),
         "disableQPSLimits": True,
     }
-    if not port:
+    if own_ports:
+        options.update({option: free_port() for option in PORT_OPTIONS})
+    if port:
+        options["kubeApiserverPort"] = port
+    elif not own_ports:
         del options["kubeApiserverPort"]
     # JSON is YAML: no YAML library needed
     return json.dumps(
@@ -304,7 +329,9 @@ def wait_ready(bin_dir: Path, kubeconfig: Path, nodes: int, timeout: float = 90)
     raise ClusterError(f"the cluster did not become ready in {timeout:.0f} s: {last}")
 
 
-def up(name: str, kubeconfig: Path, port: int = 0, nodes: int = 2) -> dict[str, Any]:
+def up(
+    name: str, kubeconfig: Path, port: int = 0, nodes: int = 2, own_ports: bool = False
+) -> dict[str, Any]:
     started = time.monotonic()
     bin_dir = build()
     built = time.monotonic()
@@ -318,7 +345,7 @@ def up(name: str, kubeconfig: Path, port: int = 0, nodes: int = 2) -> dict[str, 
         down(name)
     kwok_workdir().mkdir(parents=True, exist_ok=True)
     config = kwok_workdir() / f"{name}.config.yaml"
-    config.write_text(kwokctl_config(bin_dir, port))
+    config.write_text(kwokctl_config(bin_dir, port, own_ports))
     log = kwok_workdir() / f"{name}.log"
     log.write_text("")
     say(f"starting {name} (kwokctl, binary runtime; log: {log})")
@@ -522,6 +549,12 @@ def main(argv: list[str] | None = None) -> int:
     p_up.add_argument("--kubeconfig", type=Path, default=ROOT / "cluster.kubeconfig")
     p_up.add_argument("--port", type=int, default=0, help="kube-apiserver's port (0: a free one)")
     p_up.add_argument("--nodes", type=int, default=2)
+    p_up.add_argument(
+        "--own-ports",
+        action="store_true",
+        help="every component on a kernel-picked port, none kwokctl would give another cluster "
+        "(for a cluster whose components are restarted)",
+    )
     p_up.add_argument("--json", action="store_true", help="print the cluster's files as JSON")
     p_down = sub.add_parser("down", help="stop every process of the cluster")
     p_down.add_argument("--name", default=DEFAULT_NAME)
@@ -533,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
-            result = up(args.name, args.kubeconfig.resolve(), args.port, args.nodes)
+            result = up(args.name, args.kubeconfig.resolve(), args.port, args.nodes, args.own_ports)
             if args.json:
                 print(json.dumps(result))
         elif args.command == "down":

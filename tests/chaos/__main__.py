@@ -39,7 +39,7 @@ def real_control_plane() -> Iterator[Any]:
 
     started = time.monotonic()
     log("starting a real control plane of its own (controlplane/cluster.py)")
-    plane = ControlPlane.start(f"chaos-{os.getpid()}")
+    plane = ControlPlane.start(f"chaos-{os.getpid()}", own_ports=True)
     log(
         f"the real control plane is up at {plane.info['server']} in "
         f"{time.monotonic() - started:.1f}s"

@@ -85,7 +85,7 @@ def restartable_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
     if not go_available():
         pytest.skip(HOW_TO_GET)
     try:
-        plane = ControlPlane.start(f"pytest-restarts-{os.getpid()}")
+        plane = ControlPlane.start(f"pytest-restarts-{os.getpid()}", own_ports=True)
     except ControlPlaneUnavailableError as e:
         pytest.skip(str(e))
     yield plane

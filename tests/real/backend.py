@@ -116,7 +116,9 @@ class ControlPlane:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def start(cls, name: str | None = None) -> ControlPlane:
+    def start(cls, name: str | None = None, own_ports: bool = False) -> ControlPlane:
+        """`own_ports` for a cluster whose components are restarted (`cluster.py up
+        --own-ports`): a port they free for a moment is not one kwokctl would give another."""
         if not go_available():
             raise ControlPlaneUnavailableError(HOW_TO_GET)
         name = name or f"pytest-{os.getpid()}"
@@ -135,6 +137,7 @@ class ControlPlane:
                 "--kubeconfig",
                 str(kubeconfig),
                 "--json",
+                *(["--own-ports"] if own_ports else []),
             ],
             capture_output=True,
             text=True,
