@@ -1,9 +1,10 @@
 """The `remediator` command: one module per group of subcommands.
 
 `run` and `bridge` (`cli.serve`), the policy author's `crds`, `validate` and `simulate`
-(`cli.policies`), the incident commander's `approve`, `reject` and `report`
-(`cli.incidents`); `demo` and `sandbox` come from the development tools (remediator-devtools,
-through the entry-point group `remediator.commands`), which the image does not carry.
+(`cli.policies`), the incident commander's `approve`, `reject`, `report` and `evidence`
+(`cli.incidents`); `demo` and `sandbox` come from the development tools
+(remediator-devtools, through the entry-point group `remediator.commands`), which the image
+does not carry.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from .incidents import approve, reject, report
+from .incidents import approve, evidence, reject, report
 from .policies import crds, simulate_command, validate
 from .serve import bridge, run
 
@@ -40,7 +41,8 @@ def _missing_devtools(name: str) -> click.Command:
 def _register() -> None:
     from importlib.metadata import entry_points
 
-    for command in (run, bridge, crds, validate, simulate_command, approve, reject, report):
+    commands = (run, bridge, crds, validate, simulate_command, approve, reject, report, evidence)
+    for command in commands:
         main.add_command(command)
     # `demo` and `sandbox` live in remediator-devtools (with the emulator): not in the image
     loaded = {ep.name: ep for ep in entry_points(group=DEVTOOLS)}

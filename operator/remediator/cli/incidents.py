@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,12 +105,71 @@ def report(
         parsed = Incident.model_validate(body)
     except ValueError as e:
         raise click.ClickException(f"not an Incident: {e}") from None
-    markdown = render(parsed, now=datetime.now(UTC), tz=time_zone(timezone))
+    captured = None
+    if incident and parsed.status.evidence is not None and parsed.status.evidence.secret:
+        captured = fetch_evidence(parsed.status.evidence.secret, namespace, kubeconfig)
+    markdown = render(parsed, now=datetime.now(UTC), tz=time_zone(timezone), evidence=captured)
     if output_file is not None:
         output_file.write_text(markdown, encoding="utf-8")
         click.echo(f"wrote {output_file}")
     else:
         click.echo(markdown, nl=False)
+
+
+@click.command()
+@click.argument("incident")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None)
+@click.option("--logs/--no-logs", default=True, show_default=True, help="Print the logs too.")
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def evidence(
+    incident: str, namespace: str, kubeconfig: str | None, logs: bool, output: str
+) -> None:
+    """Print what INCIDENT's target looked like before the first change (its pods, logs,
+    Events, revisions and metrics), from the Secret the capture kept it in."""
+    from ..core import evidence as captured
+
+    parsed = Incident.model_validate(fetch_incident(incident, namespace, kubeconfig))
+    summary = parsed.status.evidence
+    if summary is None:
+        raise click.ClickException(
+            f"incident {namespace}/{incident} has no evidence: nothing was captured (phase"
+            f" {parsed.status.phase}; the policy's evidence.capture decides)"
+        )
+    if not summary.secret:
+        raise click.ClickException(
+            f"incident {namespace}/{incident}: the evidence could not be kept; its summary:"
+            f" {captured.describe(summary)}"
+        )
+    document = fetch_evidence(summary.secret, namespace, kubeconfig)
+    if document is None:
+        raise click.ClickException(f"Secret {namespace}/{summary.secret} holds no evidence")
+    if output == "json":
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo(captured.render(document, logs=logs))
+
+
+def fetch_evidence(secret: str, namespace: str, kubeconfig: str | None) -> dict[str, Any] | None:
+    """The evidence document kept in `secret` (reading it takes `get` on that Secret)."""
+    import asyncio
+
+    from ..adapters.kube import KubeClient, KubeError, load_configuration
+    from ..executor.evidence import EvidenceCapture
+
+    async def get() -> dict[str, Any] | None:
+        kube = KubeClient(load_configuration(kubeconfig))
+        try:
+            return await EvidenceCapture(kube, None).read(namespace, secret)
+        finally:
+            await kube.close()
+
+    try:
+        return asyncio.run(get())
+    except KubeError as e:
+        raise click.ClickException(f"cannot read Secret {namespace}/{secret}: {e}") from None
 
 
 def fetch_incident(name: str, namespace: str, kubeconfig: str | None) -> dict[str, Any]:

@@ -11,9 +11,10 @@ Purely computational: the Incident, `now` and the time zone are arguments.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from remediator.core.gating import respond_by
 from remediator.core.models import ActionRecord, Incident
@@ -135,8 +136,78 @@ def _revert_text(action: ActionRecord) -> str:
     return "recorded" if action.revert else "—"
 
 
-def render(incident: Incident, *, now: datetime | None = None, tz: tzinfo = UTC) -> str:
-    """The review as Markdown. `now` only dates the report (None: not dated)."""
+def _evidence(incident: Incident, document: Mapping[str, Any] | None) -> list[str]:
+    """The evidence captured before the first change: the summary from the status, and the
+    whole (revisions, Events, metrics, logs) when its Secret could be read."""
+    summary = incident.status.evidence
+    if summary is None:
+        return ["No evidence was captured (the policy's evidence.capture, or no change made)."]
+    kept = f"kept in Secret `{summary.secret}`" if summary.secret else "not kept"
+    lines = [
+        f"Captured {_time(summary.captured_at)} in {summary.took_ms} ms, {kept}"
+        f" ({summary.bytes} bytes{', logs cut to fit' if summary.truncated else ''}).",
+        "",
+    ]
+    if summary.pods:
+        lines += _table(
+            ("Pod", "Phase", "Ready", "Restarts", "Last termination", "Node", "Image"),
+            [
+                (
+                    p.name,
+                    p.phase,
+                    "yes" if p.ready else "no",
+                    p.restarts,
+                    p.last_termination,
+                    p.node,
+                    p.image,
+                )
+                for p in summary.pods
+            ],
+        )
+    if summary.missing:
+        lines += ["", "Missing: " + "; ".join(summary.missing)]
+    if document is None:
+        return lines
+    if document.get("revisions"):
+        lines += ["", "### Revisions", ""]
+        lines += _table(
+            ("Revision", "Images", "Created", "Replicas"),
+            [
+                (
+                    r.get("revision"),
+                    ", ".join(map(str, r.get("images") or [])),
+                    r.get("created"),
+                    r.get("replicas"),
+                )
+                for r in document["revisions"]
+            ],
+        )
+    if document.get("metrics"):
+        lines += ["", "### Metrics", ""]
+        lines += _table(("Query", "Values"), list(document["metrics"].items()))
+    if document.get("events"):
+        lines += ["", "### Events", ""]
+        lines += _table(
+            ("Time", "Type", "Reason", "Object", "Message"),
+            [
+                (e.get("time"), e.get("type"), e.get("reason"), e.get("object"), e.get("message"))
+                for e in document["events"]
+            ],
+        )
+    for key, text in (document.get("logs") or {}).items():
+        lines += ["", f"### Log {key}", "", "```text", str(text).rstrip("\n"), "```"]
+    return lines
+
+
+def render(
+    incident: Incident,
+    *,
+    now: datetime | None = None,
+    tz: tzinfo = UTC,
+    evidence: Mapping[str, Any] | None = None,
+) -> str:
+    """The review as Markdown. `now` only dates the report (None: not dated); `evidence`:
+    the captured evidence (the Secret's document), else only its summary is shown."""
     meta, spec, status = incident.metadata, incident.spec, incident.status
     timing = time_to_act(incident, tz)
     plan = status.plan
@@ -211,6 +282,9 @@ def render(incident: Incident, *, now: datetime | None = None, tz: tzinfo = UTC)
         )
     else:
         lines.append("No action was planned.")
+
+    lines += ["", "## Evidence before action", ""]
+    lines += _evidence(incident, evidence)
 
     lines += ["", "## Approvals", ""]
     if status.approvals:
