@@ -36,7 +36,7 @@ def plan(*actions: str) -> Plan:
         hash="h",
         steps=[
             PlannedStep(index=i, action=a, target="Deployment/web") for i, a in enumerate(actions)
-        ],  # type: ignore[arg-type]
+        ],
     )
 
 
