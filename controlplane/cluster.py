@@ -141,6 +141,9 @@ def kwokctl_config(bin_dir: Path, port: int, own_ports: bool = False) -> str:
         "kwokControllerBinary": str(bin_dir / "kwok"),
         "kubeAuditPolicy": str(HERE / "audit-policy.yaml"),
         "disableQPSLimits": True,
+        # kwok serves the logs of its fake pods (pods/log through the API server) from the
+        # files its Logs and ClusterLogs objects name: the evidence capture reads them
+        "enableCRDs": ["Logs", "ClusterLogs"],
     }
     if own_ports:
         options.update({option: free_port() for option in PORT_OPTIONS})
