@@ -14,6 +14,8 @@ from __future__ import annotations
 import builtins
 import contextlib
 import copy
+import dataclasses
+import json
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
@@ -67,6 +69,7 @@ class Request:
     groups: tuple[str, ...] = ("system:masters", "system:authenticated")
     dry_run: bool = False
     field_validation: str = "Warn"  # Strict | Warn | Ignore
+    patching: bool = False  # a patch: a strict decoding error is a 422 about the patch
     warnings: list[str] = field(default_factory=list)
 
 
@@ -325,7 +328,7 @@ class Api:
             raise errors.conflict(info.plural, info.group, name)
         if (patched.get("metadata") or {}).get("name") != name:
             raise errors.bad_request("metadata.name: the name cannot be changed by a patch")
-        return self._write(info, old, patched, req, subresource)
+        return self._write(info, old, patched, dataclasses.replace(req, patching=True), subresource)
 
     def _apply_patch(
         self, doc: dict[str, Any], patch: Any, content_type: str, info: ResourceInfo
@@ -773,24 +776,52 @@ class Api:
     def _admit_custom(
         self, info: ResourceInfo, obj: dict[str, Any], req: Request
     ) -> dict[str, Any]:
-        """Prune unknown fields, default, and validate a custom resource against its schema."""
-        if not info.custom or info.schema is None:
+        """Drop unknown fields (as fieldValidation says); a custom resource is also
+        defaulted and validated against its schema."""
+        if not info.custom:
+            known = _BUILTIN_FIELDS.get(info.storage_key)
+            if known is None:
+                return obj
+            pruned_builtin, unknown = _prune_builtin(obj, known)
+            self._unknown_fields(info, pruned_builtin, unknown, req)
+            return pruned_builtin
+        if info.schema is None:
             return obj
         meta = obj.get("metadata")
         pruned, unknown = schema.prune(obj, info.schema)
-        if unknown:
-            messages = [f'unknown field "{path.lstrip(".")}"' for path in unknown]
-            if req.field_validation == "Strict":
-                raise errors.bad_request(
-                    f'{info.kind} in version "{info.version}" cannot be handled as a {info.kind}: '
-                    f"strict decoding error: {', '.join(messages)}"
-                )
-            if req.field_validation == "Warn":
-                req.warnings.extend(messages)
+        self._unknown_fields(info, obj, [path.lstrip(".") for path in unknown], req)
         result: dict[str, Any] = schema.apply_defaults(pruned, info.schema)
         result["metadata"] = meta
         self._validate_custom(info, result, req, name=str((meta or {}).get("name", "")))
         return result
+
+    @staticmethod
+    def _unknown_fields(
+        info: ResourceInfo, obj: dict[str, Any], unknown: builtins.list[str], req: Request
+    ) -> None:
+        """What fieldValidation makes of unknown fields: Strict refuses the write (a 400 for
+        a body, a 422 about the patch for a patch), Warn says so in Warning headers."""
+        if not unknown:
+            return
+        messages = [f'unknown field "{path}"' for path in unknown]
+        if req.field_validation == "Strict":
+            problem = f"strict decoding error: {', '.join(messages)}"
+            if req.patching:
+                patched = json.dumps(obj, separators=(",", ":"), sort_keys=True)
+                detail = f"Invalid value: {validation.go_quote(patched)}: {problem}"
+                cause = {"reason": "FieldValueInvalid", "message": detail, "field": "patch"}
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f' "" is invalid: patch: {detail}',
+                    details={"causes": [cause]},
+                )
+            raise errors.bad_request(
+                f'{info.kind} in version "{info.version}" cannot be handled as a {info.kind}: '
+                f"{problem}"
+            )
+        if req.field_validation == "Warn":
+            req.warnings.extend(messages)
 
     def _validate_custom(
         self, info: ResourceInfo, obj: dict[str, Any], req: Request, *, name: str
@@ -988,6 +1019,76 @@ class Api:
             new["metadata"].pop("ownerReferences", None)
         new["metadata"]["resourceVersion"] = self.store.next_rv()
         self.store.commit(info.storage_key, new, obj)
+
+
+# The fields of the built-in kinds' Go types, which kube-apiserver's decoder keeps (the
+# others are unknown: dropped, or refused with fieldValidation=Strict). Top level and
+# ObjectMeta only: below them, the emulator has no Go types.
+_OBJECT_META_FIELDS = frozenset(
+    {
+        "name",
+        "generateName",
+        "namespace",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+    }
+)
+_TYPE_META = ("apiVersion", "kind", "metadata")
+_SPEC_STATUS = (*_TYPE_META, "spec", "status")
+_BUILTIN_FIELDS: dict[tuple[str, str], frozenset[str]] = {
+    ("", "configmaps"): frozenset({*_TYPE_META, "data", "binaryData", "immutable"}),
+    ("", "secrets"): frozenset({*_TYPE_META, "data", "stringData", "type", "immutable"}),
+    ("", "serviceaccounts"): frozenset(
+        {*_TYPE_META, "secrets", "imagePullSecrets", "automountServiceAccountToken"}
+    ),
+    ("coordination.k8s.io", "leases"): frozenset({*_TYPE_META, "spec"}),
+    **{
+        key: frozenset(_SPEC_STATUS)
+        for key in (
+            ("", "namespaces"),
+            ("", "pods"),
+            ("", "services"),
+            ("", "nodes"),
+            ("apps", "deployments"),
+            ("apps", "replicasets"),
+            ("apps", "statefulsets"),
+            ("apps", "daemonsets"),
+            ("batch", "jobs"),
+            ("batch", "cronjobs"),
+            ("policy", "poddisruptionbudgets"),
+            ("autoscaling", "horizontalpodautoscalers"),
+        )
+    },
+}
+
+
+def _prune_builtin(
+    obj: dict[str, Any], known: frozenset[str]
+) -> tuple[dict[str, Any], builtins.list[str]]:
+    """`obj` without the fields its kind's Go type lacks, and their paths (in the body's
+    order, as the strict decoder reports them)."""
+    unknown: builtins.list[str] = []
+    result: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key not in known:
+            unknown.append(key)
+        elif key == "metadata" and isinstance(value, dict):
+            meta = {k: v for k, v in value.items() if k in _OBJECT_META_FIELDS}
+            unknown.extend(f"metadata.{k}" for k in value if k not in _OBJECT_META_FIELDS)
+            result[key] = meta
+        else:
+            result[key] = value
+    return result, unknown
 
 
 def _without_type(obj: Mapping[str, Any]) -> dict[str, Any]:

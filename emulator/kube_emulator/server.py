@@ -155,24 +155,9 @@ class ApiServer:
             user=user.name,
             groups=user.groups,
             dry_run=request.query.get("dryRun") == "All",
-            field_validation=request.query.get("fieldValidation", "Warn"),
+            field_validation=request.query.get("fieldValidation") or "Warn",
         )
-        if request.query.get("dryRun") not in (None, "", "All"):
-            # kube-apiserver validates the options object: a 422 naming it
-            options = {"POST": "Create", "PUT": "Update", "PATCH": "Patch"}.get(
-                request.method, "Delete"
-            )
-            detail = f'Unsupported value: ["{request.query["dryRun"]}"]: supported values: "All"'
-            error = errors.invalid(
-                f"{options}Options",
-                "meta.k8s.io",
-                "",
-                [{"reason": "FieldValueNotSupported", "message": detail, "field": "dryRun"}],
-                f'{options}Options.meta.k8s.io "" is invalid: dryRun: {detail}',
-            )
-            if error.details is not None:
-                error.details.pop("name", None)  # an options object has no name
-            raise error
+        _check_options(request)
         call = Call(
             verb=verb,
             group=target.info.group,
@@ -216,7 +201,8 @@ class ApiServer:
             return await self._hang(request, fault)
         if req.warnings:
             for warning in req.warnings:
-                response.headers.add("Warning", f'299 - "{warning}"')
+                quoted = warning.replace("\\", "\\\\").replace('"', '\\"')
+                response.headers.add("Warning", f'299 - "{quoted}"')
         return response
 
     # ------------------------------------------------- identity and authorization
@@ -740,6 +726,33 @@ def _names_resource_version(patch: Any) -> bool:
             for op in patch
         )
     return False
+
+
+def _check_options(request: web.Request) -> None:
+    """kube-apiserver validates a write's options object: a 422 naming it."""
+    options = {"POST": "Create", "PUT": "Update", "PATCH": "Patch"}.get(request.method, "Delete")
+    dry_run = request.query.get("dryRun")
+    validation = request.query.get("fieldValidation")
+    if dry_run not in (None, "", "All"):
+        field, detail = "dryRun", f'Unsupported value: ["{dry_run}"]: supported values: "All"'
+    elif options != "Delete" and validation not in (None, "", "Ignore", "Strict", "Warn"):
+        supported = '"", "Ignore", "Strict", "Warn"'
+        field, detail = (
+            "fieldValidation",
+            (f'Unsupported value: "{validation}": supported values: {supported}'),
+        )
+    else:
+        return
+    error = errors.invalid(
+        f"{options}Options",
+        "meta.k8s.io",
+        "",
+        [{"reason": "FieldValueNotSupported", "message": detail, "field": field}],
+        f'{options}Options.meta.k8s.io "" is invalid: {field}: {detail}',
+    )
+    if error.details is not None:
+        error.details.pop("name", None)  # an options object has no name
+    raise error
 
 
 def _dry(req: Request) -> Request:
