@@ -33,10 +33,14 @@ import yaml
 from remediator.core.models import API_VERSION, GROUP
 from remediator.reconcile import OperatorConfig
 
-from .demo_targets import Emulated, GivenCluster, admission_in_path, free_port
+from .demo_targets import MERGE, Emulated, GivenCluster, admission_in_path, free_port
 from .testing import OperatorThread
 
 MANAGED = {"remediator.dev/managed": "true"}
+LEAK_LOG = (
+    "heap at 91%\nheap at 99%\n"
+    "java.lang.OutOfMemoryError: Java heap space\n\tat com.example.payments.Cache.put\n"
+)
 POLICIES = Path(__file__).resolve().parents[2] / "remediations"
 WORKLOADS = (
     ("checkout", 3),
@@ -254,6 +258,69 @@ class Demo:
 
         return check
 
+    def evidence(self, incident: str) -> str:
+        """What `remediator evidence` prints for the incident (the same code, in-process)."""
+        import asyncio
+
+        from remediator.adapters.kube import KubeClient, load_configuration
+        from remediator.core.evidence import render
+        from remediator.executor.evidence import EvidenceCapture
+
+        status = self.get("incidents", incident).get("status") or {}
+        secret = (status.get("evidence") or {}).get("secret")
+        if not secret:
+            return f"(no evidence kept for {incident})"
+
+        async def read() -> dict[str, Any] | None:
+            kube = KubeClient(load_configuration(str(self.target.kubeconfig)))
+            try:
+                return await EvidenceCapture(kube, None).read(self.ns, secret)
+            finally:
+                await kube.close()
+
+        document = asyncio.run(read())
+        return render(document) if document else f"(Secret {secret} holds no evidence)"
+
+    def leak(self, app: str) -> list[str]:
+        """The pods of `app` as a memory leak leaves them: OOMKilled three times, the leak in
+        the previous container's log (where the cluster lets the demo set logs). The
+        memory-leak policy's restart replaces them; its evidence keeps this."""
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        pods = [
+            p
+            for p in self.rest.list("pods", self.ns)
+            if (p["metadata"].get("labels") or {}).get("app") == app
+            and not p["metadata"].get("deletionTimestamp")
+        ]
+        for pod in pods:
+            name, container = pod["metadata"]["name"], pod["spec"]["containers"][0]
+            status = {
+                "name": container["name"],
+                "image": container["image"],
+                "imageID": "",
+                "ready": True,
+                "started": True,
+                "restartCount": 3,
+                "state": {"running": {"startedAt": now}},
+                "lastState": {
+                    "terminated": {
+                        "reason": "OOMKilled",
+                        "exitCode": 137,
+                        "startedAt": now,
+                        "finishedAt": now,
+                    }
+                },
+            }
+            self.rest.request(
+                "PATCH",
+                self.rest.path("pods", name, self.ns) + "/status",
+                {"status": {"containerStatuses": [status]}},
+                content_type=MERGE,
+            )
+            self.target.set_log(name, container["name"], "heap at 97%\nstarted again\n")
+            self.target.set_log(name, container["name"], LEAK_LOG, previous=True)
+        return [p["metadata"]["name"] for p in pods]
+
     def play(self) -> str:
         # a real API server's eviction path (a pod deleted, replaced, scheduled, made Ready,
         # the budget recounted) takes seconds per pod, the emulator's milliseconds
@@ -289,9 +356,25 @@ class Demo:
                 else ("no restartedAt annotation on payments")
             )
 
+        leaking = self.leak("payments")
         self.incident("payments-memory", "ContainerMemoryLeak", "P2", deployment="payments")
+
+        def restarted_with_evidence() -> str | None:
+            evidence = self.get("incidents", "payments-memory")["status"].get("evidence") or {}
+            oom = [
+                p for p in evidence.get("pods") or [] if "OOMKilled" in p.get("lastTermination", "")
+            ]
+            if len(oom) != len(leaking):
+                return f"evidence shows {len(oom)} OOMKilled pod(s) of {len(leaking)}"
+            return restarted()
+
         self.report(
-            Scenario("memory leak → rolling restart", "payments-memory", "Remediated", restarted),
+            Scenario(
+                "memory leak → evidence → rolling restart",
+                "payments-memory",
+                "Remediated",
+                restarted_with_evidence,
+            ),
             self.wait("payments-memory", "Remediated", "Failed", "Blocked"),
         )
 
@@ -417,8 +500,11 @@ def run_operator(show: Demo, target: Target) -> None:
         if shutil.which("kubectl"):
             click.secho(f"\n$ kubectl get incidents -n {show.ns}", bold=True)
             click.echo(show.kubectl("get", "incidents", "-n", show.ns))
-            click.secho(f"\n$ kubectl describe incident {story} -n {show.ns}", bold=True)
-            click.echo(show.kubectl("describe", "incident", story, "-n", show.ns))
+            for shown in (story, "payments-memory"):
+                click.secho(f"\n$ kubectl describe incident {shown} -n {show.ns}", bold=True)
+                click.echo(show.kubectl("describe", "incident", shown, "-n", show.ns))
+        click.secho(f"\n$ remediator evidence payments-memory -n {show.ns}", bold=True)
+        click.echo(show.evidence("payments-memory"))
 
 
 @click.command()

@@ -49,6 +49,7 @@ PREFIXES = {
     "incidents": f"/apis/{GROUP}/{VERSION}",
     "remediationpolicies": f"/apis/{GROUP}/{VERSION}",
     "approvals": f"/apis/{GROUP}/{VERSION}",
+    "logs": "/apis/kwok.x-k8s.io/v1alpha1",  # kwok's fake pods' logs (a real kwok cluster)
     **dict.fromkeys(WEBHOOK_KINDS, "/apis/admissionregistration.k8s.io/v1"),
 }
 
@@ -233,6 +234,11 @@ class Emulated:
         path = self.box.kubeconfig_for(user, self.workdir / f"{user}.kubeconfig", ("sre",))
         return path, user
 
+    def set_log(self, pod: str, container: str, text: str, previous: bool = False) -> bool:
+        """What `pods/log` serves for the container (the kubelet's part, played here)."""
+        self.box.set_log(self.namespace, pod, container, text, previous=previous)
+        return True
+
     def writes(self) -> str:
         writes = [w for w in self.box.writes() if w.changed and w.user == "sandbox-admin"]
         return (
@@ -391,6 +397,32 @@ class GivenCluster:
         self.rest.create("rolebindings", binding, self.namespace)
 
     # ------------------------------------------------------------------ report
+    def set_log(self, pod: str, container: str, text: str, previous: bool = False) -> bool:
+        """What `pods/log` serves for the container, where kwok runs the pods (its Logs
+        objects name a CRI-format file on this machine); False elsewhere: a real kubelet
+        serves what the container wrote."""
+        try:
+            self.rest.list("logs", self.namespace)
+        except (NotFoundError, click.ClickException):
+            return False
+        path = self.workdir / f"{pod}-{container}{'-previous' if previous else ''}.log"
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
+        path.write_text("".join(f"{stamp} stdout F {line}\n" for line in text.splitlines()))
+        key = "previousLogsFile" if previous else "logsFile"
+        found = self.rest.find("logs", pod, self.namespace)
+        if found is None:
+            body = {
+                "apiVersion": "kwok.x-k8s.io/v1alpha1",
+                "kind": "Logs",
+                "metadata": {"name": pod},
+                "spec": {"logs": [{"containers": [container], key: str(path)}]},
+            }
+            self.rest.create("logs", body, self.namespace)
+        else:
+            found["spec"]["logs"][0][key] = str(path)
+            self.rest.request("PUT", self.rest.path("logs", pod, self.namespace), found)
+        return True
+
     def writes(self) -> str:
         """What the API shows of the operator's writes (the API server's own record of them
         is its audit log, which the API does not serve)."""
