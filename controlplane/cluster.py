@@ -86,10 +86,21 @@ def build() -> Path:
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# Ports of a cluster with its own: below kwokctl's (counting down from 32767) and the
+# kernel's ephemeral range (from 32768), where no client's passing socket takes one while
+# its component restarts (a connect() to a port nobody listens on can even bind that very
+# port: TCP's self-connect)
+OWN_PORTS = range(20000, 30000)
+
+
+def own_port(taken: set[int]) -> int:
+    import random
+
+    while True:
+        port = random.choice(OWN_PORTS)
+        if port not in taken and not port_taken(port):
+            taken.add(port)
+            return port
 
 
 def port_taken(port: int) -> bool:
@@ -126,9 +137,9 @@ PORT_OPTIONS = (
 
 def kwokctl_config(bin_dir: Path, port: int, own_ports: bool = False) -> str:
     """kwokctl's configuration: local binaries only, everything bound to loopback. With
-    `own_ports` every component listens on a port the kernel picks from its ephemeral range,
-    away from the ports kwokctl hands out: a component SIGKILLed and restarted (`restart`)
-    gets its port back, not lost to a cluster that another session starts meanwhile."""
+    `own_ports` every component listens on a port of `OWN_PORTS`, away from the ports
+    kwokctl hands out: a component SIGKILLed and restarted (`restart`) gets its port back,
+    not lost to a cluster that another session starts meanwhile."""
     options: dict[str, Any] = {
         "runtime": "binary",
         "bindAddress": "127.0.0.1",
@@ -146,7 +157,8 @@ def kwokctl_config(bin_dir: Path, port: int, own_ports: bool = False) -> str:
         "enableCRDs": ["Logs", "ClusterLogs"],
     }
     if own_ports:
-        options.update({option: free_port() for option in PORT_OPTIONS})
+        taken: set[int] = set()
+        options.update({option: own_port(taken) for option in PORT_OPTIONS})
     if port:
         options["kubeApiserverPort"] = port
     elif not own_ports:
@@ -467,43 +479,68 @@ def restart(name: str, component: str, timeout: float = 60) -> float:
         if b"=" in line
     )
     cwd = os.readlink(proc / "cwd")
-    killed = time.monotonic()
-    os.kill(pid, signal.SIGKILL)
-    _wait_gone(pid)
-    with (workdir / "logs" / f"{component}.log").open("ab") as log:
-        child = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # as kwokctl's: outlives whoever restarted it
-        )
-    pid_file.write_text(f"{child.pid}")
-    deadline = killed + timeout
     options = _kwok_options(workdir / "kwok.yaml")
-    try:
-        if component == "etcd":
-            _wait_ready(f"http://127.0.0.1:{options['etcdPort']}/readyz", None, deadline, child)
-        if component in ("etcd", "kube-apiserver"):
-            # through the API server: it serves again once its storage answers
-            port = options["kubeApiserverPort"]
-            certs = (workdir / "pki" / "admin.crt", workdir / "pki" / "admin.key")
-            process = child if component == "kube-apiserver" else None
-            _wait_ready(f"https://127.0.0.1:{port}/readyz", certs, deadline, process)
-    except ClusterError as e:
-        # e.g. "address already in use": another cluster starting took the free port
-        log_file = workdir / "logs" / f"{component}.log"
-        raise ClusterError(f"{component} of {name}: {e}\n{log_file}:\n{tail(log_file)}") from None
-    return time.monotonic() - killed
+    log_file = workdir / "logs" / f"{component}.log"
+    killed = time.monotonic()
+    deadline = killed + timeout
+    os.kill(pid, signal.SIGKILL)
+    # a SIGKILLed Go process shows as a zombie while its threads still exit and hold its
+    # sockets: its ports are free a moment later
+    _wait_gone(pid, [int(options[o]) for o in COMPONENT_PORTS.get(component, ())], deadline)
+    while True:
+        logged = log_file.stat().st_size
+        with log_file.open("ab") as log:
+            child = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # as kwokctl's: outlives whoever restarted it
+            )
+        pid_file.write_text(f"{child.pid}")
+        try:
+            if component == "etcd":
+                url = f"http://127.0.0.1:{options['etcdPort']}/readyz"
+                _wait_ready(url, None, deadline, child)
+            if component in ("etcd", "kube-apiserver"):
+                # through the API server: it serves again once its storage answers
+                url = f"https://127.0.0.1:{options['kubeApiserverPort']}/readyz"
+                certs = (workdir / "pki" / "admin.crt", workdir / "pki" / "admin.key")
+                process = child if component == "kube-apiserver" else None
+                _wait_ready(url, certs, deadline, process)
+        except ClusterError as e:
+            with log_file.open("rb") as f:
+                f.seek(logged)
+                said = f.read().decode(errors="replace")
+            if "address already in use" in said and time.monotonic() < deadline:
+                say(f"{component} found its port still held; starting it again")
+                time.sleep(0.5)
+                continue
+            raise ClusterError(
+                f"{component} of {name}: {e}\n{log_file}:\n{tail(log_file)}"
+            ) from None
+        return time.monotonic() - killed
 
 
-def _wait_gone(pid: int) -> None:
-    while _alive(pid):
+# the ports each component listens on, by kwok.yaml's options
+COMPONENT_PORTS = {
+    "etcd": ("etcdPort", "etcdPeerPort"),
+    "kube-apiserver": ("kubeApiserverPort",),
+    "kube-controller-manager": ("kubeControllerManagerPort",),
+    "kube-scheduler": ("kubeSchedulerPort",),
+    "kwok-controller": ("kwokControllerPort",),
+}
+
+
+def _wait_gone(pid: int, ports: list[int], deadline: float) -> None:
+    while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
     with contextlib.suppress(ChildProcessError):  # our own child (an earlier restart): reap
         os.waitpid(pid, os.WNOHANG)
+    while any(port_taken(port) for port in ports) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _wait_ready(
@@ -555,8 +592,8 @@ def main(argv: list[str] | None = None) -> int:
     p_up.add_argument(
         "--own-ports",
         action="store_true",
-        help="every component on a kernel-picked port, none kwokctl would give another cluster "
-        "(for a cluster whose components are restarted)",
+        help="every component on a port of its own (20000-29999), none kwokctl would give "
+        "another cluster (for a cluster whose components are restarted)",
     )
     p_up.add_argument("--json", action="store_true", help="print the cluster's files as JSON")
     p_down = sub.add_parser("down", help="stop every process of the cluster")
