@@ -4,9 +4,11 @@ remediator-system/remediator) rendered by `kubectl kustomize deploy/`."""
 
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +28,25 @@ def create_shipped_configmaps(core: client.CoreV1Api) -> None:
             core.create_namespaced_config_map(doc["metadata"]["namespace"], doc)
 
 
-def rendered(*kinds: str) -> list[dict[str, Any]]:
-    """The documents of `kubectl kustomize deploy/` of these kinds (skips without kubectl)."""
+@cache
+def render(path: str = "deploy") -> tuple[dict[str, Any], ...]:
+    """The documents of `kubectl kustomize PATH` (skips without kubectl), rendered once:
+    read them, or change a copy (`rendered`)."""
     if shutil.which("kubectl") is None:
-        pytest.skip("kubectl is not installed on this machine")
-    out = subprocess.run(
-        ["kubectl", "kustomize", str(ROOT / "deploy")],
+        pytest.skip("kubectl is not installed on this machine (kubectl kustomize renders)")
+    proc = subprocess.run(
+        ["kubectl", "kustomize", str(ROOT / path)],
         capture_output=True,
         text=True,
-        check=True,
         timeout=60,
-    ).stdout
-    return [d for d in yaml.safe_load_all(out) if d and d["kind"] in kinds]
+    )
+    assert proc.returncode == 0, f"kubectl kustomize {path} failed:\n{proc.stderr}"
+    return tuple(d for d in yaml.safe_load_all(proc.stdout) if d)
+
+
+def rendered(*kinds: str) -> list[dict[str, Any]]:
+    """The documents of `kubectl kustomize deploy/` of these kinds, a copy of their own."""
+    return [copy.deepcopy(d) for d in render() if d["kind"] in kinds]
 
 
 def create_rbac(api: client.ApiClient, documents: list[dict[str, Any]]) -> dict[str, Any]:

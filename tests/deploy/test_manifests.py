@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +24,13 @@ import yaml
 
 from remediator.cli import run
 
+from .shipped import render
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 KUBERNETES_VERSION = "1.32.0"
 NAMESPACE = "remediator-system"
 VARIANTS = ["deploy", "deploy/overlays/namespaced", "deploy/overlays/cert-manager"]
-
-
-@cache
-def render(path: str = "deploy") -> tuple[dict[str, Any], ...]:
-    if shutil.which("kubectl") is None:
-        pytest.skip("kubectl is not installed on this machine (kubectl kustomize renders)")
-    proc = subprocess.run(
-        ["kubectl", "kustomize", str(ROOT / path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, f"kubectl kustomize {path} failed:\n{proc.stderr}"
-    return tuple(d for d in yaml.safe_load_all(proc.stdout) if d)
 
 
 def one(docs: tuple[dict[str, Any], ...], kind: str, name: str) -> dict[str, Any]:
