@@ -60,6 +60,22 @@ def acted(
     return PastAction("shop", target, policy, incident, NOW - timedelta(minutes=minutes_ago))
 
 
+def case(
+    expected: Verdict,
+    *,
+    id: str,
+    namespace: str = "shop",
+    config: GlobalConfig | None = None,
+    guards: dict[str, Any] | None = None,
+    history: list[PastAction] | None = None,
+    active: int = 0,
+) -> Any:
+    """A row of the guards table: what `check_guards` decides for these inputs."""
+    return pytest.param(
+        namespace, config or GlobalConfig(), guards or {}, history or [], active, expected, id=id
+    )
+
+
 def test_active_remediations_count_remediating_and_verifying_incidents() -> None:
     phases = [
         "Pending",
@@ -75,35 +91,22 @@ def test_active_remediations_count_remediating_and_verifying_incidents() -> None
 @pytest.mark.parametrize(
     ("namespace", "config", "guards", "history", "active", "expected"),
     [
-        pytest.param("shop", GlobalConfig(), {}, [], 0, Verdict(True), id="nothing in the way"),
-        pytest.param(
-            "shop",
-            GlobalConfig(paused=True),
-            {},
-            [],
-            0,
+        case(Verdict(True), id="nothing in the way"),
+        case(
             Verdict(False, reasons.PAUSED, "paused: remediation is paused operator-wide"),
             id="paused",
+            config=GlobalConfig(paused=True),
         ),
-        pytest.param(
-            "kube-system",
-            GlobalConfig(),
-            {},
-            [],
-            0,
+        case(
             Verdict(
                 False,
                 reasons.PROTECTED_NAMESPACE,
                 "protected namespace: kube-system is never remediated automatically",
             ),
             id="protected namespace",
+            namespace="kube-system",
         ),
-        pytest.param(
-            "shop",
-            GlobalConfig(),
-            {},
-            [acted(30), acted(3, incident="inc-9")],
-            0,
+        case(
             Verdict(
                 False,
                 reasons.COOLDOWN,
@@ -111,32 +114,18 @@ def test_active_remediations_count_remediating_and_verifying_incidents() -> None
                 " cooldown is 10m",
             ),
             id="cooldown names the last action",
+            history=[acted(30), acted(3, incident="inc-9")],
         ),
-        pytest.param("shop", GlobalConfig(), {}, [acted(11)], 0, Verdict(True), id="cooldown over"),
-        pytest.param(
-            "shop",
-            GlobalConfig(),
-            {},
-            [acted(1, target="Deployment/cart")],
-            0,
-            Verdict(True),
-            id="cooldown is per target",
+        case(Verdict(True), id="cooldown over", history=[acted(11)]),
+        case(
+            Verdict(True), id="cooldown is per target", history=[acted(1, target="Deployment/cart")]
         ),
-        pytest.param(
-            "shop",
-            GlobalConfig(),
-            {},
-            [acted(1, incident="inc-1")],
-            0,
+        case(
             Verdict(True),
             id="this incident's own actions do not count",
+            history=[acted(1, incident="inc-1")],
         ),
-        pytest.param(
-            "shop",
-            GlobalConfig(),
-            {"cooldown": "1m", "maxActionsPerTargetPerHour": 2},
-            [acted(50), acted(20), acted(70)],
-            0,
+        case(
             Verdict(
                 False,
                 reasons.TARGET_RATE_LIMIT,
@@ -144,30 +133,24 @@ def test_active_remediations_count_remediating_and_verifying_incidents() -> None
                 " the limit is 2",
             ),
             id="target rate limit counts the last hour",
+            guards={"cooldown": "1m", "maxActionsPerTargetPerHour": 2},
+            history=[acted(50), acted(20), acted(70)],
         ),
-        pytest.param(
-            "shop",
-            GlobalConfig(),
-            {"cooldown": "1m", "maxActionsPerPolicyPerHour": 2},
-            [
-                acted(5, target="Deployment/a"),
-                acted(6, target="Deployment/b"),
-                acted(7, policy="q"),
-            ],
-            0,
+        case(
             Verdict(
                 False,
                 reasons.POLICY_RATE_LIMIT,
                 "policy rate limit: policy p took 2 actions in the last hour; the limit is 2",
             ),
             id="policy rate limit across targets",
+            guards={"cooldown": "1m", "maxActionsPerPolicyPerHour": 2},
+            history=[
+                acted(5, target="Deployment/a"),
+                acted(6, target="Deployment/b"),
+                acted(7, policy="q"),
+            ],
         ),
-        pytest.param(
-            "shop",
-            GlobalConfig(max_concurrent=2),
-            {},
-            [],
-            2,
+        case(
             Verdict(
                 False,
                 reasons.MAX_CONCURRENT,
@@ -175,22 +158,18 @@ def test_active_remediations_count_remediating_and_verifying_incidents() -> None
                 retry_after=5,
             ),
             id="max concurrent is temporary",
+            config=GlobalConfig(max_concurrent=2),
+            active=2,
         ),
-        pytest.param(
-            "kube-system",
-            GlobalConfig(paused=True, max_concurrent=1),
-            {},
-            [acted(1)],
-            3,
+        case(
             Verdict(False, reasons.PAUSED, "paused: remediation is paused operator-wide"),
             id="paused is checked first",
+            namespace="kube-system",
+            config=GlobalConfig(paused=True, max_concurrent=1),
+            history=[acted(1)],
+            active=3,
         ),
-        pytest.param(
-            "shop",
-            GlobalConfig(max_concurrent=1),
-            {"maxActionsPerTargetPerHour": 1},
-            [acted(1)],
-            3,
+        case(
             Verdict(
                 False,
                 reasons.COOLDOWN,
@@ -198,6 +177,10 @@ def test_active_remediations_count_remediating_and_verifying_incidents() -> None
                 " cooldown is 10m",
             ),
             id="cooldown before the rate limits and concurrency",
+            config=GlobalConfig(max_concurrent=1),
+            guards={"maxActionsPerTargetPerHour": 1},
+            history=[acted(1)],
+            active=3,
         ),
     ],
 )
