@@ -4,9 +4,10 @@ emulator: what it keeps in the view, and how it gets over dropped watches and 41
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,23 @@ def policy(name: str, namespace: str = "shop", alert: str = "HighErrorRate") -> 
     }
 
 
+def incident_listings(box: Sandbox) -> int:
+    """How many times the incidents were listed (an informer lists when it starts over)."""
+    return box.request_counts()[("list", GROUP, "incidents")]
+
+
+@contextlib.asynccontextmanager
+async def following(informer: Informer) -> AsyncIterator[None]:
+    """The informer following its watch meanwhile, cancelled after."""
+    task = asyncio.create_task(informer.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
 def run_with_informer(
     box: Sandbox, body: Callable[[Informer, ClusterView], Any], *, page: int = 2
 ) -> None:
@@ -109,8 +127,7 @@ def test_the_view_is_filled_in_pages_then_follows_the_watch(box: Sandbox) -> Non
         assert [p.metadata.name for p in view.candidates("shop", "HighErrorRate")] == ["scale"]
         assert view.candidates("shop", "Other") == []
         assert view.policy("other", "elsewhere") is not None
-        following = asyncio.create_task(informer.run())
-        try:
+        async with following(informer):
             box.call(lambda: api.internal_create(GROUP, "incidents", incident("new")))
             box.call(lambda: api.internal_delete(GROUP, "incidents", "shop", "i-1"))
             box.call(lambda: api.internal_delete(GROUP, "remediationpolicies", "shop", "scale"))
@@ -122,14 +139,10 @@ def test_the_view_is_filled_in_pages_then_follows_the_watch(box: Sandbox) -> Non
                     and view.candidates("shop", "HighErrorRate") == []
                 ),
             )
-        finally:
-            following.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await following
 
     run_with_informer(box, body)
     # five incidents in pages of two
-    assert box.request_counts()[("list", GROUP, "incidents")] - before == 3
+    assert incident_listings(box) - before == 3
 
 
 def test_a_410_makes_a_new_listing_that_drops_what_it_did_not_return(box: Sandbox) -> None:
@@ -143,17 +156,12 @@ def test_a_410_makes_a_new_listing_that_drops_what_it_did_not_return(box: Sandbo
         # deleted while nobody watches; the next watch from the old version gets 410 Gone
         box.call(lambda: api.internal_delete(GROUP, "incidents", "shop", "i-0"))
         box.faults.add(verb="watch", resource="incidents", gone_on_rewatch=True, count=1)
-        lists = box.request_counts()[("list", GROUP, "incidents")]
-        following = asyncio.create_task(informer.run())
-        try:
+        lists = incident_listings(box)
+        async with following(informer):
             await eventually("a new listing", lambda: names(view) == {"i-1", "i-2"})
-            assert box.request_counts()[("list", GROUP, "incidents")] > lists
+            assert incident_listings(box) > lists
             box.call(lambda: api.internal_create(GROUP, "incidents", incident("after")))
             await eventually("the watch again", lambda: "after" in names(view))
-        finally:
-            following.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await following
 
     run_with_informer(box, body)
     assert box.faults.injected() == {"gone": 1}
@@ -168,19 +176,14 @@ def test_a_dropped_watch_resumes_from_the_last_version(box: Sandbox) -> None:
         box.faults.add(
             verb="watch", resource="incidents", drop_watch_after=0.2, abrupt=True, count=2
         )
-        lists = box.request_counts()[("list", GROUP, "incidents")]
-        following = asyncio.create_task(informer.run())
-        try:
+        lists = incident_listings(box)
+        async with following(informer):
             for i in range(1, 4):
                 box.call(lambda i=i: api.internal_create(GROUP, "incidents", incident(f"i-{i}")))
                 await asyncio.sleep(0.3)
             await eventually("every incident", lambda: len(names(view)) == 4)
             # the watch was dropped and started again from where it was: no new listing
-            assert box.request_counts()[("list", GROUP, "incidents")] == lists
-        finally:
-            following.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await following
+            assert incident_listings(box) == lists
 
     run_with_informer(box, body)
     assert box.faults.injected() == {"drop_watch": 2}
@@ -192,8 +195,7 @@ def test_an_invalid_policy_is_not_kept_and_an_edit_moves_it(box: Sandbox) -> Non
 
     async def body(informer: Informer, view: ClusterView) -> None:
         await informer.fill()
-        following = asyncio.create_task(informer.run())
-        try:
+        async with following(informer):
 
             def edit(alert: str, steps: list[dict[str, Any]]) -> None:
                 # a copy: the emulator's own object must not change but by the update
@@ -210,9 +212,5 @@ def test_an_invalid_policy_is_not_kept_and_an_edit_moves_it(box: Sandbox) -> Non
             box.call(lambda: edit("Other", [{"action": "scale", "to": 3, "by": 1}]))
             await eventually("the invalid policy gone", lambda: view.policy("shop", "p") is None)
             assert view.candidates("shop", "Other") == []
-        finally:
-            following.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await following
 
     run_with_informer(box, body)
