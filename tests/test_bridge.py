@@ -8,7 +8,6 @@ import copy
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-import yaml
 from kubernetes import client
 from structlog.testing import capture_logs
 
@@ -31,55 +29,15 @@ from remediator.bridge import BridgeConfig
 from remediator.core.alerts import incident_name
 from remediator.reconcile import OperatorConfig
 from remediator_devtools.testing import OperatorThread
+from support.alertmanager import FINGERPRINT, alert, payload
+from support.crds import install_crds
+from support.policies import GROUP, VERSION
+from support.ports import free_port
+from support.waiting import wait_healthy
 
 TOKEN = "s3cret-token-for-tests"
-GROUP, VERSION = "remediator.dev", "v1alpha1"
 NAMESPACES = ("shop", "alerts", "payments", "kube-system-ish")
-FINGERPRINT = "c4d2a7e9f0b1a2b3"
 ROOT = Path(__file__).resolve().parents[1]
-STARTS = "2024-05-01T10:00:00.123456789Z"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def alert(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "status": "firing",
-        "labels": {
-            "alertname": "HighErrorRate",
-            "severity": "critical",
-            "namespace": "shop",
-            "deployment": "web",
-        },
-        "annotations": {"summary": "5xx above 5%", "description": "checkout fails"},
-        "startsAt": STARTS,
-        "endsAt": "0001-01-01T00:00:00Z",
-        "generatorURL": "http://prometheus:9090/graph",
-        "fingerprint": FINGERPRINT,
-    }
-    body.update(overrides)
-    return body
-
-
-def payload(*alerts: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "receiver": "remediator",
-        "status": "firing",
-        "alerts": list(alerts) or [alert()],
-        "groupLabels": {"alertname": "HighErrorRate"},
-        "commonLabels": {"alertname": "HighErrorRate"},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager:9093",
-        "version": "4",
-        "groupKey": '{}:{alertname="HighErrorRate"}',
-        "truncatedAlerts": 0,
-    }
-    body.update(overrides)
-    return body
 
 
 def resolved(body: dict[str, Any]) -> dict[str, Any]:
@@ -95,13 +53,6 @@ NAME = incident_name(FINGERPRINT, datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=
 
 
 # ------------------------------------------------------------------------ fixtures
-def install_crds(api: client.ApiClient) -> None:
-    """As tests/flows/conftest.py does: the generated CRDs of crds/."""
-    ext = client.ApiextensionsV1Api(api)
-    for path in sorted((ROOT / "crds").glob("*.yaml")):
-        ext.create_custom_resource_definition(yaml.safe_load(path.read_text()))
-
-
 @dataclass
 class Kube:
     box: Sandbox
@@ -481,20 +432,6 @@ def _post(url: str, body: Any, token: str = TOKEN) -> tuple[int, dict[str, Any]]
         return e.code, json.loads(e.read())
 
 
-def _wait_healthy(url: str, timeout: float = 20) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def test_the_operator_serves_the_bridge(kube: Kube) -> None:
     """`remediator run --bridge-port`: the bridge in the operator process, whose
     reconciler then takes the Incident (no policy here: NoPolicy)."""
@@ -505,7 +442,7 @@ def test_the_operator_serves_the_bridge(kube: Kube) -> None:
     assert kube.box.kubeconfig is not None
     with OperatorThread(kube.box.kubeconfig, operator_config):
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url)
+        wait_healthy(url)
         assert _post(f"{url}/alerts", payload(), token="nope")[0] == 401
         status, body = _post(f"{url}/alerts", payload())
         assert (status, body["created"]) == (200, 1)
@@ -515,7 +452,7 @@ def test_the_operator_serves_the_bridge(kube: Kube) -> None:
             time.sleep(0.1)
     # stopped with the operator
     with pytest.raises(OSError, match="refused"):
-        _wait_healthy(url, timeout=0)
+        wait_healthy(url, timeout=0)
 
 
 def test_the_standalone_command(kube: Kube, tmp_path: Path) -> None:
@@ -544,7 +481,7 @@ def test_the_standalone_command(kube: Kube, tmp_path: Path) -> None:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url)
+        wait_healthy(url)
         status, body = _post(f"{url}/alerts", payload())
         assert (status, body["created"]) == (200, 1)
         assert kube.incident("shop", NAME)["spec"]["severity"] == "P0"

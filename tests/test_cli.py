@@ -20,30 +20,29 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-import remediator.main  # registers the operator's handlers (into Kopf's default registry)
 from kube_emulator import Sandbox
 from remediator import __version__
-from remediator.reconcile import OperatorConfig
 from remediator_devtools.testing import OperatorThread
+from support.crds import install_crds
+from support.kopf_registry import remediator_registry  # noqa: F401  (autouse)
+from support.operator_settings import operator_config
+from support.policies import (
+    GROUP,
+    RESTART,
+    VERSION,
+    approvals,
+    incident_spec,
+    policy_spec,
+    resource,
+)
+from support.ports import free_port
+from support.waiting import wait_for
+from support.workloads import apply_deployment, deployment
 
 ROOT = Path(__file__).resolve().parents[1]
-GROUP, VERSION = "remediator.dev", "v1alpha1"
 NS = "shop"
 _SCRIPT = Path(sys.executable).with_name("remediator")
 REMEDIATOR = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "remediator"]
-# Captured at collection, before any test runs: `kopf run` with an explicit registry (as
-# KopfRunner in tests/sandbox/test_kopf.py does) replaces Kopf's process-wide default
-# registry, and OperatorThread runs whatever registry is the default.
-HANDLERS = kopf.get_default_registry()
-assert remediator.main.handlers
-
-
-@pytest.fixture(autouse=True)
-def _remediator_registry() -> Iterator[None]:
-    previous = kopf.get_default_registry()
-    kopf.set_default_registry(HANDLERS)
-    yield
-    kopf.set_default_registry(previous)
 
 
 # ---------------------------------------------------------------- helpers
@@ -101,23 +100,6 @@ def background(tmp_path: Path) -> Iterator[Callable[..., Background]]:
             bg.proc.wait(10)
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass
 class World:
     """A sandbox with the CRDs, the namespaces, a Deployment `web` and a restart policy."""
@@ -135,21 +117,12 @@ class World:
         return client.CustomObjectsApi(self.api)
 
     def incident(self, name: str, severity: str) -> None:
+        """An incident of HighErrorRate on the Deployment web."""
+        self.create_incident(name, incident_spec(severity=severity))
+
+    def create_incident(self, name: str, spec: dict[str, Any], namespace: str = NS) -> None:
         self.custom.create_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            NS,
-            "incidents",
-            {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": "Incident",
-                "metadata": {"name": name},
-                "spec": {
-                    "alertname": "HighErrorRate",
-                    "severity": severity,
-                    "labels": {"deployment": "web"},
-                },
-            },
+            GROUP, VERSION, namespace, "incidents", resource("Incident", name, spec)
         )
 
     def get(self, plural: str, name: str) -> dict[str, Any]:
@@ -182,42 +155,18 @@ def _world(box: Sandbox) -> Iterator[World]:
     configuration = client.Configuration()
     config.load_kube_config(config_file=str(box.kubeconfig), client_configuration=configuration)
     api = client.ApiClient(configuration)
-    ext = client.ApiextensionsV1Api(api)
-    for path in sorted((ROOT / "crds").glob("*.yaml")):
-        ext.create_custom_resource_definition(yaml.safe_load(path.read_text()))
+    install_crds(api)
     core = client.CoreV1Api(api)
     for ns in (NS, "remediator-system"):
         core.create_namespace({"metadata": {"name": ns}})
-    client.AppsV1Api(api).create_namespaced_deployment(
-        NS,
-        {
-            "metadata": {"name": "web"},
-            "spec": {
-                "replicas": 2,
-                "selector": {"matchLabels": {"app": "web"}},
-                "template": {
-                    "metadata": {"labels": {"app": "web"}},
-                    "spec": {"containers": [{"name": "app", "image": "example/web:v1"}]},
-                },
-            },
-        },
-    )
+    apply_deployment(api, NS, deployment("web"))
     box.settle()
     client.CustomObjectsApi(api).create_namespaced_custom_object(
         GROUP,
         VERSION,
         NS,
         "remediationpolicies",
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "RemediationPolicy",
-            "metadata": {"name": "restart"},
-            "spec": {
-                "match": {"alertnames": ["HighErrorRate"]},
-                "target": {"kind": "Deployment", "nameFromLabel": "deployment"},
-                "steps": [{"action": "restartPods"}],
-            },
-        },
+        resource("RemediationPolicy", "restart", policy_spec(RESTART)),
     )
     yield World(box, api)
     api.close()
@@ -235,26 +184,19 @@ def world(tmp_path: Path) -> Iterator[World]:
 @pytest.fixture
 def gated(tmp_path: Path) -> Iterator[World]:
     """As `world`, anonymous refused, with the operator (and its webhooks) running in-process."""
-    operator_config = OperatorConfig(
-        tick_seconds=0.2,
-        retry_seconds=0.3,
-        approval_key=b"cli-tests-approval-key",
-        webhook_managed=True,
-        webhook_insecure=True,
-    )
     with (
         Sandbox(
             kubeconfig=tmp_path / "kubeconfig", bookmark_interval=0.5, anonymous_is_admin=False
         ) as box,
         _world(box) as world,
-        OperatorThread(world.kubeconfig, operator_config),
+        OperatorThread(world.kubeconfig, operator_config(b"cli-tests-approval-key")),
     ):
         adm = client.AdmissionregistrationV1Api(world.api)
 
         def registered() -> bool:
             return any(c.webhooks for c in adm.list_mutating_webhook_configuration().items)
 
-        wait_for("the operator's webhooks", registered)
+        wait_for("the operator's webhooks", registered, timeout=15)
         yield world
 
 
@@ -295,7 +237,11 @@ def test_sandbox_serves_kubectl_until_interrupted(
 ) -> None:
     kubeconfig, port = tmp_path / "sandbox.kubeconfig", free_port()
     bg = background("sandbox", "--kubeconfig", str(kubeconfig), "--port", str(port))
-    wait_for("the serving line", lambda: "serving on" in bg.output() or bg.proc.poll() is not None)
+    wait_for(
+        "the serving line",
+        lambda: "serving on" in bg.output() or bg.proc.poll() is not None,
+        timeout=15,
+    )
     assert bg.proc.poll() is None, bg.output()
     assert f"127.0.0.1:{port}" in bg.output()
     assert f"kubectl --kubeconfig {kubeconfig} get ns" in bg.output()
@@ -352,17 +298,8 @@ def test_run_does_not_touch_other_namespaces(
     world: World, background: Callable[..., Background]
 ) -> None:
     client.CoreV1Api(world.api).create_namespace({"metadata": {"name": "elsewhere"}})
-    world.custom.create_namespaced_custom_object(
-        GROUP,
-        VERSION,
-        "elsewhere",
-        "incidents",
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "Incident",
-            "metadata": {"name": "inc-x"},
-            "spec": {"alertname": "HighErrorRate", "severity": "P2"},
-        },
+    world.create_incident(
+        "inc-x", {"alertname": "HighErrorRate", "severity": "P2"}, namespace="elsewhere"
     )
     world.incident("inc-1", "P2")
     bg = background("run", "--kubeconfig", str(world.kubeconfig), "--namespace", NS)
@@ -405,12 +342,7 @@ def test_approve_stamps_the_user_and_remediates(gated: World) -> None:
     }
     body = gated.wait_phase("inc-1", "Remediated", "Failed", "Rejected")
     assert body["status"]["phase"] == "Remediated", body["status"]
-    [record] = body["status"]["approvals"]
-    assert (record["approver"], record["decision"], record["counted"]) == (
-        "alice@example.com",
-        "approve",
-        True,
-    )
+    assert approvals(body) == [("alice@example.com", "approve", True)]
 
 
 def test_reject_ends_the_incident(gated: World) -> None:
@@ -438,18 +370,7 @@ def test_approve_an_unknown_incident_fails_clearly(gated: World) -> None:
 
 
 def test_approve_an_incident_without_a_plan_fails_clearly(gated: World) -> None:
-    gated.custom.create_namespaced_custom_object(
-        GROUP,
-        VERSION,
-        NS,
-        "incidents",
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "Incident",
-            "metadata": {"name": "inc-2"},
-            "spec": {"alertname": "DiskFull", "severity": "P1"},
-        },
-    )
+    gated.create_incident("inc-2", {"alertname": "DiskFull", "severity": "P1"})
     gated.wait_phase("inc-2", "NoPolicy")
     kubeconfig = _user_kubeconfig(gated, "alice@example.com")
     proc = remediator("approve", "inc-2", "-n", NS, "--kubeconfig", str(kubeconfig))

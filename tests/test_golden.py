@@ -26,50 +26,23 @@ from click.testing import CliRunner
 
 from remediator.cli import main
 from remediator.cli.files import load_policies
+from support.golden import GOLDEN, PAYLOADS, POLICIES, decided, decided_at, simulate
 
-ROOT = Path(__file__).resolve().parents[1]
-GOLDEN = ROOT / "tests" / "golden"
-POLICIES = ROOT / "remediations"
 NOW = "2026-11-28T04:00:00Z"
 UPDATE = os.environ.get("REMEDIATOR_UPDATE_GOLDEN") == "1"
-PAYLOADS = sorted((GOLDEN / "alerts").glob("*.json"))
-
-
-def simulate(payload: Path) -> dict[str, Any]:
-    result = CliRunner().invoke(
-        main,
-        [
-            "simulate",
-            "--alert",
-            str(payload),
-            "--policies",
-            str(POLICIES),
-            "--state",
-            str(GOLDEN / "state"),
-            "--namespace-default",
-            "shop",
-            "--now",
-            NOW,
-            "--output",
-            "json",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    decided: dict[str, Any] = json.loads(result.stdout)
-    return decided
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=[p.stem for p in PAYLOADS])
 def test_decision_matches_golden(payload: Path) -> None:
     expected_file = GOLDEN / "expected" / payload.name
-    decided = simulate(payload)
+    decision = decided_at(payload, GOLDEN / "state", NOW)
     if UPDATE:
-        expected_file.write_text(json.dumps(decided, indent=2, ensure_ascii=False) + "\n")
+        expected_file.write_text(json.dumps(decision, indent=2, ensure_ascii=False) + "\n")
     assert expected_file.exists(), (
         f"no expected decision for {payload.name}; run with REMEDIATOR_UPDATE_GOLDEN=1"
     )
     expected = json.loads(expected_file.read_text())
-    assert decided == expected, (
+    assert decision == expected, (
         f"the decision for {payload.name} changed; if intended, regenerate with"
         " REMEDIATOR_UPDATE_GOLDEN=1 and review the diff"
     )
@@ -103,19 +76,8 @@ def test_golden_set_covers_the_special_cases() -> None:
 
 
 def test_text_output_tells_the_whole_decision() -> None:
-    result = CliRunner().invoke(
-        main,
-        [
-            "simulate",
-            "--alert",
-            str(GOLDEN / "alerts" / "service-down.json"),
-            "--policies",
-            str(POLICIES),
-            "--state",
-            str(GOLDEN / "state"),
-            "--now",
-            NOW,
-        ],
+    result = simulate(
+        GOLDEN / "alerts" / "service-down.json", "--state", str(GOLDEN / "state"), "--now", NOW
     )
     assert result.exit_code == 0, result.output
     out = result.stdout
@@ -128,20 +90,7 @@ def test_text_output_tells_the_whole_decision() -> None:
 
 
 def test_without_state_says_what_is_missing() -> None:
-    result = CliRunner().invoke(
-        main,
-        [
-            "simulate",
-            "--alert",
-            str(GOLDEN / "alerts" / "failed-deployment.json"),
-            "--policies",
-            str(POLICIES),
-            "--output",
-            "json",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    (decision,) = json.loads(result.stdout)["decisions"]
+    (decision,) = decided(GOLDEN / "alerts" / "failed-deployment.json")["decisions"]
     assert decision["plan"] is None
     assert decision["missing"] == ["observed state (--state): the plan is not computed"]
     assert decision["policy"] == "failed-deployment-rollback"
@@ -152,25 +101,14 @@ def test_protected_namespace_and_dry_run_are_decided_offline(tmp_path: Path) -> 
     payload["alerts"][0]["labels"]["namespace"] = "payments-prod"
     path = tmp_path / "alert.json"
     path.write_text(json.dumps(payload))
-    args = ["simulate", "--alert", str(path), "--policies", str(POLICIES), "--output", "json"]
-    result = CliRunner().invoke(main, [*args, "--protected-namespace", "payments-prod"])
     # a protected namespace is not allowed by `*`: the bridge routes it to the default
-    (decision,) = json.loads(result.stdout)["decisions"]
+    (decision,) = decided(path, "--protected-namespace", "payments-prod")["decisions"]
     assert decision["outcome"] == "Dropped"
-    result = CliRunner().invoke(
-        main,
-        [
-            *args,
-            "--allow-namespace",
-            "payments-prod",
-            "--protected-namespace",
-            "payments-prod",
-        ],
-    )
-    (decision,) = json.loads(result.stdout)["decisions"]
+    (decision,) = decided(
+        path, "--allow-namespace", "payments-prod", "--protected-namespace", "payments-prod"
+    )["decisions"]
     assert (decision["outcome"], decision["reason"]) == ("Blocked", "ProtectedNamespace")
-    result = CliRunner().invoke(main, [*args, "--dry-run"])
-    (decision,) = json.loads(result.stdout)["decisions"]
+    (decision,) = decided(path, "--dry-run")["decisions"]
     assert decision["outcome"] == "DryRun"
     assert decision["guards"]["dryRun"] is True
 
@@ -192,9 +130,7 @@ def _shipping_alone(tmp_path: Path, labels: str) -> dict[str, Any]:
         "spec: {replicas: 1, selector: {matchLabels: {app: shipping}}}\n"
     )
     payload = GOLDEN / "alerts" / "carrier-rate-limit.json"
-    args = ["simulate", "--alert", str(payload), "--policies", str(POLICIES), "--output", "json"]
-    result = CliRunner().invoke(main, [*args, "--state", str(state), "--now", NOW])
-    (decision,) = json.loads(result.stdout)["decisions"]
+    (decision,) = decided(payload, "--state", str(state), "--now", NOW)["decisions"]
     return dict(decision)
 
 
@@ -214,10 +150,8 @@ def test_a_workload_outside_the_policy_bounds_is_refused(tmp_path: Path) -> None
 
 def test_severity_mapping_like_the_bridge() -> None:
     payload = GOLDEN / "alerts" / "memory-leak.json"  # severity=warning: P2 by default
-    args = ["simulate", "--alert", str(payload), "--policies", str(POLICIES), "--output", "json"]
-    result = CliRunner().invoke(main, [*args, "--severity", "warning=P1"])
-    (decision,) = json.loads(result.stdout)["decisions"]
+    (decision,) = decided(payload, "--severity", "warning=P1")["decisions"]
     assert decision["incident"]["severity"] == "P1"
     assert decision["approval"]["mode"] == "required"  # P1 default: a human approves
-    bad = CliRunner().invoke(main, [*args, "--severity", "warning=P9"])
+    bad = simulate(payload, "--output", "json", "--severity", "warning=P9")
     assert bad.exit_code == 2

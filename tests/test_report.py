@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from remediator.cli import main
 from remediator.core.models import Incident
 from remediator.core.report import CHECKLIST, human_duration, render, time_to_act
+from support.policies import APPROVED_AND_REMEDIATED
 
 INCIDENTS = Path(__file__).resolve().parent / "golden" / "incidents"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -52,14 +53,7 @@ def test_review_of_an_approved_rollback() -> None:
     timeline = section(md, "Timeline")
     assert "| Time (UTC) | Since start | Event | Actor | Details |" in timeline
     events = [row.split(" | ")[2] for row in timeline.splitlines() if row.startswith("| 20")]
-    assert events == [
-        "Matched",
-        "AwaitingApproval",
-        "ApprovalReceived",
-        "Approved",
-        "ActionApplied",
-        "Remediated",
-    ]
+    assert events == APPROVED_AND_REMEDIATED
     assert "| alice | plan " in timeline
 
     acted = section(md, "Actions and results")

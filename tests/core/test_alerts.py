@@ -22,44 +22,7 @@ from remediator.core.alerts import (
 )
 from remediator.core.models import DNS1123_LABEL, Incident, Severity
 from remediator.core.times import precise_time
-
-STARTS = "2024-05-01T10:00:00.123456789Z"
-
-
-def alert(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "status": "firing",
-        "labels": {
-            "alertname": "HighErrorRate",
-            "severity": "critical",
-            "namespace": "shop",
-            "deployment": "web",
-        },
-        "annotations": {"summary": "5xx above 5%", "description": "long text"},
-        "startsAt": STARTS,
-        "endsAt": "0001-01-01T00:00:00Z",
-        "generatorURL": "http://prometheus:9090/graph?g0.expr=up",
-        "fingerprint": "c4d2a7e9f0b1a2b3",
-    }
-    body.update(overrides)
-    return body
-
-
-def payload(*alerts: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "receiver": "remediator",
-        "status": "firing",
-        "alerts": list(alerts) or [alert()],
-        "groupLabels": {"alertname": "HighErrorRate"},
-        "commonLabels": {"alertname": "HighErrorRate"},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager:9093",
-        "version": "4",
-        "groupKey": '{}:{alertname="HighErrorRate"}',
-        "truncatedAlerts": 0,
-    }
-    body.update(overrides)
-    return body
+from support.alertmanager import alert, payload
 
 
 def without(body: dict[str, Any], *path: str | int) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 from remediator.core import reasons
 from remediator.core.models import Incident, PlannedStep, RemediationPolicy, TargetRef
 from remediator.core.planning import Observed, PlanningError, plan, revert_of
+from support.workloads import REVISION, deployment, pod_template
 
 NOW = datetime(2025, 3, 4, 12, 0, 0, tzinfo=UTC)
 TARGET = TargetRef(kind="Deployment", name="checkout")
@@ -26,31 +27,26 @@ INCIDENT = Incident.model_validate(
 )
 
 
-def template(image: str, **extra_labels: str) -> dict[str, Any]:
-    return {
-        "metadata": {"labels": {"app": "checkout", **extra_labels}},
-        "spec": {"containers": [{"name": "app", "image": image}]},
-    }
-
-
-def deployment(
+def checkout(
     revision: int | None = 3, image: str = "v3", *, paused: bool = False, replicas: int | None = 2
 ) -> dict[str, Any]:
-    spec: dict[str, Any] = {"template": template(image), "paused": paused}
-    if replicas is not None:
-        spec["replicas"] = replicas
-    annotations = {} if revision is None else {"deployment.kubernetes.io/revision": str(revision)}
-    return {"metadata": {"name": "checkout", "annotations": annotations}, "spec": spec}
+    """The Deployment checkout at `revision` (None: not annotated), running `image`."""
+    return deployment("checkout", image, replicas, revision=revision, paused=paused)
+
+
+HASH = "pod-template-hash"
 
 
 def replicaset(revision: int, image: str, age: timedelta = timedelta(days=1)) -> dict[str, Any]:
     return {
         "metadata": {
             "name": f"checkout-{image}",
-            "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+            "annotations": {REVISION: str(revision)},
             "creationTimestamp": (NOW - age).strftime("%Y-%m-%dT%H:%M:%SZ"),
         },
-        "spec": {"template": template(image, **{"pod-template-hash": f"h{revision}"})},
+        "spec": {
+            "template": pod_template("checkout", image, **{"pod-template-hash": f"h{revision}"})
+        },
     }
 
 
@@ -96,10 +92,10 @@ def refusal(step: dict[str, Any], observed: Observed) -> PlanningError:
 @pytest.mark.parametrize(
     ("step", "workload", "replicasets", "revision", "image"),
     [
-        pytest.param({}, deployment(3), HISTORY, 2, "v2", id="previous revision"),
+        pytest.param({}, checkout(3), HISTORY, 2, "v2", id="previous revision"),
         pytest.param(
             {},
-            deployment(5, "v5"),
+            checkout(5, "v5"),
             (replicaset(1, "v1"), replicaset(3, "v3"), replicaset(5, "v5")),
             3,
             "v3",
@@ -107,16 +103,16 @@ def refusal(step: dict[str, Any], observed: Observed) -> PlanningError:
         ),
         pytest.param(
             {},
-            deployment(2, "v2"),
+            checkout(2, "v2"),
             (*HISTORY, replicaset(4, "v4")),
             1,
             "v1",
             id="below the current revision, not the newest",
         ),
-        pytest.param({"toRevision": 1}, deployment(3), HISTORY, 1, "v1", id="given revision"),
+        pytest.param({"toRevision": 1}, checkout(3), HISTORY, 1, "v1", id="given revision"),
         pytest.param(
             {},
-            deployment(None),
+            checkout(None),
             HISTORY,
             2,
             "v2",
@@ -124,7 +120,7 @@ def refusal(step: dict[str, Any], observed: Observed) -> PlanningError:
         ),
         pytest.param(
             {"onlyIfRolledOutWithin": "1h"},
-            deployment(3),
+            checkout(3),
             (replicaset(2, "v2"), replicaset(3, "v3", age=timedelta(minutes=20))),
             2,
             "v2",
@@ -140,12 +136,12 @@ def test_rollback_restores_a_previous_template_like_rollout_undo(
     image: str,
 ) -> None:
     result = planned({"action": "rollback", **step}, Observed(workload, replicasets))
-    current = int(workload["metadata"]["annotations"].get("deployment.kubernetes.io/revision", 3))
+    current = int(workload["metadata"].get("annotations", {}).get(REVISION, 3))
     assert result.desired == {
         "revision": revision,
         "fromRevision": current,
         "replicaSet": f"checkout-{image}",
-        "template": template(image),
+        "template": pod_template("checkout", image),
     }
     assert result.target == "Deployment/checkout"
     assert result.summary == (
@@ -154,7 +150,7 @@ def test_rollback_restores_a_previous_template_like_rollout_undo(
 
 
 def _same_template_spelled_differently() -> dict[str, Any]:
-    workload = deployment(3, "v2")
+    workload = checkout(3, "v2")
     workload["spec"]["template"]["metadata"]["annotations"] = {}
     workload["spec"]["template"]["metadata"]["creationTimestamp"] = None
     workload["spec"]["template"]["spec"]["volumes"] = []
@@ -166,7 +162,7 @@ def _same_template_spelled_differently() -> dict[str, Any]:
     [
         pytest.param(
             {},
-            deployment(1, "v1"),
+            checkout(1, "v1"),
             HISTORY[:1],
             reasons.NO_PREVIOUS_REVISION,
             "before 1",
@@ -174,7 +170,7 @@ def _same_template_spelled_differently() -> dict[str, Any]:
         ),
         pytest.param(
             {"toRevision": 7},
-            deployment(3),
+            checkout(3),
             HISTORY,
             reasons.REVISION_NOT_FOUND,
             "no revision 7 (revisions: 1, 2, 3)",
@@ -182,7 +178,7 @@ def _same_template_spelled_differently() -> dict[str, Any]:
         ),
         pytest.param(
             {},
-            deployment(3, paused=True),
+            checkout(3, paused=True),
             HISTORY,
             reasons.WORKLOAD_PAUSED,
             "paused",
@@ -190,7 +186,7 @@ def _same_template_spelled_differently() -> dict[str, Any]:
         ),
         pytest.param(
             {},
-            deployment(3, "v2"),
+            checkout(3, "v2"),
             HISTORY,
             reasons.TEMPLATE_ALREADY_MATCHES,
             "revision 2",
@@ -206,7 +202,7 @@ def _same_template_spelled_differently() -> dict[str, Any]:
         ),
         pytest.param(
             {"onlyIfRolledOutWithin": "30m"},
-            deployment(3),
+            checkout(3),
             (replicaset(2, "v2"), replicaset(3, "v3", age=timedelta(hours=2))),
             reasons.ROLLOUT_TOO_OLD,
             "rolled out 2h ago, not within 30m",
@@ -214,7 +210,7 @@ def _same_template_spelled_differently() -> dict[str, Any]:
         ),
         pytest.param(
             {"onlyIfRolledOutWithin": "30m"},
-            deployment(4, "v4"),
+            checkout(4, "v4"),
             HISTORY,
             reasons.ROLLOUT_TOO_OLD,
             "cannot tell",
@@ -237,7 +233,7 @@ def test_rollback_is_refused_clearly(
 
 def test_rollback_does_not_change_the_observed_replicaset() -> None:
     replicasets = copy.deepcopy(HISTORY)
-    planned({"action": "rollback"}, Observed(deployment(3), replicasets))
+    planned({"action": "rollback"}, Observed(checkout(3), replicasets))
     assert replicasets == HISTORY
 
 
@@ -267,7 +263,7 @@ def test_rollback_does_not_change_the_observed_replicaset() -> None:
 def test_restart_pods_plans_a_rolling_restart_or_evictions(
     step: dict[str, Any], pods: tuple[dict[str, Any], ...], desired: dict[str, Any], summary: str
 ) -> None:
-    result = planned({"action": "restartPods", **step}, Observed(deployment(), pods=pods))
+    result = planned({"action": "restartPods", **step}, Observed(checkout(), pods=pods))
     assert result.desired == desired
     assert result.summary == summary
 
@@ -275,11 +271,11 @@ def test_restart_pods_plans_a_rolling_restart_or_evictions(
 @pytest.mark.parametrize(
     ("step", "workload", "pods", "reason"),
     [
-        pytest.param({}, deployment(paused=True), (), reasons.WORKLOAD_PAUSED, id="paused"),
-        pytest.param({"mode": "evict"}, deployment(), (), reasons.NO_PODS_SELECTED, id="no pods"),
+        pytest.param({}, checkout(paused=True), (), reasons.WORKLOAD_PAUSED, id="paused"),
+        pytest.param({"mode": "evict"}, checkout(), (), reasons.NO_PODS_SELECTED, id="no pods"),
         pytest.param(
             {"mode": "evict"},
-            deployment(),
+            checkout(),
             (pod("a", terminating=True),),
             reasons.NO_PODS_SELECTED,
             id="only terminating pods",
@@ -382,7 +378,7 @@ def test_scale_plans_replicas_or_the_hpa_floor(
     desired: dict[str, Any],
     summary: str,
 ) -> None:
-    observed = Observed(deployment(replicas=replicas), hpa=autoscaler)
+    observed = Observed(checkout(replicas=replicas), hpa=autoscaler)
     result = planned({"action": "scale", **step}, observed)
     assert result.desired == desired
     assert result.summary == f"scale Deployment/checkout {summary}"
@@ -406,7 +402,7 @@ def test_scale_that_changes_nothing_is_refused(
     step: dict[str, Any], replicas: int, autoscaler: dict[str, Any] | None, fragment: str
 ) -> None:
     error = refusal(
-        {"action": "scale", **step}, Observed(deployment(replicas=replicas), hpa=autoscaler)
+        {"action": "scale", **step}, Observed(checkout(replicas=replicas), hpa=autoscaler)
     )
     assert error.reason == reasons.SCALE_BOUNDS
     assert fragment in str(error)
@@ -436,7 +432,7 @@ def test_circuit_breaker_sets_a_configmap_key_and_remembers_the_old_value(
     step: dict[str, Any], data: dict[str, str] | None, desired: dict[str, Any], summary: str
 ) -> None:
     config_map = {"metadata": {"name": "flags"}, "data": data}
-    observed = Observed(deployment(), config_maps={"flags": config_map})
+    observed = Observed(checkout(), config_maps={"flags": config_map})
     result = planned({"action": "circuitBreaker", "configMap": "flags", **step}, observed)
     assert result.target == "ConfigMap/flags"
     assert result.desired == {"configMap": "flags", "key": "carrier-a", **desired}
@@ -448,7 +444,7 @@ def test_circuit_breaker_sets_a_configmap_key_and_remembers_the_old_value(
 )
 def test_circuit_breaker_needs_its_configmap(config_maps: dict[str, Any]) -> None:
     step = {"action": "circuitBreaker", "configMap": "flags", "key": "k"}
-    error = refusal(step, Observed(deployment(), config_maps=config_maps))
+    error = refusal(step, Observed(checkout(), config_maps=config_maps))
     assert error.reason == reasons.CONFIG_MAP_NOT_FOUND
 
 
@@ -461,14 +457,14 @@ def test_a_missing_workload_is_refused_at_its_first_step() -> None:
 def test_a_refusal_names_the_step_it_came_from() -> None:
     steps = ({"action": "scale", "to": 5}, {"action": "restartPods", "mode": "evict"})
     with pytest.raises(PlanningError) as caught:
-        plan(INCIDENT, policy(*steps), TARGET, Observed(deployment()), NOW)
+        plan(INCIDENT, policy(*steps), TARGET, Observed(checkout()), NOW)
     assert (caught.value.reason, caught.value.step) == (reasons.NO_PODS_SELECTED, 1)
     assert str(caught.value).startswith("step 1 (restartPods): ")
 
 
 def test_the_plan_has_one_step_per_policy_step_in_order() -> None:
     steps = ({"action": "scale", "to": 5}, {"action": "restartPods"})
-    result = plan(INCIDENT, policy(*steps), TARGET, Observed(deployment()), NOW)
+    result = plan(INCIDENT, policy(*steps), TARGET, Observed(checkout()), NOW)
     assert [(s.index, s.action) for s in result.steps] == [(0, "scale"), (1, "restartPods")]
     assert result.created_at == NOW
 
@@ -476,19 +472,17 @@ def test_the_plan_has_one_step_per_policy_step_in_order() -> None:
 @pytest.mark.parametrize(
     ("other_step", "other_observed", "same"),
     [
-        pytest.param({"action": "scale", "to": 5}, Observed(deployment()), True, id="same plan"),
-        pytest.param({"action": "scale", "to": 6}, Observed(deployment()), False, id="desired"),
+        pytest.param({"action": "scale", "to": 5}, Observed(checkout()), True, id="same plan"),
+        pytest.param({"action": "scale", "to": 6}, Observed(checkout()), False, id="desired"),
         pytest.param(
-            {"action": "scale", "to": 5}, Observed(deployment(replicas=3)), False, id="observed"
+            {"action": "scale", "to": 5}, Observed(checkout(replicas=3)), False, id="observed"
         ),
     ],
 )
 def test_the_plan_hash_binds_to_the_exact_desired_state(
     other_step: dict[str, Any], other_observed: Observed, same: bool
 ) -> None:
-    first = plan(
-        INCIDENT, policy({"action": "scale", "to": 5}), TARGET, Observed(deployment()), NOW
-    )
+    first = plan(INCIDENT, policy({"action": "scale", "to": 5}), TARGET, Observed(checkout()), NOW)
     later = NOW + timedelta(minutes=1)
     second = plan(INCIDENT, policy(other_step), TARGET, other_observed, later)
     assert len(first.hash) == 16

@@ -42,18 +42,24 @@ from kubernetes import client, config
 from kube_emulator import Sandbox
 from real.backend import ControlPlane, RealBox
 from remediator.adapters.kube import USER_AGENT
-from remediator.bridge import BridgeConfig
-from remediator.reconcile import OperatorConfig
 from remediator_devtools.testing import OperatorThread
+from support.alertmanager import firing_alert, payload
+from support.operator_settings import bridge_config, operator_config
+from support.policies import GROUP, VERSION, approval
+from support.ports import free_port
+from support.recording_proxy import Attributes, RecordingProxy
+from support.remediations import Remediations
+from support.service_account import (
+    SA_NAMESPACE,
+    SERVICE_ACCOUNT,
+    operator_as_service_account,
+)
+from support.workloads import cron_job, workload
 
-from .recording import Attributes, RecordingProxy, _free_port
 from .shipped import RBAC_KINDS, create_rbac, create_shipped_configmaps, rendered
 
 ROOT = Path(__file__).resolve().parents[2]
-GROUP, VERSION = "remediator.dev", "v1alpha1"
 NS = "shop"
-SA_NAMESPACE, SA_NAME = "remediator-system", "remediator"
-SERVICE_ACCOUNT = f"system:serviceaccount:{SA_NAMESPACE}:{SA_NAME}"
 WRITES = {"create", "update", "patch", "delete", "deletecollection"}
 BRIDGE_TOKEN = "rbac-test-bridge-token"
 
@@ -179,44 +185,13 @@ def _recorded(
             },
         },
     )
-    # on the real cluster: plain HTTP in, HTTPS (the cluster's CA) out, the token passed on
-    upstream = api.configuration.host if plane is not None else str(box.url)
-    ca_file = plane.pki / "ca.crt" if plane is not None else None
-    with RecordingProxy(upstream, ca_file) as proxy:
-        # the operator acts as its ServiceAccount, through the proxy
-        kubeconfig = tmp_path / "operator.kubeconfig"
-        if plane is not None:
-            plane.service_account_kubeconfig(SA_NAMESPACE, SA_NAME, kubeconfig)
-        else:
-            box.kubeconfig_for(SERVICE_ACCOUNT, kubeconfig)
-        document = yaml.safe_load(kubeconfig.read_text())
-        document["clusters"][0]["cluster"] = {"server": proxy.url}
-        kubeconfig.write_text(yaml.safe_dump(document))
-        bridge_port = _free_port()
-        # the operator as deployed (`remediator run --peering --liveness ...`), in a thread
-        operator = OperatorThread(
-            kubeconfig,
-            OperatorConfig(
-                tick_seconds=0.2,
-                retry_seconds=0.3,
-                approval_key=b"rbac-test-approval-key",
-                webhook_managed=True,
-                # kube-apiserver calls webhooks only over HTTPS: a self-signed certificate
-                webhook_insecure=plane is None,
-                bridge=BridgeConfig(
-                    token=BRIDGE_TOKEN,
-                    host="127.0.0.1",
-                    port=bridge_port,
-                    allowed_namespaces=frozenset({NS}),
-                ),
-            ),
-            peering=True,
-            liveness_port=_free_port(),
-        ).start()
-        try:
-            yield Recorded(box, proxy, api, bridge_port, operator, plane)
-        finally:
-            operator.stop()
+    bridge = bridge_config(BRIDGE_TOKEN, NS)
+    # the operator as deployed (`remediator run --peering --liveness ...`), in a thread
+    config = operator_config(b"rbac-test-approval-key", real=plane is not None, bridge=bridge)
+    with operator_as_service_account(
+        box, tmp_path, config, peering=True, liveness_port=free_port()
+    ) as running:
+        yield Recorded(box, running.proxy, api, bridge.port, running.operator, plane)
 
 
 def _wait_established(api: client.ApiClient, name: str) -> None:
@@ -313,7 +288,7 @@ def expand(rules: dict[tuple[str, str], set[str]]) -> set[Attributes]:
     }
 
 
-class Flows:
+class Flows(Remediations):
     """Representative scenarios, each on a workload of its own (no cooldown in between)."""
 
     def __init__(self, box: Sandbox | RealBox, api: client.ApiClient, bridge_port: int) -> None:
@@ -335,73 +310,10 @@ class Flows:
         self.bridge()
 
     # helpers
-    def create(self, plural: str, kind: str, name: str, spec: dict[str, Any]) -> None:
-        self.custom.create_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            NS,
-            plural,
-            {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": kind,
-                "metadata": {"name": name},
-                "spec": spec,
-            },
-        )
-
-    def get(self, plural: str, name: str) -> dict[str, Any]:
-        body: dict[str, Any] = self.custom.get_namespaced_custom_object(
-            GROUP, VERSION, NS, plural, name
-        )
-        return body
-
-    def policy(
-        self, name: str, alert: str, *steps: dict[str, Any], kind: str = "Deployment", **extra: Any
-    ) -> None:
-        self.create(
-            "remediationpolicies",
-            "RemediationPolicy",
-            name,
-            {
-                "match": {"alertnames": [alert]},
-                "target": {"kind": kind, "nameFromLabel": "workload"},
-                "steps": list(steps),
-                **extra,
-            },
-        )
-
-    def incident(self, name: str, alert: str, workload: str, severity: str = "P2") -> None:
-        self.create(
-            "incidents",
-            "Incident",
-            name,
-            {"alertname": alert, "severity": severity, "labels": {"workload": workload}},
-        )
-
-    def wait(self, name: str, *phases: str, timeout: float = 20) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        body: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            body = self.get("incidents", name)
-            if (body.get("status") or {}).get("phase") in phases:
-                return body
-            time.sleep(0.05)
-        raise AssertionError(f"{name} did not reach {phases}: {body.get('status')}")
-
     def remediated(self, name: str) -> dict[str, Any]:
         body = self.wait(name, "Remediated", "Blocked", "Failed", "NoPolicy")
         assert body["status"]["phase"] == "Remediated", body["status"]
         return body
-
-    def deployment(self, name: str, image: str = "v1", replicas: int = 2) -> None:
-        body = _workload("Deployment", name, image, replicas)
-        try:
-            self.apps.create_namespaced_deployment(NS, body)
-        except client.ApiException as e:
-            if e.status != 409:
-                raise
-            self.apps.patch_namespaced_deployment(name, NS, {"spec": body["spec"]})
-        self.box.settle()
 
     # scenarios
     def rollback(self) -> None:
@@ -445,7 +357,7 @@ class Flows:
         self.remediated("inc-scale")
 
     def statefulset(self) -> None:
-        self.apps.create_namespaced_stateful_set(NS, _workload("StatefulSet", "db", "v1", 1))
+        self.apps.create_namespaced_stateful_set(NS, workload("StatefulSet", "db", replicas=1))
         self.policy(
             "db",
             "DatabaseSlow",
@@ -505,42 +417,13 @@ class Flows:
         )
         with config.new_client_from_config(str(kubeconfig)) as alice:
             client.CustomObjectsApi(alice).create_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                NS,
-                "approvals",
-                {
-                    "apiVersion": f"{GROUP}/{VERSION}",
-                    "kind": "Approval",
-                    "metadata": {"generateName": f"{incident}-"},
-                    "spec": {
-                        "incident": incident,
-                        "decision": "approve",
-                        "planHash": body["status"]["plan"]["hash"],
-                    },
-                },
+                GROUP, VERSION, NS, "approvals", approval(incident, body["status"]["plan"]["hash"])
             )
 
     def suspend_cron_jobs(self) -> None:
         self.deployment("ledger")
         client.BatchV1Api(self.api).create_namespaced_cron_job(
-            NS,
-            {
-                "metadata": {"name": "ledger-sync", "labels": {"stop": "true"}},
-                "spec": {
-                    "schedule": "*/5 * * * *",
-                    "jobTemplate": {
-                        "spec": {
-                            "template": {
-                                "spec": {
-                                    "restartPolicy": "Never",
-                                    "containers": [{"name": "job", "image": "example/job"}],
-                                }
-                            }
-                        }
-                    },
-                },
-            },
+            NS, cron_job("ledger-sync", labels={"stop": "true"})
         )
         self.policy(
             "stop-jobs",
@@ -606,30 +489,21 @@ class Flows:
             server.shutdown()
 
     def bridge(self) -> None:
-        alert = {
-            "labels": {"alertname": "DiskFilling", "namespace": NS, "severity": "warning"},
-            "annotations": {"summary": "disk filling up"},
-            "startsAt": "2025-01-01T00:00:00Z",
-            "endsAt": "0001-01-01T00:00:00Z",
-            "generatorURL": "http://prometheus/graph",
-            "fingerprint": "0123456789abcdef",
-        }
+        labels = {"alertname": "DiskFilling", "namespace": NS, "severity": "warning"}
+        alert = firing_alert(labels, "0123456789abcdef", "2025-01-01T00:00:00Z")
+        alert["annotations"] = {"summary": "disk filling up"}
         for status in ("firing", "resolved"):
-            payload = {
-                "version": "4",
-                "groupKey": '{}:{alertname="DiskFilling"}',
-                "truncatedAlerts": 0,
-                "status": status,
-                "receiver": "remediator",
-                "groupLabels": {"alertname": "DiskFilling"},
-                "commonLabels": alert["labels"],
-                "commonAnnotations": alert["annotations"],
-                "externalURL": "http://alertmanager",
-                "alerts": [{**alert, "status": status}],
-            }
+            body = payload(
+                {**alert, "status": status},
+                status=status,
+                groupKey='{}:{alertname="DiskFilling"}',
+                groupLabels={"alertname": "DiskFilling"},
+                commonLabels=alert["labels"],
+                commonAnnotations=alert["annotations"],
+            )
             request = urllib.request.Request(
                 f"http://127.0.0.1:{self.bridge_port}/alerts",
-                data=json.dumps(payload).encode(),
+                data=json.dumps(body).encode(),
                 headers={
                     "Authorization": f"Bearer {BRIDGE_TOKEN}",
                     "Content-Type": "application/json",
@@ -646,20 +520,3 @@ class Flows:
             if i["spec"].get("alertname") == "DiskFilling"
         ]
         assert incident["spec"]["alertStatus"] == "resolved"
-
-
-def _workload(kind: str, name: str, image: str, replicas: int) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": kind,
-        "metadata": {"name": name, "namespace": NS},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "app", "image": f"example/{name}:{image}"}]},
-            },
-            **({"serviceName": name} if kind == "StatefulSet" else {}),
-        },
-    }

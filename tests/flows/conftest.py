@@ -7,24 +7,26 @@ other empty, and leaves them so (`ControlPlane.clean`)."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client
 
 from kube_emulator import Sandbox
 from real.backend import ControlPlane, RealBox
-from remediator.reconcile import EVENT_REASONS, OperatorConfig
+from remediator.reconcile import EVENT_REASONS
 from remediator_devtools.testing import OperatorThread
+from support.crds import install_crds
+from support.operator_settings import operator_config
+from support.policies import GROUP, RESTART, VERSION, approval, policy_spec, resource
+from support.waiting import wait_for
+from support.workloads import apply_deployment, deployment
 
 ROOT = Path(__file__).resolve().parents[2]
-GROUP, VERSION = "remediator.dev", "v1alpha1"
 NS = "shop"
 APPROVAL_KEY = b"flow-tests-approval-key"
 
@@ -33,31 +35,24 @@ APPROVAL_KEY = b"flow-tests-approval-key"
 class Cluster:
     box: Sandbox | RealBox
     api: client.ApiClient
+    # the typed APIs the tests use, on `api`
+    custom: client.CustomObjectsApi = field(init=False)
+    apps: client.AppsV1Api = field(init=False)
+    core: client.CoreV1Api = field(init=False)
+    policy_api: client.PolicyV1Api = field(init=False)
+    autoscaling: client.AutoscalingV2Api = field(init=False)
 
     @property
     def real(self) -> bool:
         """On the real control plane (not the emulator)."""
         return isinstance(self.box, RealBox)
 
-    @property
-    def custom(self) -> client.CustomObjectsApi:
-        return client.CustomObjectsApi(self.api)
-
-    @property
-    def apps(self) -> client.AppsV1Api:
-        return client.AppsV1Api(self.api)
-
-    @property
-    def core(self) -> client.CoreV1Api:
-        return client.CoreV1Api(self.api)
-
-    @property
-    def policy_api(self) -> client.PolicyV1Api:
-        return client.PolicyV1Api(self.api)
-
-    @property
-    def autoscaling(self) -> client.AutoscalingV2Api:
-        return client.AutoscalingV2Api(self.api)
+    def __post_init__(self) -> None:
+        self.custom = client.CustomObjectsApi(self.api)
+        self.apps = client.AppsV1Api(self.api)
+        self.core = client.CoreV1Api(self.api)
+        self.policy_api = client.PolicyV1Api(self.api)
+        self.autoscaling = client.AutoscalingV2Api(self.api)
 
     def create(self, plural: str, body: dict[str, Any], namespace: str = NS) -> dict[str, Any]:
         result: dict[str, Any] = self.custom.create_namespaced_custom_object(
@@ -111,6 +106,14 @@ class Cluster:
             for create, obj in saved:
                 create(obj)
 
+    def patch(
+        self, plural: str, name: str, body: dict[str, Any], namespace: str = NS
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = self.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, plural, name, body
+        )
+        return result
+
     def get(self, plural: str, name: str, namespace: str = NS) -> dict[str, Any]:
         result: dict[str, Any] = self.custom.get_namespaced_custom_object(
             GROUP, VERSION, namespace, plural, name
@@ -119,27 +122,11 @@ class Cluster:
 
     def policy(self, name: str, spec: dict[str, Any], namespace: str = NS) -> dict[str, Any]:
         return self.create(
-            "remediationpolicies",
-            {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": "RemediationPolicy",
-                "metadata": {"name": name},
-                "spec": spec,
-            },
-            namespace,
+            "remediationpolicies", resource("RemediationPolicy", name, spec), namespace
         )
 
     def incident(self, name: str, spec: dict[str, Any], namespace: str = NS) -> dict[str, Any]:
-        return self.create(
-            "incidents",
-            {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": "Incident",
-                "metadata": {"name": name},
-                "spec": spec,
-            },
-            namespace,
-        )
+        return self.create("incidents", resource("Incident", name, spec), namespace)
 
     def approve(
         self,
@@ -166,16 +153,7 @@ class Cluster:
         config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
         with client.ApiClient(configuration) as api:
             result: dict[str, Any] = client.CustomObjectsApi(api).create_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                namespace,
-                "approvals",
-                {
-                    "apiVersion": f"{GROUP}/{VERSION}",
-                    "kind": "Approval",
-                    "metadata": {"generateName": f"{incident}-"},
-                    "spec": {"incident": incident, "decision": decision, "planHash": plan_hash},
-                },
+                GROUP, VERSION, namespace, "approvals", approval(incident, plan_hash, decision)
             )
         return result
 
@@ -193,39 +171,35 @@ class Cluster:
             f"incident {name} did not reach {phases}; status: {body.get('status')}"
         )
 
+    def remediated(self, name: str, namespace: str = NS) -> dict[str, Any]:
+        """The incident once remediated (failing at once, with its status, if it ended
+        otherwise)."""
+        body = self.wait_phase(name, "Remediated", "Failed", "Blocked", namespace=namespace)
+        assert body["status"]["phase"] == "Remediated", body["status"]
+        return body
+
+    def blocked(self, name: str, namespace: str = NS) -> dict[str, Any]:
+        """The incident once blocked (failing at once, with its status, if it ended
+        otherwise)."""
+        body = self.wait_phase(name, "Blocked", "Remediated", "Failed", namespace=namespace)
+        assert body["status"]["phase"] == "Blocked", body["status"]
+        return body
+
     def deployment(
         self, name: str, image: str = "v1", replicas: int = 2, namespace: str = NS
     ) -> None:
-        body = {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {
-                "replicas": replicas,
-                "selector": {"matchLabels": {"app": name}},
-                "template": {
-                    "metadata": {"labels": {"app": name}},
-                    "spec": {"containers": [{"name": "app", "image": f"example/{name}:{image}"}]},
-                },
-            },
-        }
-        try:
-            self.apps.create_namespaced_deployment(namespace, body)
-        except client.ApiException as e:
-            if e.status != 409:
-                raise
-            self.apps.patch_namespaced_deployment(name, namespace, {"spec": body["spec"]})
+        apply_deployment(self.api, namespace, deployment(name, image, replicas))
         self.box.settle()
 
+    def restart_web(self, **policy: Any) -> int:
+        """The Deployment web and the policy `restart` of the incident's Deployment (`policy`
+        added to its spec); returns the write mark after them."""
+        self.deployment("web")
+        self.policy("restart", policy_spec(RESTART, **policy))
+        return self.mark()
+
     def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 10) -> Any:
-        """Poll `check` until it returns something truthy; fail naming `what`."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = check()
-            if value:
-                return value
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}")
+        return wait_for(what, check, timeout)
 
     def events(self, incident: dict[str, Any], namespace: str = NS) -> list[Any]:
         """The core/v1 Events about this incident (matched by involvedObject.uid)."""
@@ -303,12 +277,6 @@ def actions(body: dict[str, Any]) -> list[dict[str, Any]]:
     return list((body.get("status") or {}).get("actions", []))
 
 
-def install_crds(api: client.ApiClient) -> None:
-    ext = client.ApiextensionsV1Api(api)
-    for path in sorted((ROOT / "crds").glob("*.yaml")):
-        ext.create_custom_resource_definition(yaml.safe_load(path.read_text()))
-
-
 @pytest.fixture
 def cluster(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
     if backend == "real":
@@ -342,12 +310,6 @@ def _configuration(box: Sandbox | RealBox) -> client.Configuration:
     return configuration
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _webhooks_registered(cluster: Cluster, port: int) -> bool:
     api = client.AdmissionregistrationV1Api(cluster.api)
     configurations = []
@@ -372,19 +334,7 @@ def start_operator(cluster: Cluster) -> Iterator[Callable[..., OperatorThread]]:
     running: list[OperatorThread] = []
 
     def start(**overrides: Any) -> OperatorThread:
-        config = OperatorConfig(
-            **{
-                "tick_seconds": 0.2,
-                "retry_seconds": 0.3,
-                "approval_key": APPROVAL_KEY,
-                "webhook_managed": True,
-                # kube-apiserver calls webhooks only over HTTPS: a self-signed certificate
-                # there (the emulator takes plain HTTP)
-                "webhook_insecure": not cluster.real,
-                "webhook_port": _free_port(),
-                **overrides,
-            }
-        )
+        config = operator_config(APPROVAL_KEY, real=cluster.real, **overrides)
         assert cluster.box.kubeconfig is not None
         operator = OperatorThread(cluster.box.kubeconfig, config).start()
         running.append(operator)
@@ -406,24 +356,6 @@ def start_operator(cluster: Cluster) -> Iterator[Callable[..., OperatorThread]]:
 @pytest.fixture
 def operator(start_operator: Callable[..., OperatorThread]) -> OperatorThread:
     return start_operator()
-
-
-def policy_spec(
-    *steps: dict[str, Any], alert: str = "HighErrorRate", **extra: Any
-) -> dict[str, Any]:
-    """A policy for `alert` on the Deployment named by the incident label `deployment`."""
-    return {
-        "match": {"alertnames": [alert]},
-        "target": {"kind": "Deployment", "nameFromLabel": "deployment"},
-        "steps": list(steps),
-        **extra,
-    }
-
-
-def incident_spec(
-    deployment: str = "web", severity: str = "P2", alert: str = "HighErrorRate", **extra: Any
-) -> dict[str, Any]:
-    return {"alertname": alert, "severity": severity, "labels": {"deployment": deployment}, **extra}
 
 
 def told(event: Any) -> list[str]:

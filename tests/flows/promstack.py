@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -26,17 +25,12 @@ from typing import Any
 
 import yaml
 
+from support.ports import free_port
+
 PROMETHEUS = shutil.which("prometheus")
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 HINT = "`make debs` as root installs Debian's packages `prometheus` and `prometheus-alertmanager`"
 DEFAULT_LABELS: Mapping[str, str] = {"service": "web"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

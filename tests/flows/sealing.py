@@ -8,8 +8,9 @@ from typing import Any
 
 from remediator.core import status_seal
 from remediator.core.models import Incident, IncidentStatus
+from support.policies import GROUP, VERSION
 
-from .conftest import APPROVAL_KEY, GROUP, NS, VERSION, Cluster
+from .conftest import APPROVAL_KEY, NS, Cluster
 
 
 def write_as_operator(

@@ -14,46 +14,23 @@ import ssl
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import kopf
 import pytest
 from kubernetes import client, config
 
-import remediator.main  # registers the operator's handlers (into Kopf's default registry)
 from kube_emulator import patches
 from remediator.core import approval_seal
 from remediator_devtools.testing import OperatorThread
+from support.kopf_registry import remediator_registry  # noqa: F401  (autouse)
+from support.policies import GROUP, RESTART, VERSION, incident_spec, policy_spec
 
-from .conftest import (
-    APPROVAL_KEY,
-    GROUP,
-    NS,
-    VERSION,
-    Cluster,
-    incident_spec,
-    policy_spec,
-    timeline,
-)
+from .conftest import APPROVAL_KEY, NS, Cluster, timeline
 
 API_VERSION = f"{GROUP}/{VERSION}"
-RESTART = {"action": "restartPods"}
 PLAN_HASH = "0123456789abcdef"
-# Captured at collection, before any test runs: `kopf run` with an explicit registry (as
-# KopfRunner in tests/sandbox/test_kopf.py does) replaces Kopf's process-wide default
-# registry, and OperatorThread runs whatever registry is the default.
-HANDLERS = kopf.get_default_registry()
-assert remediator.main.handlers
-
-
-@pytest.fixture(autouse=True)
-def _remediator_registry() -> Iterator[None]:
-    previous = kopf.get_default_registry()
-    kopf.set_default_registry(HANDLERS)
-    yield
-    kopf.set_default_registry(previous)
 
 
 # ---------------------------------------------------------------- helpers
@@ -398,14 +375,10 @@ def test_an_approval_cannot_be_edited_through_the_api(
         {"metadata": {"annotations": {approval_seal.ANNOTATION: "0" * 64}}},
     ):
         with pytest.raises(client.ApiException) as refused:
-            cluster.custom.patch_namespaced_custom_object(
-                GROUP, VERSION, NS, "approvals", name, change
-            )
+            cluster.patch("approvals", name, change)
         assert refused.value.status == 403, change
         assert "immutable" in error_message(refused.value)
-    cluster.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, NS, "approvals", name, {"metadata": {"labels": {"reviewed": "yes"}}}
-    )
+    cluster.patch("approvals", name, {"metadata": {"labels": {"reviewed": "yes"}}})
     stored = cluster.get("approvals", name)
     assert stored["metadata"]["labels"] == {"reviewed": "yes"}
     assert stored["spec"]["decision"] == "approve"
@@ -445,19 +418,14 @@ def test_fixing_a_policy_spec_is_admitted_breaking_it_is_not(
     # does not retry a patch that raced another write while the webhooks were consulted
     cluster.wait_for("Valid condition", lambda: valid_condition(cluster, "scale"))
     with pytest.raises(client.ApiException) as refused:
-        cluster.custom.patch_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            NS,
+        cluster.patch(
             "remediationpolicies",
             "scale",
             {"spec": {"steps": [{"action": "scale", "by": 1, "factor": 2}]}},
         )
     assert refused.value.status == 422
     assert "spec.steps[0]" in error_message(refused.value)
-    cluster.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, NS, "remediationpolicies", "scale", {"metadata": {"labels": {"a": "b"}}}
-    )
+    cluster.patch("remediationpolicies", "scale", {"metadata": {"labels": {"a": "b"}}})
 
 
 # ------------------------------------------------- without the webhook in the path
@@ -492,8 +460,7 @@ def test_a_policy_stored_without_the_webhook_is_marked_invalid_and_never_used(
 def test_a_forged_approval_is_ignored_when_the_operator_returns(
     cluster: Cluster, start_operator: Callable[..., OperatorThread]
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART))
+    cluster.restart_web()
     first = start_operator()
     webhook_urls(cluster)
     cluster.incident("inc-1", incident_spec(severity="P1"))
@@ -525,8 +492,7 @@ def test_a_forged_approval_is_ignored_when_the_operator_returns(
     assert cluster.writes(resource="deployments", since=mark) == []
     # a real approval through the webhook still works afterwards
     cluster.approve("inc-1", "alice")
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     assert [(r["approver"], r["counted"]) for r in body["status"]["approvals"]][-1] == (
         "alice",
         True,

@@ -28,8 +28,9 @@ import pytest
 
 from remediator.bridge import BridgeConfig
 from remediator_devtools.testing import OperatorThread
+from support.policies import SCALE, policy_spec
 
-from .conftest import NS, Cluster, actions, policy_spec, timeline
+from .conftest import NS, Cluster, actions, timeline
 from .promstack import (
     ALERTMANAGER,
     PROMETHEUS,
@@ -48,7 +49,6 @@ pytestmark = pytest.mark.skipif(
 )
 StartOperator = Callable[..., OperatorThread]
 TOKEN = "flow-tests-bridge-token"
-SCALE = {"action": "scale", "to": 5}
 BAD, GOOD = 0.9, 0.1
 THRESHOLD = 0.5
 

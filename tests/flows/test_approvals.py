@@ -7,16 +7,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from remediator_devtools.testing import OperatorThread
+from support.policies import (
+    APPROVED_AND_REMEDIATED,
+    GROUP,
+    VERSION,
+    approvals,
+    incident_spec,
+)
 
-from .conftest import GROUP, NS, VERSION, Cluster, actions, incident_spec, policy_spec, timeline
-
-RESTART = {"action": "restartPods"}
+from .conftest import NS, Cluster, actions, timeline
 
 
 def _awaiting(cluster: Cluster, name: str = "inc-1") -> dict[str, Any]:
     body = cluster.wait_phase(name, "AwaitingApproval", "Remediated", "Blocked", "Failed")
     assert body["status"]["phase"] == "AwaitingApproval", body["status"]
     return body
+
+
+def _restart_awaiting_approval(cluster: Cluster, severity: str, **policy: Any) -> int:
+    """Deployment web, the policy restart (`policy` added) and the incident inc-1 of
+    `severity`, awaiting approval; returns the write mark from before the incident."""
+    mark = cluster.restart_web(**policy)
+    cluster.incident("inc-1", incident_spec(severity=severity))
+    _awaiting(cluster)
+    return mark
 
 
 def _approvals_seen(cluster: Cluster, count: int, name: str = "inc-1") -> dict[str, Any]:
@@ -33,9 +47,7 @@ def _approvals_seen(cluster: Cluster, count: int, name: str = "inc-1") -> dict[s
 
 
 def test_p1_waits_for_approval_by_default(cluster: Cluster, operator: OperatorThread) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART))
-    mark = cluster.mark()
+    mark = cluster.restart_web()
     cluster.incident("inc-1", incident_spec(severity="P1"))
     body = _awaiting(cluster)
     status = body["status"]
@@ -54,29 +66,12 @@ def test_p1_waits_for_approval_by_default(cluster: Cluster, operator: OperatorTh
 def test_approval_runs_the_plan_and_records_the_approver(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART))
-    mark = cluster.mark()
-    cluster.incident("inc-1", incident_spec(severity="P0"))
-    _awaiting(cluster)
+    mark = _restart_awaiting_approval(cluster, "P0")
     cluster.approve("inc-1", "alice@example.com")
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
-    [record] = body["status"]["approvals"]
-    assert (record["approver"], record["decision"], record["counted"]) == (
-        "alice@example.com",
-        "approve",
-        True,
-    )
-    assert record["planHash"] == body["status"]["plan"]["hash"]
-    assert timeline(body) == [
-        "Matched",
-        "AwaitingApproval",
-        "ApprovalReceived",
-        "Approved",
-        "ActionApplied",
-        "Remediated",
-    ]
+    body = cluster.remediated("inc-1")
+    assert approvals(body) == [("alice@example.com", "approve", True)]
+    assert body["status"]["approvals"][0]["planHash"] == body["status"]["plan"]["hash"]
+    assert timeline(body) == APPROVED_AND_REMEDIATED
     entries = body["status"]["timeline"]
     assert [e["actor"] for e in entries[2:4]] == ["alice@example.com"] * 2
     assert "approved by alice@example.com" in entries[3]["message"]
@@ -89,11 +84,7 @@ def test_approval_runs_the_plan_and_records_the_approver(
 def test_reject_ends_the_incident_and_changes_nothing(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART))
-    mark = cluster.mark()
-    cluster.incident("inc-1", incident_spec(severity="P1"))
-    _awaiting(cluster)
+    mark = _restart_awaiting_approval(cluster, "P1")
     cluster.approve("inc-1", "bob@example.com", decision="reject")
     body = cluster.wait_phase("inc-1", "Rejected", "Remediated", "Failed")
     assert body["status"]["phase"] == "Rejected"
@@ -106,11 +97,7 @@ def test_reject_ends_the_incident_and_changes_nothing(
 
 
 def test_approval_of_a_stale_plan_is_ignored(cluster: Cluster, operator: OperatorThread) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART))
-    mark = cluster.mark()
-    cluster.incident("inc-1", incident_spec(severity="P1"))
-    _awaiting(cluster)
+    mark = _restart_awaiting_approval(cluster, "P1")
     cluster.approve("inc-1", "alice@example.com", plan_hash="0123456789abcdef")
     body = _approvals_seen(cluster, 1)
     assert body["status"]["phase"] == "AwaitingApproval"
@@ -123,20 +110,16 @@ def test_approval_of_a_stale_plan_is_ignored(cluster: Cluster, operator: Operato
     assert cluster.writes(resource="deployments", since=mark) == []
     # the current plan's hash still counts
     cluster.approve("inc-1", "alice@example.com")
-    assert cluster.wait_phase("inc-1", "Remediated", "Failed")["status"]["phase"] == "Remediated"
+    cluster.remediated("inc-1")
     assert len(cluster.writes("patch", "deployments", "web", since=mark)) == 1
 
 
 def test_two_approver_policy_needs_two_distinct_approvers(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy(
-        "restart", policy_spec(RESTART, approval={"P0": {"mode": "required", "approvers": 2}})
+    mark = _restart_awaiting_approval(
+        cluster, "P0", approval={"P0": {"mode": "required", "approvers": 2}}
     )
-    mark = cluster.mark()
-    cluster.incident("inc-1", incident_spec(severity="P0"))
-    _awaiting(cluster)
     cluster.approve("inc-1", "alice@example.com")
     _approvals_seen(cluster, 1)
     cluster.approve("inc-1", "alice@example.com")
@@ -146,8 +129,7 @@ def test_two_approver_policy_needs_two_distinct_approvers(
     assert second["counted"] is False and second["reason"].startswith("DuplicateApprover:")
     assert cluster.writes(resource="deployments", since=mark) == []
     cluster.approve("inc-1", "bob@example.com")
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     assert [(r["approver"], r["counted"]) for r in body["status"]["approvals"]] == [
         ("alice@example.com", True),
         ("alice@example.com", False),
@@ -163,9 +145,7 @@ def test_two_approver_policy_needs_two_distinct_approvers(
 def test_approval_without_a_verified_approver_is_ignored(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART))
-    mark = cluster.mark()
+    mark = cluster.restart_web()
     cluster.incident("inc-1", incident_spec(severity="P1"))
     plan_hash = _awaiting(cluster)["status"]["plan"]["hash"]
     # stored as if the admission webhook was not in the path (straight into the emulator's
@@ -196,11 +176,7 @@ def test_approval_without_a_verified_approver_is_ignored(
 def test_policy_approver_groups_limit_who_counts(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART, approval={"approverGroups": ["sre"]}))
-    mark = cluster.mark()
-    cluster.incident("inc-1", incident_spec(severity="P1"))
-    _awaiting(cluster)
+    mark = _restart_awaiting_approval(cluster, "P1", approval={"approverGroups": ["sre"]})
     cluster.approve("inc-1", "dev@example.com", groups=["developers"])
     body = _approvals_seen(cluster, 1)
     assert body["status"]["phase"] == "AwaitingApproval"
@@ -208,16 +184,13 @@ def test_policy_approver_groups_limit_who_counts(
     assert record["counted"] is False and record["reason"].startswith("ApproverNotAllowed:")
     assert cluster.writes(resource="deployments", since=mark) == []
     cluster.approve("inc-1", "sre@example.com", groups=["developers", "sre"])
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     assert body["status"]["approvals"][-1]["approver"] == "sre@example.com"
     assert len(cluster.writes("patch", "deployments", "web", since=mark)) == 1
 
 
 def test_no_decision_by_the_deadline_escalates(cluster: Cluster, operator: OperatorThread) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART))
-    mark = cluster.mark()
+    mark = cluster.restart_web()
     started = (datetime.now(UTC) - timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
     cluster.incident("inc-1", incident_spec(severity="P0", startsAt=started))
     body = cluster.wait_phase("inc-1", "Escalated", "AwaitingApproval", "Remediated")
@@ -235,14 +208,8 @@ def test_no_decision_by_the_deadline_escalates(cluster: Cluster, operator: Opera
 def test_alert_resolved_while_awaiting_approval_resolves_without_change(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART))
-    mark = cluster.mark()
-    cluster.incident("inc-1", incident_spec(severity="P1"))
-    _awaiting(cluster)
-    cluster.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, NS, "incidents", "inc-1", {"spec": {"alertStatus": "resolved"}}
-    )
+    mark = _restart_awaiting_approval(cluster, "P1")
+    cluster.patch("incidents", "inc-1", {"spec": {"alertStatus": "resolved"}})
     body = cluster.wait_phase("inc-1", "Resolved", "Remediated")
     assert body["status"]["phase"] == "Resolved"
     assert timeline(body)[-1] == "Resolved"
@@ -259,14 +226,10 @@ def test_alert_resolved_while_awaiting_approval_resolves_without_change(
 def test_alert_resolved_after_remediation_resolves_the_incident(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART))
-    mark = cluster.mark()
+    mark = cluster.restart_web()
     cluster.incident("inc-1", incident_spec())
     assert cluster.wait_phase("inc-1", "Remediated")["status"]["phase"] == "Remediated"
-    cluster.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, NS, "incidents", "inc-1", {"spec": {"alertStatus": "resolved"}}
-    )
+    cluster.patch("incidents", "inc-1", {"spec": {"alertStatus": "resolved"}})
     body = cluster.wait_phase("inc-1", "Resolved")
     assert timeline(body)[-2:] == ["Remediated", "Resolved"]
     assert "after remediation" in body["status"]["message"]

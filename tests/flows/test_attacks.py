@@ -26,19 +26,12 @@ from kubernetes import client, config
 from remediator.bridge import BridgeConfig
 from remediator.core import alerts
 from remediator_devtools.testing import OperatorThread
-from support.alertmanager import firing_alert, webhook_payload
+from support import alertmanager
+from support.alertmanager import firing_alert
+from support.policies import GROUP, VERSION, incident_spec, policy_spec, resource
+from support.ports import free_port
 
-from .conftest import (
-    GROUP,
-    NS,
-    VERSION,
-    Cluster,
-    _free_port,
-    actions,
-    incident_spec,
-    policy_spec,
-    timeline,
-)
+from .conftest import NS, Cluster, actions, timeline
 
 FAST_GUARDS = {"cooldown": "1s", "maxActionsPerTargetPerHour": 100}
 ROLES: dict[str, list[dict[str, Any]]] = {
@@ -92,6 +85,13 @@ def workload_writes(cluster: Cluster, since: int) -> list[Any]:
     return [w for w in cluster.writes(since=since) if w.resource in kinds and w.namespace != ""]
 
 
+def assert_untouched(cluster: Cluster, mark: int, deployment: str, replicas: int) -> None:
+    """Nothing a remediation may change was written since the mark: `deployment` still
+    runs `replicas`."""
+    assert workload_writes(cluster, mark) == []
+    assert cluster.apps.read_namespaced_deployment(deployment, NS).spec.replicas == replicas
+
+
 def stays(cluster: Cluster, name: str, phase: str, seconds: float = 1.5) -> dict[str, Any]:
     """The incident reaches `phase` and is still there a moment later."""
     cluster.wait_phase(name, phase, timeout=20)
@@ -99,13 +99,11 @@ def stays(cluster: Cluster, name: str, phase: str, seconds: float = 1.5) -> dict
     return cluster.wait_phase(name, phase, timeout=1)
 
 
-def incident_body(name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "Incident",
-        "metadata": {"name": name},
-        "spec": spec,
-    }
+def create_incident(user: client.CustomObjectsApi, name: str, spec: dict[str, Any]) -> Any:
+    """Create the incident `name` in the namespace as `user` (a client of `as_user`)."""
+    return user.create_namespaced_custom_object(
+        GROUP, VERSION, NS, "incidents", resource("Incident", name, spec)
+    )
 
 
 # ----------------------------------------------------------------- 1. approval replay
@@ -115,9 +113,7 @@ def test_an_approval_never_counts_for_a_recreated_incident_of_the_same_name(
     mallory = as_user(cluster, "mallory", tmp_path)
     cluster.deployment("web", replicas=2)
     cluster.policy("scale", policy_spec({"action": "scale", "to": 6}, guards=FAST_GUARDS))
-    mallory.create_namespaced_custom_object(
-        GROUP, VERSION, NS, "incidents", incident_body("inc-1", incident_spec(severity="P1"))
-    )
+    create_incident(mallory, "inc-1", incident_spec(severity="P1"))
     cluster.wait_phase("inc-1", "AwaitingApproval", timeout=20)
     cluster.approve("inc-1", "alice@example.com")
     cluster.wait_phase("inc-1", "Remediated", timeout=20)
@@ -137,14 +133,11 @@ def test_an_approval_never_counts_for_a_recreated_incident_of_the_same_name(
             ]
         ),
     )
-    mallory.create_namespaced_custom_object(
-        GROUP, VERSION, NS, "incidents", incident_body("inc-1", incident_spec(severity="P1"))
-    )
+    create_incident(mallory, "inc-1", incident_spec(severity="P1"))
     body = stays(cluster, "inc-1", "AwaitingApproval")
     assert "Remediating" not in timeline(body)
     assert not [a for a in body["status"].get("approvals", []) if a.get("counted")]
-    assert workload_writes(cluster, mark) == []
-    assert cluster.apps.read_namespaced_deployment("web", NS).spec.replicas == 2
+    assert_untouched(cluster, mark, "web", 2)
 
 
 # ---------------------------------------------------------- 2. severity edited while waiting
@@ -160,9 +153,7 @@ def test_the_spec_of_a_planned_incident_cannot_be_edited(
             approval={"P0": {"mode": "required", "approvers": 2}},
         ),
     )
-    mallory.create_namespaced_custom_object(
-        GROUP, VERSION, NS, "incidents", incident_body("inc-1", incident_spec(severity="P0"))
-    )
+    create_incident(mallory, "inc-1", incident_spec(severity="P0"))
     cluster.wait_phase("inc-1", "AwaitingApproval", timeout=20)
     cluster.approve("inc-1", "alice@example.com")
     mark = cluster.mark()
@@ -185,10 +176,7 @@ def test_a_policy_change_while_waiting_replans_and_voids_the_approvals(
     cluster.incident("inc-1", incident_spec(severity="P1"))
     old = cluster.wait_phase("inc-1", "AwaitingApproval", timeout=20)["status"]["plan"]["hash"]
     mark = cluster.mark()
-    cluster.custom.patch_namespaced_custom_object(
-        GROUP,
-        VERSION,
-        NS,
+    cluster.patch(
         "remediationpolicies",
         "scale",
         {"spec": {"dryRun": True, "steps": [{"action": "scale", "to": 3}]}},
@@ -199,8 +187,7 @@ def test_a_policy_change_while_waiting_replans_and_voids_the_approvals(
     assert "Replanned" in timeline(done)
     assert done["status"]["plan"]["hash"] != old
     assert "→ 3" in done["status"]["plan"]["steps"][0]["summary"]
-    assert workload_writes(cluster, mark) == []
-    assert cluster.apps.read_namespaced_deployment("web", NS).spec.replicas == 2
+    assert_untouched(cluster, mark, "web", 2)
 
 
 # --------------------------------------------------------------- 3. status is trusted
@@ -209,9 +196,7 @@ def test_a_status_written_by_hand_is_never_acted_on(
 ) -> None:
     ops = as_user(cluster, "ops", tmp_path)
     cluster.deployment("db", replicas=3)
-    ops.create_namespaced_custom_object(
-        GROUP, VERSION, NS, "incidents", incident_body("inc-1", incident_spec("db", "P0"))
-    )
+    create_incident(ops, "inc-1", incident_spec("db", "P0"))
     cluster.wait_phase("inc-1", "NoPolicy", timeout=20)
     mark = cluster.mark()
     forged_step = {
@@ -245,8 +230,7 @@ def test_a_status_written_by_hand_is_never_acted_on(
     assert timeline(body)[-1] == "StatusNotSealed"
     assert "plan" not in body["status"]  # nothing forged stays behind
     time.sleep(1)
-    assert workload_writes(cluster, mark) == []
-    assert cluster.apps.read_namespaced_deployment("db", NS).spec.replicas == 3
+    assert_untouched(cluster, mark, "db", 3)
 
 
 # ---------------------------------------------------------- 4. guards evaded by deleting
@@ -265,9 +249,7 @@ def test_deleting_incidents_does_not_reset_the_cooldown(
     mark = cluster.mark()
     for attempt in range(4):
         name = f"inc-{attempt}"
-        mallory.create_namespaced_custom_object(
-            GROUP, VERSION, NS, "incidents", incident_body(name, incident_spec())
-        )
+        create_incident(mallory, name, incident_spec())
         body = cluster.wait_phase(name, "Remediated", "Blocked", timeout=20)
         assert body["status"]["phase"] == ("Remediated" if attempt == 0 else "Blocked")
         if attempt:
@@ -350,7 +332,7 @@ def test_notifications_follow_no_redirects(
     cluster: Cluster, operator: OperatorThread, hook: tuple[int, type[_Hook]]
 ) -> None:
     port, handler = hook
-    elsewhere = _free_port()
+    elsewhere = free_port()
     handler.answers.append((307, {"Location": f"http://127.0.0.1:{elsewhere}/steal"}, b""))
     body = _notify_incident(cluster, f"http://127.0.0.1:{port}/hook", "redirect")
     assert body["status"]["phase"] == "Failed"
@@ -371,7 +353,7 @@ def test_notifications_refuse_link_local_and_metadata_addresses(
 def bridged(
     cluster: Cluster, start_operator: Callable[..., OperatorThread]
 ) -> tuple[int, OperatorThread]:
-    port = _free_port()
+    port = free_port()
     bridge = BridgeConfig(token="attack-token", port=port, allowed_namespaces=frozenset({NS}))
     return port, start_operator(bridge=bridge)
 
@@ -383,7 +365,7 @@ def _post_alert(port: int, labels: dict[str, str], fingerprint: str) -> dict[str
     alert = firing_alert(
         {"alertname": "HighErrorRate", "namespace": NS, **labels}, fingerprint, STARTS
     )
-    payload = webhook_payload(alert)
+    payload = alertmanager.payload(alert)
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/alerts",
         data=json.dumps(payload).encode(),
@@ -431,7 +413,7 @@ def test_an_incident_under_the_bridges_name_never_absorbs_the_alert(
         "incidents",
         {
             # it asks for something harmless (no policy matches): it only holds the name
-            **incident_body(squatted, incident_spec(severity="P3", alert="Squat")),
+            **resource("Incident", squatted, incident_spec(severity="P3", alert="Squat")),
             "metadata": {"name": squatted, "namespace": NS},
         },
     )
@@ -453,14 +435,10 @@ def test_the_bridges_names_are_reserved_for_its_identity_at_admission(
     start_operator(bridge_users=frozenset({"system:serviceaccount:remediator-system:remediator"}))
     mallory = as_user(cluster, "mallory", tmp_path)
     with pytest.raises(client.ApiException) as refused:
-        mallory.create_namespaced_custom_object(
-            GROUP, VERSION, NS, "incidents", incident_body("am-0123456789abcdef", incident_spec())
-        )
+        create_incident(mallory, "am-0123456789abcdef", incident_spec())
     assert refused.value.status == 403
     assert "metadata.name" in str(refused.value.body)
-    mallory.create_namespaced_custom_object(  # any other name is hers to use
-        GROUP, VERSION, NS, "incidents", incident_body("inc-1", incident_spec())
-    )
+    create_incident(mallory, "inc-1", incident_spec())  # any other name is hers to use
 
 
 # ------------------------------------------------------ 8. targets stay within the policy

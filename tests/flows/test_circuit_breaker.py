@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from remediator_devtools.testing import OperatorThread
+from typing import Any
 
-from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
+from remediator_devtools.testing import OperatorThread
+from support.policies import incident_spec, policy_spec
+
+from .conftest import NS, Cluster, actions, timeline
 
 BREAKER = {
     "action": "circuitBreaker",
@@ -15,26 +18,38 @@ BREAKER = {
 }
 
 
-def test_circuit_breaker_opens_then_restores_the_previous_value(
-    cluster: Cluster, operator: OperatorThread
-) -> None:
+def _opened(cluster: Cluster, flags: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """The ConfigMap payments-flags holding `flags`, a breaker policy and an incident it
+    remediated: carrier-a is open. The write mark from before the incident, and the incident."""
     cluster.deployment("web")
-    cluster.configmap("payments-flags", {"carrier-a": "closed", "carrier-b": "closed"})
+    cluster.configmap("payments-flags", flags)
     cluster.policy("breaker", policy_spec(BREAKER))
     mark = cluster.mark()
     cluster.incident("inc-1", incident_spec())
-    body = cluster.wait_phase("inc-1", "Remediated", "Blocked", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
-    assert actions(body)[0]["state"] == "Applied"
-    assert cluster.configmap_data("payments-flags") == {"carrier-a": "open", "carrier-b": "closed"}
+    body = cluster.remediated("inc-1")
+    assert cluster.configmap_data("payments-flags") == {**flags, "carrier-a": "open"}
+    return mark, body
 
-    body = cluster.wait_for(
+
+def _reverted(cluster: Cluster) -> dict[str, Any]:
+    """The incident once its breaker is reverted (`revertAfter` is a second)."""
+    body: dict[str, Any] = cluster.wait_for(
         "the revert",
         lambda: (
             (b := cluster.get("incidents", "inc-1")) and actions(b)[0]["state"] == "Reverted" and b
         ),
         timeout=5,
     )
+    return body
+
+
+def test_circuit_breaker_opens_then_restores_the_previous_value(
+    cluster: Cluster, operator: OperatorThread
+) -> None:
+    mark, body = _opened(cluster, {"carrier-a": "closed", "carrier-b": "closed"})
+    assert actions(body)[0]["state"] == "Applied"
+
+    body = _reverted(cluster)
     assert body["status"]["phase"] == "Remediated"
     assert cluster.configmap_data("payments-flags") == {
         "carrier-a": "closed",
@@ -56,19 +71,7 @@ def test_circuit_breaker_opens_then_restores_the_previous_value(
 def test_circuit_breaker_removes_a_key_that_was_unset_when_it_reverts(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cluster.configmap("payments-flags", {"carrier-b": "closed"})
-    cluster.policy("breaker", policy_spec(BREAKER))
-    cluster.incident("inc-1", incident_spec())
-    body = cluster.wait_phase("inc-1", "Remediated", "Blocked", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
-    assert cluster.configmap_data("payments-flags") == {"carrier-a": "open", "carrier-b": "closed"}
-    body = cluster.wait_for(
-        "the revert",
-        lambda: (
-            (b := cluster.get("incidents", "inc-1")) and actions(b)[0]["state"] == "Reverted" and b
-        ),
-        timeout=5,
-    )
+    _opened(cluster, {"carrier-b": "closed"})
+    body = _reverted(cluster)
     assert cluster.configmap_data("payments-flags") == {"carrier-b": "closed"}
     assert "removed" in actions(body)[0]["result"]

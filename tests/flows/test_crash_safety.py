@@ -16,16 +16,19 @@ from remediator.core.models import (
     TimelineEntry,
 )
 from remediator_devtools.testing import OperatorThread
+from support.policies import SCALE, incident_spec, policy_spec
 
-from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
+from .conftest import NS, Cluster, actions, timeline
 from .sealing import write_as_operator
-
-SCALE = {"action": "scale", "to": 5}
 
 
 def _crashed_while_applying(cluster: Cluster) -> dict[str, Any]:
-    """The status a crashed operator leaves behind after its `Applying` mark: the plan
-    computed as the operator computes it, step 0 marked Applying, and nothing after."""
+    """Deployment web (2 replicas), a policy scaling it to 5 and an incident inc-1, with the
+    status a crashed operator leaves behind after its `Applying` mark: the plan computed as
+    the operator computes it, step 0 marked Applying, and nothing after."""
+    cluster.deployment("web", replicas=2)
+    cluster.policy("scale", policy_spec(SCALE))
+    cluster.incident("inc-1", incident_spec())
     incident = Incident.model_validate(cluster.get("incidents", "inc-1"))
     policy = RemediationPolicy.model_validate(cluster.get("remediationpolicies", "scale"))
     target = targets.resolve_target(incident, policy)
@@ -67,8 +70,7 @@ def test_restart_while_awaiting_approval_resumes_and_applies_once(
     first.stop()
     start_operator()
     cluster.approve("inc-1", "alice@example.com")
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     assert body["status"]["plan"]["hash"] == plan_hash  # the same plan, not a new one
     assert timeline(body).count("Matched") == 1
     writes = cluster.writes(resource="deployments", since=mark)
@@ -79,14 +81,10 @@ def test_restart_while_awaiting_approval_resumes_and_applies_once(
 def test_crash_between_applying_mark_and_change_applies_it_once(
     cluster: Cluster, start_operator: Callable[..., OperatorThread]
 ) -> None:
-    cluster.deployment("web", replicas=2)
-    cluster.policy("scale", policy_spec(SCALE))
-    cluster.incident("inc-1", incident_spec())
     _crashed_while_applying(cluster)
     mark = cluster.mark()
     first = start_operator()
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     assert actions(body)[0]["state"] == "Applied"
     assert timeline(body) == ["Matched", "AutoApproved", "ActionApplied", "Remediated"]
     writes = cluster.writes(resource="deployments", since=mark)
@@ -106,16 +104,12 @@ def test_crash_between_applying_mark_and_change_applies_it_once(
 def test_crash_after_the_change_but_before_recording_it_does_not_apply_again(
     cluster: Cluster, start_operator: Callable[..., OperatorThread]
 ) -> None:
-    cluster.deployment("web", replicas=2)
-    cluster.policy("scale", policy_spec(SCALE))
-    cluster.incident("inc-1", incident_spec())
     _crashed_while_applying(cluster)
     # the crashed operator got as far as the change itself
     cluster.apps.patch_namespaced_deployment_scale("web", NS, {"spec": {"replicas": 5}})
     mark = cluster.mark()
     start_operator()
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     [action] = actions(body)
     assert action["state"] == "Skipped"
     assert action["result"] == "Deployment/web already has 5 replicas"

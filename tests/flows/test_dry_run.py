@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from remediator_devtools.testing import OperatorThread
+import pytest
 
-from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
+from remediator_devtools.testing import OperatorThread
+from support.policies import incident_spec, policy_spec
+
+from .conftest import NS, Cluster, actions, timeline
 
 STEPS = ({"action": "restartPods"}, {"action": "scale", "to": 4})
 
@@ -33,32 +36,23 @@ def _assert_dry_run(cluster: Cluster, mark: int) -> None:
     assert not (deployment.spec.template.metadata.annotations or {})
 
 
-def test_policy_dry_run_records_what_would_happen(
-    cluster: Cluster, operator: OperatorThread
+@pytest.mark.parametrize(
+    ("operator_dry_run", "severity"),
+    [
+        pytest.param(False, "P2", id="the policy's dryRun"),
+        pytest.param(True, "P2", id="the operator's --dry-run"),
+        pytest.param(False, "P0", id="P0: the approval gate skipped"),
+    ],
+)
+def test_dry_run_records_what_would_happen_and_changes_nothing(
+    cluster: Cluster,
+    start_operator: Callable[..., OperatorThread],
+    operator_dry_run: bool,
+    severity: str,
 ) -> None:
+    start_operator(dry_run=operator_dry_run)
     cluster.deployment("web")
-    cluster.policy("both", policy_spec(*STEPS, dryRun=True))
+    cluster.policy("both", policy_spec(*STEPS, **({} if operator_dry_run else {"dryRun": True})))
     mark = cluster.mark()
-    cluster.incident("inc-1", incident_spec())
-    _assert_dry_run(cluster, mark)
-
-
-def test_global_dry_run_records_what_would_happen(
-    cluster: Cluster, start_operator: Callable[..., OperatorThread]
-) -> None:
-    start_operator(dry_run=True)
-    cluster.deployment("web")
-    cluster.policy("both", policy_spec(*STEPS))
-    mark = cluster.mark()
-    cluster.incident("inc-1", incident_spec())
-    _assert_dry_run(cluster, mark)
-
-
-def test_dry_run_skips_the_approval_gate_and_changes_nothing_for_p0(
-    cluster: Cluster, operator: OperatorThread
-) -> None:
-    cluster.deployment("web")
-    cluster.policy("both", policy_spec(*STEPS, dryRun=True))
-    mark = cluster.mark()
-    cluster.incident("inc-1", incident_spec(severity="P0"))
+    cluster.incident("inc-1", incident_spec(severity=severity))
     _assert_dry_run(cluster, mark)

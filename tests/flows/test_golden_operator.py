@@ -61,19 +61,20 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from kubernetes import client
 
 from kube_emulator import Sandbox
 from kube_emulator.api import Api
 from remediator.bridge import BridgeConfig
-from remediator.cli import main
 from remediator.cli.files import load_objects
 from remediator.core import alerts, reasons
 from remediator.reconcile import OperatorConfig
 from remediator_devtools.testing import OperatorThread
+from support.crds import install_crds
+from support.golden import GOLDEN, PAYLOADS, POLICIES, decided_at
+from support.ports import free_port
 
-from .conftest import APPROVAL_KEY, NS, Cluster, _configuration, _free_port, install_crds
+from .conftest import APPROVAL_KEY, NS, Cluster, _configuration
 
 pytestmark = pytest.mark.emulator_only(
     reason="the recorded objects are loaded with their own uids and creation times, which "
@@ -81,11 +82,7 @@ pytestmark = pytest.mark.emulator_only(
     "or Pods"
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "golden"
-POLICIES = ROOT / "remediations"
 GOLDEN_NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)  # tests/test_golden.py's NOW
-PAYLOADS = sorted((GOLDEN / "alerts").glob("*.json"))
 TOKEN = "golden-bridge-token"
 # phases the operator leaves only on an outside change (an approval, a resolution, a
 # deadline, a revert that is due much later)
@@ -239,30 +236,6 @@ def settled(cluster: Cluster, name: str, timeout: float = 20) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------ simulate
-def simulate(payload: Path, state: Path, now: datetime) -> dict[str, Any]:
-    result = CliRunner().invoke(
-        main,
-        [
-            "simulate",
-            "--alert",
-            str(payload),
-            "--policies",
-            str(POLICIES),
-            "--state",
-            str(state),
-            "--namespace-default",
-            NS,
-            "--now",
-            now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "--output",
-            "json",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    decided: dict[str, Any] = json.loads(result.stdout)
-    return decided
-
-
 def steps(plan: dict[str, Any] | None) -> list[dict[str, Any]]:
     """A plan's steps as compared: a rolling restart's time of planning left out."""
     compared = []
@@ -389,13 +362,13 @@ def test_the_operator_ends_as_simulate_said(
     alert_file = tmp_path / "alert.json"
     alert_file.write_text(json.dumps(payload))
 
-    decisions = simulate(alert_file, state, now)["decisions"]
+    decisions = decided_at(alert_file, state, now.strftime("%Y-%m-%dT%H:%M:%SZ"), NS)["decisions"]
     golden = json.loads((GOLDEN / "expected" / payload_file.name).read_text())["decisions"]
     assert [the_decision(d) for d in decisions] == [the_decision(d) for d in golden], (
         "moving the times, or the objects as the emulator serves them, changed simulate's decision"
     )
 
-    port = _free_port()
+    port = free_port()
     mark = len(box.writes())
     with OperatorThread(box.kubeconfig, operator_config(port)):
         answer = post(port, payload)

@@ -6,15 +6,13 @@ import time
 from collections.abc import Callable
 
 from remediator_devtools.testing import OperatorThread
+from support.policies import RESTART, incident_spec, policy_spec
 
-from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
-
-RESTART = {"action": "restartPods"}
+from .conftest import NS, Cluster, actions, timeline
 
 
 def _blocked(cluster: Cluster, name: str, reason: str, namespace: str = NS) -> dict:  # type: ignore[type-arg]
-    body = cluster.wait_phase(name, "Blocked", "Remediated", "Failed", namespace=namespace)
-    assert body["status"]["phase"] == "Blocked", body["status"]
+    body = cluster.blocked(name, namespace)
     assert timeline(body)[-1] == reason
     cluster.event_reasons(body, reason, namespace=namespace)
     assert (reason, "Warning") in [(e.reason, e.type) for e in cluster.events(body, namespace)]
@@ -48,10 +46,9 @@ def test_protected_namespace_is_never_remediated(
 def test_cooldown_blocks_a_second_incident_on_the_same_target(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART))
+    cluster.restart_web()
     cluster.incident("inc-1", incident_spec())
-    assert cluster.wait_phase("inc-1", "Remediated", "Blocked")["status"]["phase"] == "Remediated"
+    cluster.remediated("inc-1")
     mark = cluster.mark()
     cluster.incident("inc-2", incident_spec())
     body = _blocked(cluster, "inc-2", "Cooldown")
@@ -64,7 +61,7 @@ def test_cooldown_does_not_block_another_target(cluster: Cluster, operator: Oper
     cluster.deployment("api")
     cluster.policy("restart", policy_spec(RESTART))
     cluster.incident("inc-1", incident_spec("web"))
-    assert cluster.wait_phase("inc-1", "Remediated", "Blocked")["status"]["phase"] == "Remediated"
+    cluster.remediated("inc-1")
     cluster.incident("inc-2", incident_spec("api"))
     assert cluster.wait_phase("inc-2", "Remediated", "Blocked")["status"]["phase"] == "Remediated"
 
@@ -94,7 +91,7 @@ def test_max_actions_per_policy_per_hour(cluster: Cluster, operator: OperatorThr
     cluster.deployment("api")
     cluster.policy("restart", policy_spec(RESTART, guards={"maxActionsPerPolicyPerHour": 1}))
     cluster.incident("inc-1", incident_spec("web"))
-    assert cluster.wait_phase("inc-1", "Remediated", "Blocked")["status"]["phase"] == "Remediated"
+    cluster.remediated("inc-1")
     mark = cluster.mark()
     cluster.incident("inc-2", incident_spec("api"))
     body = _blocked(cluster, "inc-2", "PolicyRateLimit")
@@ -145,9 +142,8 @@ def test_max_concurrent_queues_a_remediation_until_the_slot_is_free(
     cluster.policy_api.patch_namespaced_pod_disruption_budget(
         "queue", NS, {"spec": {"minAvailable": 1}}
     )
-    assert cluster.wait_phase("holder", "Remediated", "Failed")["status"]["phase"] == "Remediated"
-    body = cluster.wait_phase("queued", "Remediated", "Blocked", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    cluster.remediated("holder")
+    body = cluster.remediated("queued")
     assert timeline(body) == [
         "Matched",
         "MaxConcurrent",
@@ -162,11 +158,10 @@ def test_max_concurrent_queues_a_remediation_until_the_slot_is_free(
 def test_guard_history_survives_an_operator_restart(
     cluster: Cluster, start_operator: Callable[..., OperatorThread]
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART))
+    cluster.restart_web()
     first = start_operator()
     cluster.incident("inc-1", incident_spec())
-    assert cluster.wait_phase("inc-1", "Remediated", "Blocked")["status"]["phase"] == "Remediated"
+    cluster.remediated("inc-1")
     first.stop()
     start_operator()
     mark = cluster.mark()

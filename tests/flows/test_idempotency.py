@@ -9,35 +9,29 @@ import pytest
 from kubernetes import client
 
 from remediator_devtools.testing import OperatorThread
+from support.policies import incident_spec
 
-from .conftest import GROUP, NS, VERSION, Cluster, incident_spec, policy_spec
+from .conftest import Cluster
 
 
 def test_reconciling_a_remediated_incident_again_writes_nothing(
     cluster: Cluster, start_operator: Callable[..., OperatorThread]
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec({"action": "restartPods"}))
+    cluster.restart_web()
     first = start_operator()
     cluster.incident("inc-1", incident_spec())
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     time.sleep(0.3)
     mark = cluster.mark()
     # metadata and spec changes, then an operator restart (Kopf resumes every object)
-    cluster.custom.patch_namespaced_custom_object(
-        GROUP,
-        VERSION,
-        NS,
+    cluster.patch(
         "incidents",
         "inc-1",
         {"metadata": {"labels": {"team": "payments"}, "annotations": {"note": "seen"}}},
     )
     # the spec is fixed once planned: the admission webhook refuses, naming the field
     with pytest.raises(client.ApiException) as refused:
-        cluster.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, NS, "incidents", "inc-1", {"spec": {"summary": "edited later"}}
-        )
+        cluster.patch("incidents", "inc-1", {"spec": {"summary": "edited later"}})
     assert refused.value.status == 422
     assert "spec.summary" in str(refused.value.body)
     first.stop()

@@ -5,18 +5,15 @@ from __future__ import annotations
 import time
 
 from remediator_devtools.testing import OperatorThread
+from support.policies import RESTART, incident_spec, policy_spec
 
-from .conftest import Cluster, actions, incident_spec, policy_spec, timeline
-
-RESTART = {"action": "restartPods"}
+from .conftest import Cluster, actions, timeline
 
 
 def test_incident_without_a_matching_policy_ends_in_no_policy(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART, alert="SomethingElse"))
-    mark = cluster.mark()
+    mark = cluster.restart_web(alert="SomethingElse")
     cluster.incident("inc-1", incident_spec())
     body = cluster.wait_phase("inc-1", "NoPolicy", "Remediated", "Blocked")
     assert body["status"]["phase"] == "NoPolicy"
@@ -43,13 +40,11 @@ def test_policy_of_another_namespace_does_not_match(
 def test_missing_target_label_blocks_once_without_retrying(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART))
-    mark = cluster.mark()
+    mark = cluster.restart_web()
     cluster.incident(
         "inc-1", {"alertname": "HighErrorRate", "severity": "P2", "labels": {"service": "web"}}
     )
-    body = cluster.wait_phase("inc-1", "Blocked", "Remediated", "Failed")
+    body = cluster.blocked("inc-1")
     assert timeline(body) == ["TargetLabelMissing"]
     assert 'incident has no label "deployment"' in body["status"]["message"]
     time.sleep(0.3)
@@ -67,9 +62,7 @@ def test_missing_target_label_blocks_once_without_retrying(
 def test_notify_only_records_the_plan_and_changes_nothing(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART, approval={"P2": {"mode": "notifyOnly"}}))
-    mark = cluster.mark()
+    mark = cluster.restart_web(approval={"P2": {"mode": "notifyOnly"}})
     cluster.incident("inc-1", incident_spec())
     body = cluster.wait_phase("inc-1", "DryRun", "Remediated", "Blocked")
     assert body["status"]["phase"] == "DryRun"

@@ -22,8 +22,10 @@ from aiohttp import web
 from kubernetes import client
 
 from remediator_devtools.testing import OperatorThread
+from support.policies import incident_spec, policy_spec
+from support.workloads import cron_job
 
-from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
+from .conftest import NS, Cluster, actions, timeline
 from .sealing import write_as_operator
 
 STOP_LABEL = "remediator.dev/stop-on-data-incident"
@@ -89,25 +91,9 @@ def secret(cluster: Cluster, url: str, name: str = "incident-webhook") -> None:
 
 
 def cronjob(cluster: Cluster, name: str, *, suspend: bool, stop: bool = True) -> None:
+    labels = {STOP_LABEL: "true"} if stop else {}
     client.BatchV1Api(cluster.api).create_namespaced_cron_job(
-        NS,
-        {
-            "metadata": {"name": name, "labels": {STOP_LABEL: "true"} if stop else {}},
-            "spec": {
-                "schedule": "*/5 * * * *",
-                "suspend": suspend,
-                "jobTemplate": {
-                    "spec": {
-                        "template": {
-                            "spec": {
-                                "restartPolicy": "Never",
-                                "containers": [{"name": "job", "image": "example/job:v1"}],
-                            }
-                        }
-                    }
-                },
-            },
-        },
+        NS, cron_job(name, labels=labels, suspend=suspend)
     )
 
 
@@ -152,6 +138,15 @@ def crash_after_applying(
 
 
 # ---------------------------------------------------------------- suspendCronJobs
+def stop_jobs(cluster: Cluster, *jobs: tuple[str, bool], **policy: Any) -> None:
+    """Deployment web, the CronJobs `jobs` (name, selected by the policy), none suspended,
+    and the policy stop-jobs that suspends those it selects (`policy` added to its spec)."""
+    cluster.deployment("web")
+    for name, stop in jobs:
+        cronjob(cluster, name, suspend=False, stop=stop)
+    cluster.policy("stop-jobs", policy_spec(SUSPEND, **policy))
+
+
 def test_suspend_cron_jobs_once_then_resume_exactly_those_it_suspended(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
@@ -162,8 +157,7 @@ def test_suspend_cron_jobs_once_then_resume_exactly_those_it_suspended(
     cluster.policy("stop-jobs", policy_spec({**SUSPEND, "resumeAfter": "1s"}))
     mark = cluster.mark()
     cluster.incident("inc-1", incident_spec())
-    body = cluster.wait_phase("inc-1", "Remediated", "Blocked", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     step = body["status"]["plan"]["steps"][0]
     assert step["desired"]["suspend"] == ["ledger-sync"]
     assert step["desired"]["alreadySuspended"] == ["invoice-export"]
@@ -183,18 +177,14 @@ def test_suspend_cron_jobs_once_then_resume_exactly_those_it_suspended(
 def test_suspend_cron_jobs_resumes_after_a_crash_without_a_second_change(
     cluster: Cluster, start_operator: Callable[..., OperatorThread]
 ) -> None:
-    cluster.deployment("web")
-    cronjob(cluster, "ledger-sync", suspend=False)
-    cluster.policy("stop-jobs", policy_spec(SUSPEND))
+    stop_jobs(cluster, ("ledger-sync", True))
     first = start_operator()
     cluster.incident("inc-1", incident_spec())
-    body = cluster.wait_phase("inc-1", "Remediated", "Blocked", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     assert actions(body)[0]["revert"] == {"cronJobs": ["ledger-sync"]}
     assert "revertAt" not in actions(body)[0]  # no resumeAfter: suspended until a human
     mark = crash_after_applying(cluster, start_operator, first)
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     assert actions(body)[0]["state"] == "Skipped"
     assert cluster.writes(resource="cronjobs", since=mark) == []
     assert suspended(cluster) == {"ledger-sync": True}
@@ -203,9 +193,7 @@ def test_suspend_cron_jobs_resumes_after_a_crash_without_a_second_change(
 def test_suspend_cron_jobs_dry_run_changes_nothing(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cronjob(cluster, "ledger-sync", suspend=False)
-    cluster.policy("stop-jobs", policy_spec(SUSPEND, dryRun=True))
+    stop_jobs(cluster, ("ledger-sync", True), dryRun=True)
     mark = cluster.mark()
     cluster.incident("inc-1", incident_spec())
     body = cluster.wait_phase("inc-1", "DryRun", "Remediated", "Blocked", "Failed")
@@ -219,11 +207,9 @@ def test_suspend_cron_jobs_dry_run_changes_nothing(
 def test_suspend_cron_jobs_selecting_nothing_is_blocked(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.deployment("web")
-    cronjob(cluster, "cache-warmer", suspend=False, stop=False)
-    cluster.policy("stop-jobs", policy_spec(SUSPEND))
+    stop_jobs(cluster, ("cache-warmer", False))
     cluster.incident("inc-1", incident_spec())
-    body = cluster.wait_phase("inc-1", "Blocked", "Remediated", "Failed")
+    body = cluster.blocked("inc-1")
     assert timeline(body)[-1] == "NoCronJobsSelected"
 
 
@@ -241,8 +227,7 @@ def test_isolate_pods_always_waits_for_a_human_then_denies_all_traffic_once(
     assert body["status"]["phase"] == "AwaitingApproval", body["status"]
     assert network_policies(cluster) == {}
     cluster.approve("inc-1", "alice")
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed", "Blocked")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     [policy] = network_policies(cluster).values()
     assert policy["metadata"]["name"] == "remediator-isolate-web"
     assert policy["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "remediator"}
@@ -256,8 +241,7 @@ def test_isolate_pods_always_waits_for_a_human_then_denies_all_traffic_once(
     assert [(w.verb, w.name) for w in writes] == [("create", "remediator-isolate-web")]
     # a crash between the create and its record: resumed, nothing created twice
     mark = crash_after_applying(cluster, start_operator, first)
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     assert actions(body)[0]["state"] == "Skipped"
     assert cluster.writes(resource="networkpolicies", since=mark) == []
 
@@ -313,8 +297,7 @@ def test_notify_step_posts_the_incident_as_slack_compatible_json(
     }
     cluster.policy("tell", policy_spec({"action": "restartPods"}, step))
     cluster.incident("inc-1", incident_spec(summary="web 5xx at 9%"))
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed", "Blocked")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     [message] = receiver.wait(1)
     assert message["text"] == ("[P2] HighErrorRate in shop: web 5xx at 9% — stakeholders notified")
     assert message["incident"] == "shop/inc-1"
@@ -426,8 +409,7 @@ def test_rollback_only_after_a_recent_deployment_else_the_next_policy_restarts(
     )
     cluster.policy("restart", policy_spec({"action": "restartPods"}, priority=10))
     cluster.incident("inc-1", incident_spec())
-    body = cluster.wait_phase("inc-1", "Remediated", "Blocked", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     assert body["status"]["policy"] == "restart"
     matched = next(e for e in body["status"]["timeline"] if e["reason"] == "Matched")
     assert "policy rollback does not apply (NoPreviousRevision" in matched["message"]

@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 
 from remediator_devtools.testing import OperatorThread
+from support.policies import SCALE, incident_spec, policy_spec
+from support.ports import free_port
 
-from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline, told
-from .promstack import PROMETHEUS, Prometheus, free_port, run_prometheus
+from .conftest import NS, Cluster, actions, timeline, told
+from .promstack import PROMETHEUS, Prometheus, run_prometheus
 
 pytestmark = pytest.mark.skipif(
     PROMETHEUS is None,
@@ -24,7 +26,6 @@ pytestmark = pytest.mark.skipif(
     "as root installs it)",
 )
 StartOperator = Callable[..., OperatorThread]
-SCALE = {"action": "scale", "to": 5}
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +47,25 @@ def condition(body: dict[str, Any], kind: str) -> dict[str, Any]:
     return next(c for c in body["status"]["conditions"] if c["type"] == kind)
 
 
+def scale_web(cluster: Cluster, *steps: dict[str, Any], **policy: Any) -> int:
+    """Deployment web at 2 replicas, a policy scaling it to 5 (then `steps`) with `policy`
+    (its guards, its verify), and the incident inc-1; returns the write mark before it."""
+    cluster.deployment("web", replicas=2)
+    cluster.policy("scale", policy_spec(SCALE, *steps, **policy))
+    mark = cluster.mark()
+    cluster.incident("inc-1", incident_spec())
+    return mark
+
+
 # ---------------------------------------------------------------------- preconditions
 def test_precondition_that_holds_lets_the_action_run(
     cluster: Cluster, prometheus: Prometheus, start_operator: StartOperator
 ) -> None:
     metric = prometheus.set("pre_holds_error_ratio", 0.9)
     start_operator(prometheus_url=prometheus.url)
-    cluster.deployment("web", replicas=2)
     guards = {"preconditions": [check(metric, ">", 0.5, description="errors are high")]}
-    cluster.policy("scale", policy_spec(SCALE, guards=guards))
-    cluster.incident("inc-1", incident_spec())
-    body = cluster.wait_phase("inc-1", "Remediated", "Blocked", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    scale_web(cluster, guards=guards)
+    body = cluster.remediated("inc-1")
     assert replicas(cluster) == 5
     assert timeline(body) == ["Matched", "AutoApproved", "ActionApplied", "Remediated"]
     cluster.event_reasons(body, "PreconditionsMet")
@@ -90,13 +98,9 @@ def test_precondition_that_does_not_hold_blocks_and_changes_nothing(
 ) -> None:
     metric = prometheus.set("pre_fails_error_ratio", value)
     start_operator(prometheus_url=prometheus.url)
-    cluster.deployment("web", replicas=2)
     guards = {"preconditions": [check(query.format(metric=metric), ">", 0.5)]}
-    cluster.policy("scale", policy_spec(SCALE, guards=guards))
-    mark = cluster.mark()
-    cluster.incident("inc-1", incident_spec())
-    body = cluster.wait_phase("inc-1", "Blocked", "Remediated", "Failed")
-    assert body["status"]["phase"] == "Blocked"
+    mark = scale_web(cluster, guards=guards)
+    body = cluster.blocked("inc-1")
     assert timeline(body) == ["Matched", reason]
     assert message in body["status"]["message"]
     assert body["status"]["message"].endswith("nothing was changed")
@@ -111,12 +115,9 @@ def test_precondition_without_prometheus_fails_closed(
 ) -> None:
     closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     start_operator(prometheus_url=closed if configured else None)
-    cluster.deployment("web", replicas=2)
     guards = {"preconditions": [check("error_ratio", ">", 0.5)]}
-    cluster.policy("scale", policy_spec(SCALE, guards=guards))
-    mark = cluster.mark()
-    cluster.incident("inc-1", incident_spec())
-    body = cluster.wait_phase("inc-1", "Blocked", "Remediated", "Failed")
+    mark = scale_web(cluster, guards=guards)
+    body = cluster.blocked("inc-1")
     assert timeline(body) == ["Matched", "PrometheusUnavailable"]
     expected = (
         f"Prometheus at {closed} unreachable: connection refused"
@@ -134,10 +135,8 @@ def test_verification_passes_once_the_metric_recovers(
 ) -> None:
     metric = prometheus.set("verify_passes_error_ratio", 0.9)
     start_operator(prometheus_url=prometheus.url)
-    cluster.deployment("web", replicas=2)
     verify = check(metric, "<", 0.5, within="20s", interval="1s")
-    cluster.policy("scale", policy_spec(SCALE, verify=verify))
-    cluster.incident("inc-1", incident_spec())
+    scale_web(cluster, verify=verify)
     body = cluster.wait_phase("inc-1", "Verifying", "Remediated", "Escalated", "Failed")
     assert body["status"]["phase"] == "Verifying", body["status"]
     assert replicas(cluster) == 5
@@ -173,12 +172,10 @@ def test_verification_that_never_passes_escalates_and_reverts(
 ) -> None:
     metric = prometheus.set("verify_fails_error_ratio", 0.9)
     start_operator(prometheus_url=prometheus.url)
-    cluster.deployment("web", replicas=2)
     cluster.configmap("payments-flags", {"carrier-a": "closed", "carrier-b": "closed"})
     breaker = {"action": "circuitBreaker", "configMap": "payments-flags", "key": "carrier-a"}
     verify = check(metric, "<", 0.5, within="3s", interval="1s")
-    cluster.policy("scale", policy_spec(SCALE, {**breaker, "value": "open"}, verify=verify))
-    cluster.incident("inc-1", incident_spec())
+    scale_web(cluster, {**breaker, "value": "open"}, verify=verify)
     body = cluster.wait_phase("inc-1", "Verifying", "Remediated", "Escalated", "Failed")
     assert replicas(cluster) == 5
     assert cluster.configmap_data("payments-flags")["carrier-a"] == "open"
@@ -212,12 +209,10 @@ def test_verification_with_prometheus_unreachable_escalates_without_reverting(
 ) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     start_operator(prometheus_url=closed)
-    cluster.deployment("web", replicas=2)
     # 3s: a poll with its client's retries takes up to ~1s here; the first must end before
     # the deadline for the outage to be noted once before the escalation
     verify = check("error_ratio", "<", 0.5, within="3s", interval="1s")
-    cluster.policy("scale", policy_spec(SCALE, verify=verify))
-    cluster.incident("inc-1", incident_spec())
+    scale_web(cluster, verify=verify)
     body = cluster.wait_phase("inc-1", "Escalated", "Remediated", "Failed", timeout=10)
     assert body["status"]["phase"] == "Escalated", body["status"]
     assert timeline(body)[-3:] == ["Verifying", "PrometheusUnavailable", "PrometheusUnavailable"]

@@ -19,13 +19,13 @@ import pytest
 from kubernetes import client, config
 
 from remediator_devtools.testing import OperatorThread
+from support.policies import GROUP, VERSION, incident_spec
 
-from .conftest import GROUP, NS, VERSION, Cluster, incident_spec, policy_spec, timeline
+from .conftest import NS, Cluster, timeline
 
 pytestmark = pytest.mark.real_only(
     reason="kube-apiserver's TLS webhook calls, RBAC and client-certificate users"
 )
-RESTART = {"action": "restartPods"}
 
 
 def _user_api(
@@ -85,8 +85,7 @@ def _approval(incident: str, plan_hash: str, **spec: Any) -> dict[str, Any]:
 
 
 def _awaiting(cluster: Cluster) -> str:
-    cluster.deployment("web")
-    cluster.policy("restart", policy_spec(RESTART))
+    cluster.restart_web()
     cluster.incident("inc-1", incident_spec(severity="P1"))
     body = cluster.wait_phase("inc-1", "AwaitingApproval")
     return str(body["status"]["plan"]["hash"])
@@ -122,8 +121,7 @@ def test_an_approver_with_rbac_is_stamped_from_the_real_user_info(
     # stamped by the mutating webhook, from what the API server authenticated
     assert created["spec"]["approver"] == "carol"
     assert created["spec"]["approverGroups"] == ["sre", "system:authenticated"]
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     [record] = body["status"]["approvals"]
     assert record["approver"] == "carol" and record["counted"] is True
     [write] = cluster.writes("create", "approvals", since=mark)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 from remediator_devtools.testing import OperatorThread
+from support.policies import incident_spec, policy_spec
 
-from .conftest import NS, Cluster, actions, incident_spec, policy_spec, timeline
+from .conftest import NS, Cluster, actions, timeline
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 REVISION = "deployment.kubernetes.io/revision"
@@ -27,8 +28,7 @@ def test_rolling_restart_sets_restarted_at_once_and_rolls_a_new_revision(
     cluster.policy("restart", policy_spec({"action": "restartPods"}))
     mark = cluster.mark()
     cluster.incident("inc-1", incident_spec())
-    body = cluster.wait_phase("inc-1", "Remediated", "Blocked", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     [action] = actions(body)
     assert action["state"] == "Applied"
     stamp = body["status"]["plan"]["steps"][0]["desired"]["restartedAt"]
@@ -56,8 +56,7 @@ def test_evict_mode_evicts_each_pod_through_the_eviction_api(
     cluster.policy("evict", policy_spec({"action": "restartPods", "mode": "evict"}))
     mark = cluster.mark()
     cluster.incident("inc-1", incident_spec())
-    body = cluster.wait_phase("inc-1", "Remediated", "Blocked", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     evictions = cluster.writes("evict", "pods", since=mark)
     assert sorted(w.name for w in evictions) == before
     assert cluster.writes("delete", "pods", since=mark) == []
@@ -101,8 +100,7 @@ def test_evict_blocked_by_a_pdb_is_deferred_then_completes_when_the_pdb_allows(
     assert _pods(cluster, "web") == before
 
     pdbs.patch_namespaced_pod_disruption_budget("web", NS, {"spec": {"minAvailable": 1}})
-    body = cluster.wait_phase("inc-1", "Remediated", "Failed")
-    assert body["status"]["phase"] == "Remediated", body["status"]
+    body = cluster.remediated("inc-1")
     assert sorted(w.name for w in cluster.writes("evict", "pods", since=mark)) == before
     assert cluster.writes("delete", "pods", since=mark) == []
     assert timeline(body)[-2:] == ["ActionApplied", "Remediated"]

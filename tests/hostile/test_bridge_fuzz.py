@@ -26,7 +26,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,9 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from kubernetes import client
 
@@ -46,30 +44,23 @@ from remediator import bridge
 from remediator.adapters.kube import KubeClient, load_configuration
 from remediator.bridge import BridgeConfig
 from remediator.core.alerts import DEFAULT_PROTECTED
-from support.alertmanager import webhook_payload
+from support import alertmanager
+from support.alertmanager import firing_alert
+from support.crds import install_crds
+from support.policies import GROUP, VERSION
+from support.ports import free_port
+from support.waiting import wait_healthy
 
 from . import figures
+from .fuzzing import fuzz
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "fuzz-token"
-GROUP, VERSION = "remediator.dev", "v1alpha1"
 ALLOWED = frozenset({"shop", "payments"})
 DEFAULT = "alerts"
 PROTECTED = sorted(DEFAULT_PROTECTED)
 NAMESPACES = ("shop", "payments", "alerts", "other", "kube-system-ish", *PROTECTED)
 STATS: Counter[str] = Counter()
-
-
-def fuzz(examples: int) -> Any:
-    """Deterministic hypothesis settings: the same `examples` cases in every run."""
-    return settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        print_blob=True,
-        suppress_health_check=list(HealthCheck),
-    )
 
 
 # ------------------------------------------------------------------------------ the world
@@ -123,12 +114,6 @@ class World:
 
         status: int = self.run(get())
         return status
-
-
-def install_crds(api: client.ApiClient) -> None:
-    ext = client.ApiextensionsV1Api(api)
-    for path in sorted((ROOT / "crds").glob("*.yaml")):
-        ext.create_custom_resource_definition(yaml.safe_load(path.read_text()))
 
 
 @pytest.fixture(scope="module")
@@ -501,18 +486,6 @@ payload_strategy = st.builds(
 )
 
 
-def valid_alert(labels: dict[str, Any], fp: str, starts: str = "2024-05-01T10:00:00Z") -> Any:
-    return {
-        "status": "firing",
-        "labels": labels,
-        "annotations": {"summary": "fuzz"},
-        "startsAt": starts,
-        "endsAt": "0001-01-01T00:00:00Z",
-        "generatorURL": "http://prometheus/graph",
-        "fingerprint": fp,
-    }
-
-
 # ------------------------------------------------------------------------------ tests
 @fuzz(1500)
 @given(data=st.one_of(st.binary(max_size=200), st.text(max_size=100).map(str.encode)))
@@ -543,12 +516,16 @@ RAW = [
     + b'"'
     + b"a" * (1024 * 1024)
     + b'"}',
-    json.dumps(webhook_payload(*[valid_alert({"alertname": "A"}, "f1")] * 1001)).encode(),
+    json.dumps(alertmanager.payload(*[firing_alert({"alertname": "A"}, "f1")] * 1001)).encode(),
     json.dumps(
-        webhook_payload(valid_alert({"alertname": "A", **{f"k{i}": "v" for i in range(65)}}, "f2"))
+        alertmanager.payload(
+            firing_alert({"alertname": "A", **{f"k{i}": "v" for i in range(65)}}, "f2")
+        )
     ).encode(),
-    json.dumps(webhook_payload(valid_alert({"alertname": "A" * 254}, "f3"))).encode(),
-    json.dumps(webhook_payload(valid_alert({"alertname": "A", "x" * 257: "v"}, "f4"))).encode(),
+    json.dumps(alertmanager.payload(firing_alert({"alertname": "A" * 254}, "f3"))).encode(),
+    json.dumps(
+        alertmanager.payload(firing_alert({"alertname": "A", "x" * 257: "v"}, "f4"))
+    ).encode(),
 ]
 
 
@@ -569,15 +546,14 @@ def test_arbitrary_json(world: World, payload: Any) -> None:
 
 
 hostile_alert = st.builds(
-    lambda labels, annotations, starts, fp, status, url: {
-        "status": status,
-        "labels": labels,
-        "annotations": annotations,
-        "startsAt": starts,
-        "endsAt": "0001-01-01T00:00:00Z",
-        "generatorURL": url,
-        "fingerprint": fp,
-    },
+    lambda labels, annotations, starts, fp, status, url: alertmanager.alert(
+        status=status,
+        labels=labels,
+        annotations=annotations,
+        startsAt=starts,
+        generatorURL=url,
+        fingerprint=fp,
+    ),
     st.builds(
         lambda name, ns, extra: {**extra, "alertname": name, "namespace": ns},
         st.one_of(st.just("HighErrorRate"), hostile_text.filter(lambda t: 0 < len(t) <= 253)),
@@ -610,7 +586,7 @@ hostile_alert = st.builds(
 def test_hostile_content_in_well_formed_payloads(
     world: World, alerts: list[Any], config: str
 ) -> None:
-    status, body = post_json(world, config, webhook_payload(*alerts))
+    status, body = post_json(world, config, alertmanager.payload(alerts=alerts))
     if status == 200:
         assert len(body["incidents"]) == len(alerts)
 
@@ -632,10 +608,10 @@ def test_namespace_labels_cannot_reach_other_namespaces(
     world: World, namespaces: list[Any], fp: str, starts: Any, config: str
 ) -> None:
     alerts = [
-        valid_alert({"alertname": "Escape", "namespace": ns}, f"{fp}{i}", starts)
+        firing_alert({"alertname": "Escape", "namespace": ns}, f"{fp}{i}", starts)
         for i, ns in enumerate(namespaces)
     ]
-    status, body = post_json(world, config, webhook_payload(*alerts))
+    status, body = post_json(world, config, alertmanager.payload(alerts=alerts))
     if status == 200:
         for alert, entry in zip(alerts, body["incidents"], strict=True):
             ns = entry["incident"].partition("/")[0] if entry["incident"] else None
@@ -693,7 +669,7 @@ def test_credentials(world: World, header: str | None, app: str) -> None:
     headers = {"Content-Type": "application/json"}
     if header is not None:
         headers["Authorization"] = header
-    payload = webhook_payload(valid_alert({"alertname": "A", "namespace": "shop"}, "cafe"))
+    payload = alertmanager.payload(firing_alert({"alertname": "A", "namespace": "shop"}, "cafe"))
     try:
         status, body = world.post(app, json.dumps(payload).encode(), headers)
     except ValueError:  # aiohttp, the client, refuses to send such a header
@@ -711,7 +687,7 @@ def test_non_ascii_authorization_bytes(world: World) -> None:
     async def send(app: App, header: bytes) -> tuple[int, Any]:
         server = app.client.server
         reader, writer = await asyncio.open_connection(server.host, server.port)
-        body = json.dumps(webhook_payload(valid_alert({"alertname": "A"}, "beef"))).encode()
+        body = json.dumps(alertmanager.payload(firing_alert({"alertname": "A"}, "beef"))).encode()
         writer.write(
             b"POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             + b"Authorization: "
@@ -755,7 +731,7 @@ def test_the_bridge_is_healthy_afterwards(world: World) -> None:
     for app in world.apps:
         assert world.healthz(app) == 200
     # and still does its job
-    payload = webhook_payload(valid_alert({"alertname": "A", "namespace": "shop"}, "f00d"))
+    payload = alertmanager.payload(firing_alert({"alertname": "A", "namespace": "shop"}, "f00d"))
     status, body = post_json(world, "listed", payload)
     assert status == 200 and body["incidents"][0]["incident"].startswith("shop/"), body
 
@@ -785,7 +761,7 @@ def _standalone_case(conn: http.client.HTTPConnection, payload: Any) -> None:
 def test_the_standalone_process_survives_fuzzing(world: World, tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN)
-    port = _free_port()
+    port = free_port()
     log_file = (tmp_path / "bridge.log").open("wb")
     process = subprocess.Popen(
         [
@@ -807,12 +783,12 @@ def test_the_standalone_process_survives_fuzzing(world: World, tmp_path: Path) -
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        _wait_healthy(port)
+        wait_healthy(f"http://127.0.0.1:{port}")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         _standalone_case(conn)
         conn.close()
         assert process.poll() is None, "the bridge process died"
-        _wait_healthy(port, timeout=1)
+        wait_healthy(f"http://127.0.0.1:{port}", timeout=1)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
@@ -824,40 +800,17 @@ def test_the_standalone_process_survives_fuzzing(world: World, tmp_path: Path) -
         assert write.namespace in ALLOWED | {DEFAULT}, write
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_healthy(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            assert conn.getresponse().status == 200
-            conn.close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def test_what_the_fuzzing_found_stays_fixed(world: World) -> None:
     """Each was a 5xx before its fix (see the report of issue 6)."""
     # a startsAt whose UTC spelling is outside years 1..9999: OverflowError, 500 -> 422
     for starts in ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"):
-        alert = valid_alert({"alertname": "A", "namespace": "shop"}, "0fe", starts)
-        status, body = post_json(world, "listed", webhook_payload(alert))
+        alert = firing_alert({"alertname": "A", "namespace": "shop"}, "0fe", starts)
+        status, body = post_json(world, "listed", alertmanager.payload(alert))
         assert status == 422, body
         assert "alerts.0.startsAt" in [d["loc"] for d in body["details"]]
     # `*` allowed, a namespace label naming no namespace: 502 (resent for ever) -> skipped
-    alert = valid_alert({"alertname": "A", "namespace": "no-such-namespace"}, "0ff")
-    status, body = post_json(world, "any", webhook_payload(alert))
+    alert = firing_alert({"alertname": "A", "namespace": "no-such-namespace"}, "0ff")
+    status, body = post_json(world, "any", alertmanager.payload(alert))
     assert (status, body["skipped"]) == (200, 1), body
     # non-UTF-8 bytes in the Authorization header: UnicodeEncodeError, 500 -> 401
     # (test_non_ascii_authorization_bytes)

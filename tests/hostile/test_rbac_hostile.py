@@ -6,7 +6,7 @@ against them) or on the real control plane (`--cluster`, tests/conftest.py: kube
 own RBAC authorizer, the objects deleted after by `ControlPlane.clean`). The operator (and
 its bridge) act as the ServiceAccount `remediator-system:remediator` (on the real cluster a
 TokenRequest token), through a proxy that notes the status of each of its requests
-(tests/deploy/recording.py: HTTPS to kube-apiserver, the token passed on).
+(tests/support/recording_proxy.py: HTTPS to kube-apiserver, the token passed on).
 
 * Identity: the bridge's identity may not create an Approval (403 from RBAC); a user
   without the approver role may not either; with it, a client-supplied approver is still
@@ -41,10 +41,8 @@ from typing import Any
 
 import pytest
 import structlog
-import yaml
 from kubernetes import client, config
 
-from deploy.recording import RecordingProxy
 from deploy.shipped import (
     RBAC_KINDS,
     create_rbac,
@@ -54,16 +52,22 @@ from deploy.shipped import (
 )
 from kube_emulator import Sandbox
 from real.backend import ControlPlane, RealBox
-from remediator.bridge import BridgeConfig
-from remediator.reconcile import OperatorConfig
-from remediator_devtools.testing import OperatorThread
+from support.alertmanager import firing_alert, payload
+from support.crds import install_crds
+from support.operator_settings import bridge_config, operator_config
+from support.policies import GROUP, VERSION, approval
+from support.recording_proxy import RecordingProxy
+from support.remediations import Remediations
+from support.service_account import (
+    SA_NAME,
+    SA_NAMESPACE,
+    SERVICE_ACCOUNT,
+    operator_as_service_account,
+)
+from support.workloads import cron_job
 
 ROOT = Path(__file__).resolve().parents[2]
-GROUP, VERSION = "remediator.dev", "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
 NS = "shop"
-SA_NAMESPACE, SA_NAME = "remediator-system", "remediator"
-SERVICE_ACCOUNT = f"system:serviceaccount:{SA_NAMESPACE}:{SA_NAME}"
 BRIDGE_TOKEN = "rbac-hostile-bridge"
 APPLICATION = "remediator-application"
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -71,7 +75,7 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 
 # ------------------------------------------------------------------------------ harness
 @dataclass
-class World:
+class World(Remediations):
     box: Sandbox | RealBox
     api: client.ApiClient
     proxy: RecordingProxy
@@ -87,65 +91,6 @@ class World:
     @property
     def rbac(self) -> client.RbacAuthorizationV1Api:
         return client.RbacAuthorizationV1Api(self.api)
-
-    def create(self, plural: str, kind: str, name: str, spec: dict[str, Any]) -> None:
-        self.custom.create_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            NS,
-            plural,
-            {"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": name}, "spec": spec},
-        )
-
-    def get(self, plural: str, name: str) -> dict[str, Any]:
-        body: dict[str, Any] = self.custom.get_namespaced_custom_object(
-            GROUP, VERSION, NS, plural, name
-        )
-        return body
-
-    def policy(self, name: str, alert: str, *steps: dict[str, Any], **extra: Any) -> None:
-        spec = {
-            "match": {"alertnames": [alert]},
-            "target": {"kind": "Deployment", "nameFromLabel": "workload"},
-            "steps": list(steps),
-            **extra,
-        }
-        self.create("remediationpolicies", "RemediationPolicy", name, spec)
-
-    def incident(self, name: str, alert: str, workload: str, severity: str = "P2") -> None:
-        spec = {"alertname": alert, "severity": severity, "labels": {"workload": workload}}
-        self.create("incidents", "Incident", name, spec)
-
-    def wait(self, name: str, *phases: str, timeout: float = 20) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        body: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            body = self.get("incidents", name)
-            if (body.get("status") or {}).get("phase") in phases:
-                return body
-            time.sleep(0.05)
-        raise AssertionError(f"{name} did not reach {phases}: {body.get('status')}")
-
-    def deployment(self, name: str, image: str = "v1") -> None:
-        body = {
-            "metadata": {"name": name},
-            "spec": {
-                "replicas": 2,
-                "selector": {"matchLabels": {"app": name}},
-                "template": {
-                    "metadata": {"labels": {"app": name}},
-                    "spec": {"containers": [{"name": "app", "image": f"example/{name}:{image}"}]},
-                },
-            },
-        }
-        apps = client.AppsV1Api(self.api)
-        try:
-            apps.create_namespaced_deployment(NS, body)
-        except client.ApiException as e:
-            if e.status != 409:
-                raise
-            apps.patch_namespaced_deployment(name, NS, {"spec": body["spec"]})
-        self.box.settle()
 
     def user(self, name: str, groups: tuple[str, ...] = ()) -> client.ApiClient:
         """A client of the user `name` in `groups`, with no grants but the approver Role's
@@ -179,42 +124,16 @@ class World:
         plan_hash = plan_hash or self.get("incidents", incident)["status"]["plan"]["hash"]
         with self.user(user, groups) as api:
             result: dict[str, Any] = client.CustomObjectsApi(api).create_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                NS,
-                "approvals",
-                {
-                    "apiVersion": API_VERSION,
-                    "kind": "Approval",
-                    "metadata": {"generateName": f"{incident}-"},
-                    "spec": {
-                        "incident": incident,
-                        "decision": "approve",
-                        "planHash": plan_hash,
-                        **spec,
-                    },
-                },
+                GROUP, VERSION, NS, "approvals", approval(incident, plan_hash, **spec)
             )
         return result
 
     def post_alert(self, name: str, namespace: str = NS) -> int:
-        alert = {
-            "status": "firing",
-            "labels": {"alertname": name, "namespace": namespace, "workload": "none"},
-            "annotations": {},
-            "startsAt": "2025-01-01T00:00:00Z",
-            "endsAt": "0001-01-01T00:00:00Z",
-            "fingerprint": f"{abs(hash(name)):x}",
-        }
-        payload = {
-            "version": "4",
-            "status": "firing",
-            "receiver": "remediator",
-            "alerts": [alert],
-        }
+        labels = {"alertname": name, "namespace": namespace, "workload": "none"}
+        body = payload(firing_alert(labels, f"{abs(hash(name)):x}", "2025-01-01T00:00:00Z"))
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.bridge_port}/alerts",
-            data=json.dumps(payload).encode(),
+            data=json.dumps(body).encode(),
             headers={"Authorization": f"Bearer {BRIDGE_TOKEN}"},
             method="POST",
         )
@@ -281,9 +200,7 @@ def world(
         configuration = client.Configuration()
         config.load_kube_config(str(sandbox.kubeconfig), client_configuration=configuration)
         with client.ApiClient(configuration) as api:
-            ext = client.ApiextensionsV1Api(api)
-            for path in sorted((ROOT / "crds").glob("*.yaml")):
-                ext.create_custom_resource_definition(yaml.safe_load(path.read_text()))
+            install_crds(api)
             core = client.CoreV1Api(api)
             for ns in (NS, SA_NAMESPACE):
                 core.create_namespace({"metadata": {"name": ns}})
@@ -322,51 +239,12 @@ def _world(
             ],
         },
     )
-    # on the real cluster: plain HTTP in, HTTPS (the cluster's CA) out, the token passed on
-    upstream = api.configuration.host if plane is not None else str(box.url)
-    ca_file = plane.pki / "ca.crt" if plane is not None else None
-    with RecordingProxy(upstream, ca_file) as proxy:
-        kubeconfig = tmp_path / "operator.kubeconfig"
-        if plane is not None:
-            plane.service_account_kubeconfig(SA_NAMESPACE, SA_NAME, kubeconfig)
-        else:
-            box.kubeconfig_for_service_account(SA_NAMESPACE, SA_NAME, kubeconfig)
-        document = yaml.safe_load(kubeconfig.read_text())
-        document["clusters"][0]["cluster"] = {"server": proxy.url}
-        kubeconfig.write_text(yaml.safe_dump(document))
-        bridge_port = _free_port()
-        operator = OperatorThread(
-            kubeconfig,
-            OperatorConfig(
-                tick_seconds=0.2,
-                retry_seconds=0.3,
-                approval_key=b"rbac-hostile-approval-key",
-                webhook_managed=True,
-                # kube-apiserver calls webhooks only over HTTPS: a self-signed certificate
-                webhook_insecure=plane is None,
-                webhook_port=_free_port(),
-                bridge=BridgeConfig(
-                    token=BRIDGE_TOKEN,
-                    host="127.0.0.1",
-                    port=bridge_port,
-                    allowed_namespaces=frozenset({NS}),
-                ),
-            ),
-        ).start()
-        try:
-            w = World(box, api, proxy, tmp_path, bridge_port, roles, plane)
-            _wait_for_webhooks(w)
-            yield w
-        finally:
-            operator.stop()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    bridge = bridge_config(BRIDGE_TOKEN, NS)
+    config = operator_config(b"rbac-hostile-approval-key", real=plane is not None, bridge=bridge)
+    with operator_as_service_account(box, tmp_path, config) as running:
+        w = World(box, api, running.proxy, tmp_path, bridge.port, roles, plane)
+        _wait_for_webhooks(w)
+        yield w
 
 
 def _wait_for_webhooks(w: World) -> None:
@@ -406,17 +284,12 @@ def test_identities_that_may_not_approve_are_refused_and_bad_approvals_ignored(
     body = world.wait("inc-p0", "AwaitingApproval", "Remediated", "Failed")
     assert body["status"]["phase"] == "AwaitingApproval", body["status"]
     plan_hash = body["status"]["plan"]["hash"]
-    approval = {
-        "apiVersion": API_VERSION,
-        "kind": "Approval",
-        "metadata": {"generateName": "inc-p0-"},
-        "spec": {"incident": "inc-p0", "decision": "approve", "planHash": plan_hash},
-    }
+    approved = approval("inc-p0", plan_hash)
 
     # the bridge's identity (the operator's ServiceAccount) may never approve
     with world.service_account() as sa, pytest.raises(client.ApiException) as refused:
         client.CustomObjectsApi(sa).create_namespaced_custom_object(
-            GROUP, VERSION, NS, "approvals", copy.deepcopy(approval)
+            GROUP, VERSION, NS, "approvals", copy.deepcopy(approved)
         )
     assert refused.value.status == 403
     assert _message(refused.value) == (
@@ -429,7 +302,7 @@ def test_identities_that_may_not_approve_are_refused_and_bad_approvals_ignored(
         pytest.raises(client.ApiException) as refused,
     ):
         client.CustomObjectsApi(dev).create_namespaced_custom_object(
-            GROUP, VERSION, NS, "approvals", copy.deepcopy(approval)
+            GROUP, VERSION, NS, "approvals", copy.deepcopy(approved)
         )
     assert refused.value.status == 403
     assert "cannot create resource" in _message(refused.value)
@@ -587,25 +460,7 @@ class Flows:
 
     def cron_jobs(self) -> None:
         name = self.fresh("job")
-        client.BatchV1Api(self.w.api).create_namespaced_cron_job(
-            NS,
-            {
-                "metadata": {"name": name},
-                "spec": {
-                    "schedule": "*/5 * * * *",
-                    "jobTemplate": {
-                        "spec": {
-                            "template": {
-                                "spec": {
-                                    "restartPolicy": "Never",
-                                    "containers": [{"name": "job", "image": "example/job"}],
-                                }
-                            }
-                        }
-                    },
-                },
-            },
-        )
+        client.BatchV1Api(self.w.api).create_namespaced_cron_job(NS, cron_job(name))
         self.remediate({"action": "suspendCronJobs", "cronJobs": [name]})
 
     def isolate(self) -> None:

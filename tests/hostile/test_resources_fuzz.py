@@ -19,43 +19,22 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, get_args
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from kubernetes import client
 from pydantic import ValidationError
 
-from flows.conftest import NS, Cluster, incident_spec, policy_spec
+from flows.conftest import NS, Cluster
 from remediator.core.models import Incident, RemediationPolicy
+from remediator.core.models.base import ActionName
 from remediator_devtools.testing import OperatorThread
+from support.policies import API_VERSION, incident_spec, policy_spec
 
 from . import figures
-
-API_VERSION = "remediator.dev/v1alpha1"
-SETTLED = {
-    "Remediated",
-    "NoPolicy",
-    "Rejected",
-    "Blocked",
-    "DryRun",
-    "Failed",
-    "Escalated",
-    "Resolved",
-    "AwaitingApproval",
-    "Verifying",  # waits for its PromQL check until `within`, then settles
-}
-
-
-def fuzz(examples: int) -> Any:
-    return settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
+from .fuzzing import SETTLED, fuzz
 
 
 class KopfLog(logging.Handler):
@@ -185,15 +164,7 @@ STEP_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "webhookSecretRef": st.one_of(st.just({"name": "hook", "key": "url"}), junk),
     "message": text,
 }
-ACTIONS = [
-    "rollback",
-    "restartPods",
-    "scale",
-    "circuitBreaker",
-    "suspendCronJobs",
-    "isolatePods",
-    "notify",
-]
+ACTIONS = get_args(ActionName)  # every action the policy schema names
 steps = st.builds(
     lambda action, fields: {**({} if action is MISSING else {"action": action}), **fields},
     maybe(st.sampled_from([*ACTIONS, "reboot", "Scale"]), rate=8),

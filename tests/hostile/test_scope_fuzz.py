@@ -46,17 +46,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from kubernetes import client, config
 
-from flows.conftest import APPROVAL_KEY, GROUP, VERSION, Cluster
+from flows.conftest import APPROVAL_KEY, Cluster
 from kube_emulator import Sandbox
 from remediator.core import lifecycle, planning, status_seal
 from remediator.core.models import Incident
 from remediator_devtools.testing import OperatorThread
+from support.policies import GROUP, VERSION
+from support.workloads import deployment
 
 from . import figures
+from .fuzzing import SETTLED, fuzz
 
 pytestmark = pytest.mark.emulator_only(
     reason="reads the emulator's write log step by step; sized for the emulator's speed"
@@ -218,34 +221,7 @@ ops = st.one_of(
 sequences = st.tuples(incident_specs(), st.lists(ops, min_size=2, max_size=5))
 
 
-def fuzz(examples: int) -> Any:
-    return settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        print_blob=True,
-        suppress_health_check=list(HealthCheck),
-        # an example costs seconds of a real operator: report the first failing sequence
-        # as it is rather than shrink it for minutes
-        phases=[Phase.explicit, Phase.generate],
-    )
-
-
 # ------------------------------------------------------------------------------ the world
-WAITING = {"AwaitingApproval"}
-SETTLED = {
-    "Remediated",
-    "NoPolicy",
-    "Rejected",
-    "Blocked",
-    "DryRun",
-    "Failed",
-    "Escalated",
-    "Resolved",
-    "Verifying",
-    *WAITING,
-}
 FINAL = lifecycle.TERMINAL | {"Remediated"}  # the operator looks at these no more
 QUIET = 0.35  # an incident settled and unchanged this long: the operator is done with it
 
@@ -400,6 +376,12 @@ class World:
     def pick(self, index: int) -> Tracked | None:
         return self.tracked[index % len(self.tracked)] if self.tracked else None
 
+    def pick_stored(self, index: int) -> tuple[Tracked, dict[str, Any]] | None:
+        """A tracked incident and its body, if there is one and it is still stored."""
+        tracked = self.pick(index)
+        body = None if tracked is None else self.get(tracked.name)
+        return None if tracked is None or body is None else (tracked, body)
+
     def remember(self, tracked: Tracked, body: dict[str, Any]) -> None:
         plan = (body.get("status") or {}).get("plan") or {}
         if plan.get("hash") and plan["hash"] not in tracked.hashes:
@@ -444,12 +426,10 @@ class World:
         self.judge(f"approve {tracked.name} by {approver} (stale={stale})", tracked, mark)
 
     def step_edit(self, index: int, changes: dict[str, Any], past_admission: bool) -> None:
-        tracked = self.pick(index)
-        if tracked is None:
+        picked = self.pick_stored(index)
+        if picked is None:
             return
-        body = self.get(tracked.name)
-        if body is None:
-            return
+        tracked, body = picked
         spec = {**body["spec"], **changes}
         spec = {k: v for k, v in spec.items() if v is not None}
         if "target" in changes and changes["target"] is None:
@@ -504,12 +484,10 @@ class World:
         time.sleep(1.1)
 
     def step_forge(self, index: int, how: str, victim: str) -> None:
-        tracked = self.pick(index)
-        if tracked is None:
+        picked = self.pick_stored(index)
+        if picked is None:
             return
-        body = self.get(tracked.name)
-        if body is None:
-            return
+        tracked, body = picked
         own = copy.deepcopy(body.get("status") or {})
         others: list[dict[str, Any]] = [
             b["status"]
@@ -619,20 +597,7 @@ def build_namespace(cluster: Cluster, namespace: str) -> None:
     cluster.core.create_namespace({"metadata": {"name": namespace}})
     for name, extra in WORKLOADS.items():
         cluster.apps.create_namespaced_deployment(
-            namespace,
-            {
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "metadata": {"name": name, "labels": {"app": name, **extra}},
-                "spec": {
-                    "replicas": 2,
-                    "selector": {"matchLabels": {"app": name}},
-                    "template": {
-                        "metadata": {"labels": {"app": name}},
-                        "spec": {"containers": [{"name": "app", "image": f"example/{name}:v1"}]},
-                    },
-                },
-            },
+            namespace, deployment(name, labels={"app": name, **extra})
         )
     for policy in POLICIES:
         cluster.policy(policy.name, policy.spec, namespace)
@@ -640,15 +605,13 @@ def build_namespace(cluster: Cluster, namespace: str) -> None:
 
 
 # --------------------------------------------------------------------------- the test
-def deployment(name: str) -> dict[str, str]:
-    return {"kind": "Deployment", "name": name}
-
-
 def spec(alert: str, severity: str, workload: str, **extra: Any) -> dict[str, Any]:
     policy = BY_ALERT[alert]
     key = policy.target.get("nameFromLabel") or "deployment"
     return {"alertname": alert, "severity": severity, "labels": {key: workload}, **extra}
 
+
+BILLING = {"kind": "Deployment", "name": "billing"}
 
 # The attacks of issue 17, always tried (hypothesis runs these before its own).
 KNOWN_ATTACKS = [
@@ -673,7 +636,12 @@ KNOWN_ATTACKS = [
     (
         spec("CacheDown", "P3", "cache", target={"kind": "Deployment", "name": "payments"}),
         [
-            ("create", spec("HighErrorRate", "P3", "web", target=deployment("billing"))),
+            (
+                "create",
+                spec(
+                    "HighErrorRate", "P3", "web", target={"kind": "Deployment", "name": "billing"}
+                ),
+            ),
             ("create", spec("HighLatency", "P2", "web")),
             ("create", spec("QueueBacklog", "P2", "billing")),
         ],
@@ -755,7 +723,7 @@ def attacker(cluster: Cluster, operator: OperatorThread, tmp_path: Path) -> Iter
 def test_scope_and_approval_attacks_never_make_the_operator_act_outside_its_policies(
     attacker: Attacker,
 ) -> None:
-    @fuzz(EXAMPLES)
+    @fuzz(EXAMPLES, shrink=False)
     @given(sequence=sequences)
     @_examples(KNOWN_ATTACKS)
     def attacks(sequence: tuple[dict[str, Any], list[tuple[Any, ...]]]) -> None:

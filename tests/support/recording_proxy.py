@@ -16,7 +16,6 @@ through unchanged, so the API server authenticates (and authorizes) the operator
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 import threading
 from collections import Counter
@@ -26,6 +25,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from support.ports import free_port
 
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 # the request goes on as it came: no Content-Type where the client sent none (a create by the
@@ -75,7 +76,7 @@ class RecordingProxy:
     def __init__(self, upstream: str, ca_file: Path | None = None) -> None:
         self.upstream = upstream.rstrip("/")
         self.ca_file = ca_file  # the CA of an HTTPS upstream (the real API server)
-        self.port = _free_port()
+        self.port = free_port()
         self.requests: Counter[tuple[str, Attributes]] = Counter()
         self.answers: list[tuple[str, Attributes, int]] = []  # (User-Agent, request, status)
         self._lock = threading.Lock()
@@ -203,10 +204,3 @@ class RecordingProxy:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
