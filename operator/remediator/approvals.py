@@ -13,9 +13,14 @@ from .core.models import API_VERSION
 
 
 async def create_approval(
-    incident: str, namespace: str, decision: str, reason: str, kubeconfig: str | None
+    incident: str,
+    namespace: str,
+    decision: str,
+    reason: str,
+    kubeconfig: str | None,
+    context: str | None = None,
 ) -> tuple[str, str]:
-    kube = KubeClient(load_configuration(kubeconfig))
+    kube = KubeClient(load_configuration(kubeconfig, context))
     try:
         body = await kube.get_custom(namespace, "incidents", incident)
         if body is None:

@@ -93,15 +93,18 @@ def retryable_not_429(error: BaseException) -> bool:
     return retryable(error) and not (isinstance(error, KubeError) and error.status == 429)
 
 
-def load_configuration(kubeconfig: str | None = None) -> k8s_client.Configuration:
-    """Kubeconfig (explicit, $KUBECONFIG or ~/.kube/config) or the in-cluster account."""
+def load_configuration(
+    kubeconfig: str | None = None, context: str | None = None
+) -> k8s_client.Configuration:
+    """Kubeconfig (explicit, $KUBECONFIG or ~/.kube/config; the named context, else its
+    current one) or the in-cluster account."""
     configuration = k8s_client.Configuration()
     try:
         k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=kubeconfig, client_configuration=configuration
+            config_file=kubeconfig, context=context, client_configuration=configuration
         )
     except (k8s_config.ConfigException, FileNotFoundError, TypeError):
-        if kubeconfig:
+        if kubeconfig or context:
             raise
         k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
             client_configuration=configuration

@@ -4,7 +4,7 @@
 (`cli.policies`), the incident commander's `approve`, `reject`, `report` and `evidence`
 (`cli.incidents`); `demo` and `sandbox` come from the development tools
 (remediator-devtools, through the entry-point group `remediator.commands`), which the image
-does not carry.
+does not carry. `kubectl_plugin` (`cli.plugin`) is the executable `kubectl-remediator`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import click
 
 from .. import __version__
 from .incidents import approve, evidence, reject, report
+from .plugin import kubectl_plugin
 from .policies import crds, simulate_command, validate
 from .serve import bridge, run
 
@@ -52,4 +53,4 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["main"]
+__all__ = ["kubectl_plugin", "main"]

@@ -13,16 +13,16 @@ import yaml
 
 from ..core.models import Incident
 from ..core.report import render
+from .cluster import Cluster, cluster_options, reaching_the_api_server
 from .files import read_data
 from .options import time_zone
 
 
 def _decision(command: Callable[..., None]) -> click.Command:
-    """`approve` and `reject`: INCIDENT, its namespace, the reason, the kubeconfig."""
+    """`approve` and `reject`: INCIDENT, its cluster and namespace, the reason."""
     for option in (
-        click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None),
         click.option("--reason", default="", help="Why (recorded in the audit trail)."),
-        click.option("-n", "--namespace", default="default", show_default=True),
+        cluster_options,
         click.argument("incident"),
     ):
         command = option(command)
@@ -30,28 +30,30 @@ def _decision(command: Callable[..., None]) -> click.Command:
 
 
 @_decision
-def approve(incident: str, namespace: str, reason: str, kubeconfig: str | None) -> None:
+def approve(incident: str, cluster: Cluster, reason: str) -> None:
     """Approve the current plan of INCIDENT (your identity is stamped by the API server)."""
-    _decide(incident, namespace, "approve", reason, kubeconfig)
+    _decide(incident, cluster, "approve", reason)
 
 
 @_decision
-def reject(incident: str, namespace: str, reason: str, kubeconfig: str | None) -> None:
+def reject(incident: str, cluster: Cluster, reason: str) -> None:
     """Reject the current plan of INCIDENT; it will not be applied."""
-    _decide(incident, namespace, "reject", reason, kubeconfig)
+    _decide(incident, cluster, "reject", reason)
 
 
-def _decide(
-    incident: str, namespace: str, decision: str, reason: str, kubeconfig: str | None
-) -> None:
+def _decide(incident: str, cluster: Cluster, decision: str, reason: str) -> None:
     import asyncio
 
     from ..approvals import create_approval
 
+    namespace = cluster.namespace
     try:
-        name, plan_hash = asyncio.run(
-            create_approval(incident, namespace, decision, reason, kubeconfig)
-        )
+        with reaching_the_api_server():
+            name, plan_hash = asyncio.run(
+                create_approval(
+                    incident, namespace, decision, reason, cluster.kubeconfig, cluster.context
+                )
+            )
     except LookupError as e:
         raise click.ClickException(str(e)) from None
     click.echo(
@@ -62,8 +64,7 @@ def _decide(
 
 @click.command()
 @click.argument("incident", required=False)
-@click.option("-n", "--namespace", default="default", show_default=True)
-@click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None)
+@cluster_options
 @click.option(
     "--file",
     "incident_file",
@@ -82,8 +83,7 @@ def _decide(
 )
 def report(
     incident: str | None,
-    namespace: str,
-    kubeconfig: str | None,
+    cluster: Cluster,
     incident_file: Path | None,
     timezone: str,
     output_file: Path | None,
@@ -98,7 +98,7 @@ def report(
             raise click.ClickException(f"{incident_file}: empty")
         body = bodies[0]
     elif incident:
-        body = fetch_incident(incident, namespace, kubeconfig)
+        body = fetch_incident(incident, cluster)
     else:
         raise click.UsageError("give INCIDENT (read from the cluster) or --file")
     try:
@@ -107,7 +107,7 @@ def report(
         raise click.ClickException(f"not an Incident: {e}") from None
     captured = None
     if incident and parsed.status.evidence is not None and parsed.status.evidence.secret:
-        captured = fetch_evidence(parsed.status.evidence.secret, namespace, kubeconfig)
+        captured = fetch_evidence(parsed.status.evidence.secret, cluster)
     markdown = render(parsed, now=datetime.now(UTC), tz=time_zone(timezone), evidence=captured)
     if output_file is not None:
         output_file.write_text(markdown, encoding="utf-8")
@@ -118,20 +118,18 @@ def report(
 
 @click.command()
 @click.argument("incident")
-@click.option("-n", "--namespace", default="default", show_default=True)
-@click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None)
+@cluster_options
 @click.option("--logs/--no-logs", default=True, show_default=True, help="Print the logs too.")
 @click.option(
     "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def evidence(
-    incident: str, namespace: str, kubeconfig: str | None, logs: bool, output: str
-) -> None:
+def evidence(incident: str, cluster: Cluster, logs: bool, output: str) -> None:
     """Print what INCIDENT's target looked like before the first change (its pods, logs,
     Events, revisions and metrics), from the Secret the capture kept it in."""
     from ..core import evidence as captured
 
-    parsed = Incident.model_validate(fetch_incident(incident, namespace, kubeconfig))
+    namespace = cluster.namespace
+    parsed = Incident.model_validate(fetch_incident(incident, cluster))
     summary = parsed.status.evidence
     if summary is None:
         raise click.ClickException(
@@ -143,7 +141,7 @@ def evidence(
             f"incident {namespace}/{incident}: the evidence could not be kept; its summary:"
             f" {captured.describe(summary)}"
         )
-    document = fetch_evidence(summary.secret, namespace, kubeconfig)
+    document = fetch_evidence(summary.secret, cluster)
     if document is None:
         raise click.ClickException(f"Secret {namespace}/{summary.secret} holds no evidence")
     if output == "json":
@@ -152,40 +150,46 @@ def evidence(
         click.echo(captured.render(document, logs=logs))
 
 
-def fetch_evidence(secret: str, namespace: str, kubeconfig: str | None) -> dict[str, Any] | None:
+def fetch_evidence(secret: str, cluster: Cluster) -> dict[str, Any] | None:
     """The evidence document kept in `secret` (reading it takes `get` on that Secret)."""
     import asyncio
 
     from ..adapters.kube import KubeClient, KubeError, load_configuration
     from ..executor.evidence import EvidenceCapture
 
+    namespace = cluster.namespace
+
     async def get() -> dict[str, Any] | None:
-        kube = KubeClient(load_configuration(kubeconfig))
+        kube = KubeClient(load_configuration(cluster.kubeconfig, cluster.context))
         try:
             return await EvidenceCapture(kube, None).read(namespace, secret)
         finally:
             await kube.close()
 
     try:
-        return asyncio.run(get())
+        with reaching_the_api_server():
+            return asyncio.run(get())
     except KubeError as e:
         raise click.ClickException(f"cannot read Secret {namespace}/{secret}: {e}") from None
 
 
-def fetch_incident(name: str, namespace: str, kubeconfig: str | None) -> dict[str, Any]:
+def fetch_incident(name: str, cluster: Cluster) -> dict[str, Any]:
     import asyncio
 
     from ..adapters.kube import KubeClient, KubeError, load_configuration
 
+    namespace = cluster.namespace
+
     async def get() -> dict[str, Any] | None:
-        kube = KubeClient(load_configuration(kubeconfig))
+        kube = KubeClient(load_configuration(cluster.kubeconfig, cluster.context))
         try:
             return await kube.get_custom(namespace, "incidents", name)
         finally:
             await kube.close()
 
     try:
-        body = asyncio.run(get())
+        with reaching_the_api_server():
+            body = asyncio.run(get())
     except KubeError as e:
         raise click.ClickException(f"cannot read incident {namespace}/{name}: {e}") from None
     if body is None:
