@@ -394,9 +394,11 @@ class ApiServer:
             if content_type == "application/apply-patch+yaml" and not request.query.get(
                 "fieldManager"
             ):
-                raise errors.bad_request(
-                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
-                    "is required for apply patch"
+                raise _invalid_options(
+                    "Patch",
+                    "fieldManager",
+                    "FieldValueRequired",
+                    "Required value: is required for apply patch",
                 )
             if content_type == "application/apply-patch+yaml":
                 return _json(self._apply(info, ns, name, patch, req))
@@ -743,16 +745,21 @@ def _check_options(request: web.Request) -> None:
         )
     else:
         return
+    raise _invalid_options(options, field, "FieldValueNotSupported", detail)
+
+
+def _invalid_options(options: str, field: str, reason: str, detail: str) -> ApiError:
+    """The 422 about a request's options object (`CreateOptions`, ...), which has no name."""
     error = errors.invalid(
         f"{options}Options",
         "meta.k8s.io",
         "",
-        [{"reason": "FieldValueNotSupported", "message": detail, "field": field}],
+        [{"reason": reason, "message": detail, "field": field}],
         f'{options}Options.meta.k8s.io "" is invalid: {field}: {detail}',
     )
     if error.details is not None:
-        error.details.pop("name", None)  # an options object has no name
-    raise error
+        error.details.pop("name", None)
+    return error
 
 
 def _dry(req: Request) -> Request:
