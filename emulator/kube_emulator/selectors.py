@@ -72,10 +72,10 @@ def _aggregate(errors: list[str]) -> str | None:
     return "[" + ", ".join(unique) + "]"
 
 
-def _validate_label_key(key: str) -> str | None:
+def _validate_label_key(key: str, path: str = "key") -> str | None:
     errs = validate_qualified_name(key)
     if errs:
-        return _invalid("key", go_quote(key), "; ".join(errs))
+        return _invalid(path, go_quote(key), "; ".join(errs))
     return None
 
 
@@ -385,7 +385,8 @@ class _Parser:
             tok, literal = self._consume(True)
         if tok != _T_ID:
             raise SelectorError(f"found '{literal}', expected: identifier")
-        key_err = _validate_label_key(literal)
+        # kube-apiserver 1.34's parser validates the key with a nil field path
+        key_err = _validate_label_key(literal, "<nil>")
         if key_err is not None:
             raise SelectorError(key_err)
         t, _ = self._lookahead(True)

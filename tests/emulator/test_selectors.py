@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from kubernetes import client
 
 from kube_emulator.selectors import (
     FieldSelector,
@@ -15,6 +16,8 @@ from kube_emulator.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
+
+from .conftest import expect_error
 
 QNAME_HINT = (
     "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
@@ -132,65 +135,65 @@ def test_label_selector_string_form_is_sorted_like_kube(selector: str, canonical
     assert str(parse_label_selector(selector)) == canonical
 
 
-@pytest.mark.parametrize(
-    ("selector", "message"),
-    [
-        ("a,", "found '', expected: identifier after ','"),
-        ("a,,b", "found ',', expected: identifier after ','"),
-        ("=a", "found '=', expected: !, identifier, or 'end of string'"),
-        (",a", "found ',', expected: !, identifier, or 'end of string'"),
-        ("(a)", "found '(', expected: !, identifier, or 'end of string'"),
-        ("a=b c", "found 'c', expected: ',' or 'end of string'"),
-        ("!a=b", "found '=', expected: ',' or 'end of string'"),
-        ("a b", "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt"),
-        ("a=b=c", "found '=', expected: ',' or 'end of string'"),
-        ("!", "unable to parse requirement: found '', expected: identifier"),
-        ("a =! b", "unable to parse requirement: found '!', expected: identifier"),
-        ("a in x", "unable to parse requirement: found 'x' expected: '('"),
-        ("a in (x", "unable to parse requirement: found '', expected: ',' or ')'"),
-        ("a in (x y)", "unable to parse requirement: found 'y', expected: ',' or ')'"),
-        ("a in (=)", "unable to parse requirement: found '=', expected: ',', ')' or identifier"),
-        ("a in (x,=)", "unable to parse requirement: found '=', expected: ',', or identifier"),
-        ("a in", "unable to parse requirement: found '' expected: '('"),
-        (
-            "-a=b",
-            f'unable to parse requirement: key: Invalid value: "-a": name part {QNAME_HINT}',
-        ),
-        (
-            "a=-b",
-            f'unable to parse requirement: values[0][a]: Invalid value: "-b": {VALUE_HINT}',
-        ),
-        (
-            "a=" + "x" * 64,
-            f'unable to parse requirement: values[0][a]: Invalid value: "{"x" * 64}": '
-            "must be no more than 63 characters",
-        ),
-        (
-            "x" * 64,
-            f'unable to parse requirement: key: Invalid value: "{"x" * 64}": '
-            "name part must be no more than 63 characters",
-        ),
-        (
-            "a/b/c",
-            'unable to parse requirement: key: Invalid value: "a/b/c": a qualified name '
-            f"{QNAME_HINT} with an optional DNS subdomain prefix and '/' "
-            "(e.g. 'example.com/MyName')",
-        ),
-        (
-            "Foo.com/x",
-            f'unable to parse requirement: key: Invalid value: "Foo.com/x": prefix part {DNS_HINT}',
-        ),
-        (
-            "/x",
-            'unable to parse requirement: key: Invalid value: "/x": prefix part must be non-empty',
-        ),
-        (
-            "a>b",
-            'unable to parse requirement: values[0]: Invalid value: "b": '
-            "for 'Gt', 'Lt' operators, the value must be an integer",
-        ),
-    ],
-)
+INVALID_LABEL_SELECTORS = [
+    ("a,", "found '', expected: identifier after ','"),
+    ("a,,b", "found ',', expected: identifier after ','"),
+    ("=a", "found '=', expected: !, identifier, or 'end of string'"),
+    (",a", "found ',', expected: !, identifier, or 'end of string'"),
+    ("(a)", "found '(', expected: !, identifier, or 'end of string'"),
+    ("a=b c", "found 'c', expected: ',' or 'end of string'"),
+    ("!a=b", "found '=', expected: ',' or 'end of string'"),
+    ("a b", "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt"),
+    ("a=b=c", "found '=', expected: ',' or 'end of string'"),
+    ("!", "unable to parse requirement: found '', expected: identifier"),
+    ("a =! b", "unable to parse requirement: found '!', expected: identifier"),
+    ("a in x", "unable to parse requirement: found 'x' expected: '('"),
+    ("a in (x", "unable to parse requirement: found '', expected: ',' or ')'"),
+    ("a in (x y)", "unable to parse requirement: found 'y', expected: ',' or ')'"),
+    ("a in (=)", "unable to parse requirement: found '=', expected: ',', ')' or identifier"),
+    ("a in (x,=)", "unable to parse requirement: found '=', expected: ',', or identifier"),
+    ("a in", "unable to parse requirement: found '' expected: '('"),
+    (
+        "-a=b",
+        f'unable to parse requirement: <nil>: Invalid value: "-a": name part {QNAME_HINT}',
+    ),
+    (
+        "a=-b",
+        f'unable to parse requirement: values[0][a]: Invalid value: "-b": {VALUE_HINT}',
+    ),
+    (
+        "a=" + "x" * 64,
+        f'unable to parse requirement: values[0][a]: Invalid value: "{"x" * 64}": '
+        "must be no more than 63 characters",
+    ),
+    (
+        "x" * 64,
+        f'unable to parse requirement: <nil>: Invalid value: "{"x" * 64}": '
+        "name part must be no more than 63 characters",
+    ),
+    (
+        "a/b/c",
+        'unable to parse requirement: <nil>: Invalid value: "a/b/c": a qualified name '
+        f"{QNAME_HINT} with an optional DNS subdomain prefix and '/' "
+        "(e.g. 'example.com/MyName')",
+    ),
+    (
+        "Foo.com/x",
+        f'unable to parse requirement: <nil>: Invalid value: "Foo.com/x": prefix part {DNS_HINT}',
+    ),
+    (
+        "/x",
+        'unable to parse requirement: <nil>: Invalid value: "/x": prefix part must be non-empty',
+    ),
+    (
+        "a>b",
+        'unable to parse requirement: values[0]: Invalid value: "b": '
+        "for 'Gt', 'Lt' operators, the value must be an integer",
+    ),
+]
+
+
+@pytest.mark.parametrize(("selector", "message"), INVALID_LABEL_SELECTORS)
 def test_invalid_label_selector_is_rejected_with_kube_message(selector: str, message: str) -> None:
     with pytest.raises(SelectorError) as exc_info:
         parse_label_selector(selector)
@@ -399,19 +402,19 @@ def test_field_selector_reads_kind_specific_fields(
     assert parse_field_selector(selector, default_field_labels(kind)).matches(obj) is expected
 
 
-@pytest.mark.parametrize(
-    ("selector", "message"),
-    [
-        ("spec.replicas=1", "field label not supported: spec.replicas"),
-        ("metadata.name=a,spec.bogus!=b", "field label not supported: spec.bogus"),
-        ("metadata.name = a", "field label not supported: metadata.name "),
-        ("metadata.name", "invalid selector: 'metadata.name'; can't understand 'metadata.name'"),
-        ("a=b,c", "invalid selector: 'a=b,c'; can't understand 'c'"),
-        ("metadata.name=a=b", "invalid field selector: unescaped character in value: 61"),
-        (r"metadata.name=a\x", "invalid field selector: invalid escape sequence: \\x"),
-        ("metadata.name=a\\", "invalid field selector: invalid escape sequence: \\"),
-    ],
-)
+INVALID_FIELD_SELECTORS = [
+    ("spec.replicas=1", "field label not supported: spec.replicas"),
+    ("metadata.name=a,spec.bogus!=b", "field label not supported: spec.bogus"),
+    ("metadata.name = a", "field label not supported: metadata.name "),
+    ("metadata.name", "invalid selector: 'metadata.name'; can't understand 'metadata.name'"),
+    ("a=b,c", "invalid selector: 'a=b,c'; can't understand 'c'"),
+    ("metadata.name=a=b", "invalid field selector: unescaped character in value: 61"),
+    (r"metadata.name=a\x", "invalid field selector: invalid escape sequence: \\x"),
+    ("metadata.name=a\\", "invalid field selector: invalid escape sequence: \\"),
+]
+
+
+@pytest.mark.parametrize(("selector", "message"), INVALID_FIELD_SELECTORS)
 def test_invalid_field_selector_is_rejected_with_kube_message(selector: str, message: str) -> None:
     with pytest.raises(SelectorError) as exc_info:
         parse_field_selector(selector, POD_FIELDS)
@@ -453,3 +456,24 @@ def test_field_selector_string_form_is_sorted_and_escaped() -> None:
 
 def test_label_selector_type_is_exported() -> None:
     assert isinstance(parse_label_selector("a"), LabelSelector)
+
+
+# ------------------------------------------------------------ the same, through the API
+
+
+@pytest.mark.parametrize(("selector", "message"), INVALID_LABEL_SELECTORS)
+def test_a_list_with_an_invalid_label_selector_is_a_400_with_kube_message(
+    core: client.CoreV1Api, selector: str, message: str
+) -> None:
+    body = expect_error(400, core.list_namespaced_pod, "default", label_selector=selector)
+    assert body["reason"] == "BadRequest"
+    assert body["message"] == message
+
+
+@pytest.mark.parametrize(("selector", "message"), INVALID_FIELD_SELECTORS)
+def test_a_list_with_an_invalid_field_selector_is_a_400_with_kube_message(
+    core: client.CoreV1Api, selector: str, message: str
+) -> None:
+    body = expect_error(400, core.list_namespaced_pod, "default", field_selector=selector)
+    assert body["reason"] == "BadRequest"
+    assert body["message"] == message
