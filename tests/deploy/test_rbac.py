@@ -79,14 +79,17 @@ APPLICATION_RULES: dict[tuple[str, str], set[str]] = {
     ("apps", "statefulsets"): {"get", "patch"},
     ("apps", "statefulsets/scale"): {"get", "patch"},
     ("apps", "replicasets"): {"list"},  # list_replicasets: rollback's revisions
-    ("", "pods"): {"get", "list"},  # list_pods, get_pod: restartPods (evict)
+    ("", "pods"): {"get", "list"},  # list_pods, get_pod: restartPods (evict); evidence
     ("", "pods/eviction"): {"create"},  # evict
+    ("", "pods/log"): {"get"},  # pod_log: evidence before a restart or rollback
     ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "patch"},  # scale via HPA
     ("", "configmaps"): {"get", "patch"},  # circuitBreaker; the pause switch
-    ("", "events"): {"create"},  # post_event: the audit trail on the Incident
+    # post_event: the audit trail on the Incident; list_events: evidence
+    ("", "events"): {"create", "list"},
     ("batch", "cronjobs"): {"get", "list", "patch"},  # suspendCronJobs and its resume
     ("networking.k8s.io", "networkpolicies"): {"get", "create", "delete"},  # isolatePods
-    ("", "secrets"): {"get"},  # notify, notifications: the webhook URL
+    # notify, notifications: the webhook URL; create_secret: where evidence is kept
+    ("", "secrets"): {"get", "create"},
     ("kopf.dev", "clusterkopfpeerings"): {"get"},  # the ticker follows the peering decision
 }
 

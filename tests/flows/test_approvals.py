@@ -71,14 +71,22 @@ def test_approval_runs_the_plan_and_records_the_approver(
     body = cluster.remediated("inc-1")
     assert approvals(body) == [("alice@example.com", "approve", True)]
     assert body["status"]["approvals"][0]["planHash"] == body["status"]["plan"]["hash"]
-    assert timeline(body) == APPROVED_AND_REMEDIATED
+    # the restart replaces the pods: their evidence is captured once approved, before acting
+    assert timeline(body) == [
+        *APPROVED_AND_REMEDIATED[:4],
+        "EvidenceCaptured",
+        "ActionApplied",
+        "Remediated",
+    ]
     entries = body["status"]["timeline"]
     assert [e["actor"] for e in entries[2:4]] == ["alice@example.com"] * 2
     assert "approved by alice@example.com" in entries[3]["message"]
     approved = next(c for c in body["status"]["conditions"] if c["type"] == "Approved")
     assert approved["status"] == "True"
     assert len(cluster.writes("patch", "deployments", "web", since=mark)) == 1
-    cluster.event_reasons(body, "ApprovalReceived", "Approved", "ActionApplied", "Remediated")
+    cluster.event_reasons(
+        body, "ApprovalReceived", "Approved", "EvidenceCaptured", "ActionApplied", "Remediated"
+    )
 
 
 def test_reject_ends_the_incident_and_changes_nothing(
@@ -135,10 +143,8 @@ def test_two_approver_policy_needs_two_distinct_approvers(
         ("alice@example.com", False),
         ("bob@example.com", True),
     ]
-    assert (
-        "approved by alice@example.com, bob@example.com"
-        in body["status"]["timeline"][-3]["message"]
-    )
+    [approved] = [e for e in body["status"]["timeline"] if e["reason"] == "Approved"]
+    assert "approved by alice@example.com, bob@example.com" in approved["message"]
     assert len(cluster.writes("patch", "deployments", "web", since=mark)) == 1
 
 

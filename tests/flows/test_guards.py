@@ -148,6 +148,7 @@ def test_max_concurrent_queues_a_remediation_until_the_slot_is_free(
         "Matched",
         "MaxConcurrent",
         "AutoApproved",
+        "EvidenceCaptured",
         "ActionApplied",
         "Remediated",
     ]

@@ -44,8 +44,9 @@ def test_rolling_restart_sets_restarted_at_once_and_rolls_a_new_revision(
     pods = cluster.core.list_namespaced_pod(NS, label_selector="app=web").items
     assert len(pods) == 2
     assert all(p.metadata.owner_references[0].name == newest.metadata.name for p in pods)
-    assert timeline(body) == ["Matched", "AutoApproved", "ActionApplied", "Remediated"]
-    cluster.event_reasons(body, "Matched", "AutoApproved", "ActionApplied", "Remediated")
+    captured = ["Matched", "AutoApproved", "EvidenceCaptured", "ActionApplied", "Remediated"]
+    assert timeline(body) == captured
+    cluster.event_reasons(body, *captured)
 
 
 def test_evict_mode_evicts_each_pod_through_the_eviction_api(
@@ -93,7 +94,7 @@ def test_evict_blocked_by_a_pdb_is_deferred_then_completes_when_the_pdb_allows(
     body = cluster.get("incidents", "inc-1")
     assert body["status"]["phase"] == "Remediating"
     assert actions(body)[0]["state"] == "Applying"
-    assert timeline(body) == ["Matched", "AutoApproved", "ActionDeferred"]
+    assert timeline(body) == ["Matched", "AutoApproved", "EvidenceCaptured", "ActionDeferred"]
     assert "disruption budget" in body["status"]["timeline"][-1]["message"]
     assert cluster.writes("evict", "pods", since=mark) == []
     assert cluster.writes("delete", "pods", since=mark) == []

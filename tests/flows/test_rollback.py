@@ -45,11 +45,18 @@ def test_auto_approved_rollback_restores_previous_template(
     [action] = actions(body)
     assert action["state"] == "Applied"
     assert "from revision 2 to 1" in action["result"]
-    assert timeline(body) == ["Matched", "AutoApproved", "ActionApplied", "Remediated"]
+    assert timeline(body) == [
+        "Matched",
+        "AutoApproved",
+        "EvidenceCaptured",
+        "ActionApplied",
+        "Remediated",
+    ]
     assert body["status"]["policy"] == "rollback-bad-deploys"
     assert cluster.event_reasons(body, "Remediated") == [
         "ActionApplied",
         "AutoApproved",
+        "EvidenceCaptured",
         "Matched",
         "Remediated",
     ]
