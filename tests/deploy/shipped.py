@@ -12,12 +12,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 from kubernetes import client
 
 ROOT = Path(__file__).resolve().parents[2]
 RBAC_KINDS = ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+KUBERNETES_VERSION = "1.32.0"  # the schemas kubernetes-validate checks built-in kinds against
 
 
 def create_shipped_configmaps(core: client.CoreV1Api) -> None:
@@ -47,6 +49,15 @@ def render(path: str = "deploy") -> tuple[dict[str, Any], ...]:
 def rendered(*kinds: str) -> list[dict[str, Any]]:
     """The documents of `kubectl kustomize deploy/` of these kinds, a copy of their own."""
     return [copy.deepcopy(d) for d in render() if d["kind"] in kinds]
+
+
+def validate_builtin(doc: dict[str, Any], what: str) -> None:
+    """Check a built-in kind offline against the Kubernetes schemas (kubernetes-validate,
+    strict: unknown fields refused); fail naming `what` and the field."""
+    try:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as e:
+        raise AssertionError(f"{what}: {e.message} at {list(e.path)}") from None
 
 
 def create_rbac(api: client.ApiClient, documents: list[dict[str, Any]]) -> dict[str, Any]:
