@@ -35,6 +35,9 @@ import asyncio
 import json
 import os
 import platform
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -120,13 +123,21 @@ class Run:
     """The bench on one cluster."""
 
     def __init__(
-        self, cluster: BenchCluster, workdir: Path, rates: list[float], duration: float, storm: int
+        self,
+        cluster: BenchCluster,
+        workdir: Path,
+        rates: list[float],
+        duration: float,
+        storm: int,
+        profile: Path | None = None,
     ) -> None:
         self.cluster = cluster
         self.workdir = workdir
         self.rates = rates
         self.duration = duration
         self.storm = storm
+        self.profile = profile
+        self.spy: subprocess.Popen[bytes] | None = None
         self.serial = 0
         self.results: dict[str, Any] = {"loadavg": {"start": loadavg()}}
         kubeconfig = cluster.kubeconfig
@@ -255,6 +266,24 @@ class Run:
             return self._measure(subject)
         finally:
             subject.stop()
+            if self.spy is not None:  # it ends with the process it samples
+                self.spy.wait(60)
+                self.spy = None
+
+    def start_profile(self, subject: Subject) -> None:
+        """py-spy samples the subject from now until it stops (its rates and storm):
+        `<profile>/<cluster>-<subject>.txt`, collapsed stacks (one a line, with a count)."""
+        if self.profile is None:
+            return
+        self.profile.mkdir(parents=True, exist_ok=True)
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        out = self.profile / f"{self.cluster.name}-{subject.key}.txt"
+        command = [spy, "record", "--pid", str(subject.pid), "--format", "raw", "-o", str(out)]
+        self.spy = subprocess.Popen(
+            [*command, "--nonblocking", "--rate", "50"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def _measure(self, subject: Subject) -> dict[str, Any]:
         result: dict[str, Any] = {"latency": {}}
@@ -271,6 +300,7 @@ class Run:
             "cpu_percent": round(100 * (subject.cpu_seconds() - cpu) / 3, 1),
         }
         self.say(f"{subject.key}: up, warm, idle {result['idle']}")
+        self.start_profile(subject)
         for rate in self.rates:
             key = f"rate_{rate:g}"
             targets = self.next_targets(int(rate * self.duration))
@@ -523,6 +553,8 @@ def goals(results: dict[str, Any]) -> dict[str, bool | None]:
 # ---------------------------------------------------------------------- output
 def table(all_results: dict[str, Any]) -> str:
     clusters = [c for c in ("emulator", "real") if c in all_results]
+    if not clusters:
+        return "no cluster measured"
     head = f"{'':34}" + "".join(
         f"{c + ' ' + s:>22}" for c in clusters for s in ("floor", "kopf", "remed.")
     )
@@ -581,6 +613,8 @@ def plot(all_results: dict[str, Any], path: Path) -> bool:
     except ImportError:
         return False
     clusters = [c for c in ("emulator", "real") if c in all_results]
+    if not clusters:
+        return False
     fig, axes = plt.subplots(1, len(clusters), figsize=(6.4 * len(clusters), 4), squeeze=False)
     for ax, c in zip(axes[0], clusters, strict=True):
         for s, style in zip(SUBJECTS, ("o:", "s--", "^-"), strict=True):
@@ -627,6 +661,13 @@ def plot(all_results: dict[str, Any], path: Path) -> bool:
 @click.option(
     "--logs", type=click.Path(path_type=Path), default=None, help="Keep the subjects' logs here."
 )
+@click.option(
+    "--profile",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Sample every subject with py-spy during its rates and storm; collapsed stacks here "
+    "(py-spy: pip install -e 'devtools[profile]').",
+)
 def main(
     clusters: str,
     duration: float,
@@ -636,6 +677,7 @@ def main(
     output: Path,
     plot_file: Path,
     logs: Path | None,
+    profile: Path | None,
 ) -> None:
     """The floor, a bare Kopf operator and Remediator, side by side, on the emulator and on a
     real control plane."""
@@ -647,9 +689,14 @@ def main(
         with tempfile.TemporaryDirectory(prefix=f"remediator-bench-{kind}-") as tmp:
             workdir = Path(tmp)
             stage(kind, f"starting the cluster; load average {loadavg()}")
-            cluster = bench_clusters.start(kind, workdir)
             try:
-                results = Run(cluster, workdir, rate_list, duration, storm).run(size_list)
+                cluster = bench_clusters.start(kind, workdir)
+            except bench_clusters.ClusterUnavailableError as e:
+                click.echo(f"notice: no {kind} cluster, so no figures for it: {e}")
+                continue
+            try:
+                run = Run(cluster, workdir, rate_list, duration, storm, profile)
+                results = run.run(size_list)
                 if kind == "real":
                     results["goals"] = goals(results)
                 all_results[kind] = results

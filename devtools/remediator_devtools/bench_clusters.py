@@ -61,6 +61,10 @@ CONTROLLERS = "*,-deployment-controller,-replicaset-controller"
 RequestKey = tuple[str, str]  # (verb, resource[/subresource])
 
 
+class ClusterUnavailableError(RuntimeError):
+    """No Go here: the real control plane cannot be built (the bench says so and goes on)."""
+
+
 class BenchCluster(Protocol):
     name: str
     kubeconfig: Path
@@ -162,7 +166,12 @@ class RealCluster:
         policy.write_text(json.dumps(AUDIT_POLICY))
         self.kubeconfig = workdir / "real.kubeconfig"
         with _bench_configuration(self.launcher, policy):
-            info = self.launcher.up(self.cluster, self.kubeconfig, 0, 1)
+            try:
+                info = self.launcher.up(self.cluster, self.kubeconfig, 0, 1)
+            except self.launcher.ClusterError as e:
+                if "go is not installed" in str(e):
+                    raise ClusterUnavailableError(str(e)) from None
+                raise
         self.info: dict[str, Any] = info
         self.audit_log = Path(info["audit_log"])
         self._offset = 0
