@@ -461,19 +461,22 @@ def test_label_selector_type_is_exported() -> None:
 # ------------------------------------------------------------ the same, through the API
 
 
-@pytest.mark.parametrize(("selector", "message"), INVALID_LABEL_SELECTORS)
-def test_a_list_with_an_invalid_label_selector_is_a_400_with_kube_message(
-    core: client.CoreV1Api, selector: str, message: str
+@pytest.mark.parametrize(
+    ("option", "selector", "message"),
+    [
+        *(
+            pytest.param("label_selector", *case, id=f"label:{case[0]}")
+            for case in INVALID_LABEL_SELECTORS
+        ),
+        *(
+            pytest.param("field_selector", *case, id=f"field:{case[0]}")
+            for case in INVALID_FIELD_SELECTORS
+        ),
+    ],
+)
+def test_a_list_with_an_invalid_selector_is_a_400_with_kube_message(
+    core: client.CoreV1Api, option: str, selector: str, message: str
 ) -> None:
-    body = expect_error(400, core.list_namespaced_pod, "default", label_selector=selector)
-    assert body["reason"] == "BadRequest"
-    assert body["message"] == message
-
-
-@pytest.mark.parametrize(("selector", "message"), INVALID_FIELD_SELECTORS)
-def test_a_list_with_an_invalid_field_selector_is_a_400_with_kube_message(
-    core: client.CoreV1Api, selector: str, message: str
-) -> None:
-    body = expect_error(400, core.list_namespaced_pod, "default", field_selector=selector)
+    body = expect_error(400, core.list_namespaced_pod, "default", **{option: selector})
     assert body["reason"] == "BadRequest"
     assert body["message"] == message

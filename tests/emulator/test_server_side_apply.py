@@ -55,14 +55,9 @@ def test_server_side_apply_keeps_fields_another_writer_set(kubectl: Kubectl) -> 
 
 
 def test_an_apply_patch_needs_a_field_manager(api_client: client.ApiClient) -> None:
-    body = expect_request_error(
-        422,
-        api_client,
-        "PATCH",
-        "/api/v1/namespaces/default/configmaps/ssa",
-        body=config(a="1"),
-        content_type="application/apply-patch+yaml",
-    )
+    path = "/api/v1/namespaces/default/configmaps/ssa"
+    without_manager = {"body": config(a="1"), "content_type": "application/apply-patch+yaml"}
+    body = expect_request_error(422, api_client, "PATCH", path, **without_manager)
     detail = "Required value: is required for apply patch"
     assert body["message"] == f'PatchOptions.meta.k8s.io "" is invalid: fieldManager: {detail}'
     assert body["details"] == {
