@@ -61,6 +61,15 @@ def policy(name: str, namespace: str = "shop", alert: str = "HighErrorRate") -> 
     }
 
 
+def stored(box: Sandbox, plural: str, body: dict[str, Any]) -> None:
+    """Write `body` straight into the emulator's storage, as another client's write."""
+    box.call(lambda: box.api.internal_create(GROUP, plural, body))
+
+
+def deleted(box: Sandbox, plural: str, name: str) -> None:
+    box.call(lambda: box.api.internal_delete(GROUP, plural, "shop", name))
+
+
 def incident_listings(box: Sandbox) -> int:
     """How many times the incidents were listed (an informer lists when it starts over)."""
     return box.request_counts()[("list", GROUP, "incidents")]
@@ -128,9 +137,9 @@ def test_the_view_is_filled_in_pages_then_follows_the_watch(box: Sandbox) -> Non
         assert view.candidates("shop", "Other") == []
         assert view.policy("other", "elsewhere") is not None
         async with following(informer):
-            box.call(lambda: api.internal_create(GROUP, "incidents", incident("new")))
-            box.call(lambda: api.internal_delete(GROUP, "incidents", "shop", "i-1"))
-            box.call(lambda: api.internal_delete(GROUP, "remediationpolicies", "shop", "scale"))
+            stored(box, "incidents", incident("new"))
+            deleted(box, "incidents", "i-1")
+            deleted(box, "remediationpolicies", "scale")
             await eventually(
                 "the watch's changes",
                 lambda: (
@@ -154,13 +163,13 @@ def test_a_410_makes_a_new_listing_that_drops_what_it_did_not_return(box: Sandbo
     async def body(informer: Informer, view: ClusterView) -> None:
         await informer.fill()
         # deleted while nobody watches; the next watch from the old version gets 410 Gone
-        box.call(lambda: api.internal_delete(GROUP, "incidents", "shop", "i-0"))
+        deleted(box, "incidents", "i-0")
         box.faults.add(verb="watch", resource="incidents", gone_on_rewatch=True, count=1)
         lists = incident_listings(box)
         async with following(informer):
             await eventually("a new listing", lambda: names(view) == {"i-1", "i-2"})
             assert incident_listings(box) > lists
-            box.call(lambda: api.internal_create(GROUP, "incidents", incident("after")))
+            stored(box, "incidents", incident("after"))
             await eventually("the watch again", lambda: "after" in names(view))
 
     run_with_informer(box, body)
@@ -168,8 +177,7 @@ def test_a_410_makes_a_new_listing_that_drops_what_it_did_not_return(box: Sandbo
 
 
 def test_a_dropped_watch_resumes_from_the_last_version(box: Sandbox) -> None:
-    api = box.api
-    box.call(lambda: api.internal_create(GROUP, "incidents", incident("i-0")))
+    stored(box, "incidents", incident("i-0"))
 
     async def body(informer: Informer, view: ClusterView) -> None:
         await informer.fill()
@@ -179,7 +187,7 @@ def test_a_dropped_watch_resumes_from_the_last_version(box: Sandbox) -> None:
         lists = incident_listings(box)
         async with following(informer):
             for i in range(1, 4):
-                box.call(lambda i=i: api.internal_create(GROUP, "incidents", incident(f"i-{i}")))
+                stored(box, "incidents", incident(f"i-{i}"))
                 await asyncio.sleep(0.3)
             await eventually("every incident", lambda: len(names(view)) == 4)
             # the watch was dropped and started again from where it was: no new listing
@@ -191,7 +199,7 @@ def test_a_dropped_watch_resumes_from_the_last_version(box: Sandbox) -> None:
 
 def test_an_invalid_policy_is_not_kept_and_an_edit_moves_it(box: Sandbox) -> None:
     api = box.api
-    box.call(lambda: api.internal_create(GROUP, "remediationpolicies", policy("p")))
+    stored(box, "remediationpolicies", policy("p"))
 
     async def body(informer: Informer, view: ClusterView) -> None:
         await informer.fill()
