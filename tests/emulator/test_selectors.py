@@ -42,55 +42,55 @@ LABELS = {"app": "web", "tier": "front", "empty": "", "n": "5", "example.com/tea
 # ------------------------------------------------------------------------ label selectors
 
 
-@pytest.mark.parametrize(
-    ("selector", "expected"),
-    [
-        # equality: =, ==
-        ("app=web", True),
-        ("app==web", True),
-        ("app=db", False),
-        ("missing=web", False),
-        ("empty=", True),
-        ("missing=", False),
-        # inequality matches objects lacking the key
-        ("app!=db", True),
-        ("app!=web", False),
-        ("missing!=x", True),
-        # set membership
-        ("app in (web,db)", True),
-        ("app in (db)", False),
-        ("missing in (web)", False),
-        ("app notin (db,cache)", True),
-        ("app notin (web)", False),
-        ("missing notin (web)", True),
-        ("empty in ()", True),
-        ("empty in (,x)", True),
-        ("app in (x,,y)", False),
-        # existence
-        ("app", True),
-        ("missing", False),
-        ("!missing", True),
-        ("!app", False),
-        # numeric comparison
-        ("n>4", True),
-        ("n>5", False),
-        ("n<6", True),
-        ("n<5", False),
-        ("app>1", False),
-        ("missing<9", False),
-        # prefixed keys
-        ("example.com/team=sre", True),
-        # conjunction
-        ("app=web,tier=front", True),
-        ("app=web,tier=back", False),
-        ("app=web,!missing,tier in (front),n>1", True),
-        # whitespace tolerance
-        ("  app = web ,  tier  in ( front , back )  ", True),
-        ("app\t!=\tdb", True),
-        # keywords are ordinary values and keys in value position
-        ("app notin (in,notin)", True),
-    ],
-)
+LABEL_SELECTOR_MATCHES = [
+    # equality: =, ==
+    ("app=web", True),
+    ("app==web", True),
+    ("app=db", False),
+    ("missing=web", False),
+    ("empty=", True),
+    ("missing=", False),
+    # inequality matches objects lacking the key
+    ("app!=db", True),
+    ("app!=web", False),
+    ("missing!=x", True),
+    # set membership
+    ("app in (web,db)", True),
+    ("app in (db)", False),
+    ("missing in (web)", False),
+    ("app notin (db,cache)", True),
+    ("app notin (web)", False),
+    ("missing notin (web)", True),
+    ("empty in ()", True),
+    ("empty in (,x)", True),
+    ("app in (x,,y)", False),
+    # existence
+    ("app", True),
+    ("missing", False),
+    ("!missing", True),
+    ("!app", False),
+    # numeric comparison
+    ("n>4", True),
+    ("n>5", False),
+    ("n<6", True),
+    ("n<5", False),
+    ("app>1", False),
+    ("missing<9", False),
+    # prefixed keys
+    ("example.com/team=sre", True),
+    # conjunction
+    ("app=web,tier=front", True),
+    ("app=web,tier=back", False),
+    ("app=web,!missing,tier in (front),n>1", True),
+    # whitespace tolerance
+    ("  app = web ,  tier  in ( front , back )  ", True),
+    ("app\t!=\tdb", True),
+    # keywords are ordinary values and keys in value position
+    ("app notin (in,notin)", True),
+]
+
+
+@pytest.mark.parametrize(("selector", "expected"), LABEL_SELECTOR_MATCHES)
 def test_label_selector_matches_like_kube(selector: str, expected: bool) -> None:
     assert parse_label_selector(selector).matches(LABELS) is expected
 
@@ -480,3 +480,17 @@ def test_a_list_with_an_invalid_selector_is_a_400_with_kube_message(
     body = expect_error(400, core.list_namespaced_pod, "default", **{option: selector})
     assert body["reason"] == "BadRequest"
     assert body["message"] == message
+
+
+@pytest.mark.parametrize(("selector", "expected"), LABEL_SELECTOR_MATCHES)
+def test_a_list_by_label_selector_matches_like_kube(
+    core: client.CoreV1Api, selector: str, expected: bool
+) -> None:
+    core.create_namespaced_config_map(
+        "default", {"metadata": {"name": "labelled", "labels": LABELS}}
+    )
+    items = core.list_namespaced_config_map("default", label_selector=selector).items
+    # (the real cluster's root-CA ConfigMap, unlabelled, matches the negative selectors)
+    assert [i.metadata.name for i in items if i.metadata.name != "kube-root-ca.crt"] == (
+        ["labelled"] if expected else []
+    )
