@@ -177,31 +177,11 @@ class KubeClient(KubeTransport):
             f"/api/v1/namespaces/{segment(namespace)}/pods/{segment(name)}"
         )
 
-    async def pod_log(
-        self,
-        namespace: str,
-        pod: str,
-        container: str,
-        *,
-        tail_lines: int,
-        previous: bool,
-        limit_bytes: int,
-    ) -> bytes:
-        """The end of a container's log (`pods/log`), as bytes; a 400 when there is no
-        previous container to read."""
-        query = {
-            "container": container,
-            "tailLines": str(tail_lines),
-            "limitBytes": str(limit_bytes),
-        }
-        if previous:
-            query["previous"] = "true"
-        result: bytes = await self.request(
-            "GET",
-            f"/api/v1/namespaces/{segment(namespace)}/pods/{segment(pod)}/log",
-            query=query,
-            raw=True,
-        )
+    async def pod_log(self, namespace: str, pod: str, query: Mapping[str, str]) -> bytes:
+        """A container's log (`pods/log`: `container`, `previous`, `tailLines`,
+        `limitBytes`), as bytes; a 400 when there is no previous container to read."""
+        path = f"/api/v1/namespaces/{segment(namespace)}/pods/{segment(pod)}/log"
+        result: bytes = await self.request("GET", path, query=query, raw=True)
         return result
 
     async def list_events(self, namespace: str, limit: int = 500) -> list[dict[str, Any]]:

@@ -99,6 +99,9 @@ def metrics_options(command: Callable[..., None]) -> Callable[..., None]:
     )(command)
 
 
+SECRET_FILE = click.Path(exists=True, dir_okay=False)
+
+
 def bridge_options(prefix: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """The bridge's options; `prefix` ("bridge-" in `run`) keeps them apart from others."""
     p, n = prefix, prefix.replace("-", "_")
@@ -114,28 +117,14 @@ def bridge_options(prefix: str) -> Callable[[Callable[..., None]], Callable[...,
             show_default=not p,
             help="Port of the Alertmanager bridge" + (" (default: no bridge)." if p else "."),
         ),
-        opt(
-            "host",
-            default="0.0.0.0",
-            show_default=True,
-            help="Address the bridge listens on.",
-        ),
+        opt("host", default="0.0.0.0", show_default=True, help="Address the bridge listens on."),
         opt(
             "token-file",
-            type=click.Path(exists=True, dir_okay=False),
-            default=None,
+            type=SECRET_FILE,
             help="File holding the bearer token Alertmanager sends (a mounted Secret).",
         ),
-        opt(
-            "basic-auth-user",
-            default=None,
-            help="Accept basic auth as this user (with the password file).",
-        ),
-        opt(
-            "basic-auth-password-file",
-            type=click.Path(exists=True, dir_okay=False),
-            default=None,
-        ),
+        opt("basic-auth-user", help="Accept basic auth as this user (with the password file)."),
+        opt("basic-auth-password-file", type=SECRET_FILE),
         opt(
             "default-namespace",
             default=None,

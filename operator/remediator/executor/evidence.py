@@ -104,14 +104,14 @@ class EvidenceCapture:
                 pod_name = str((pod.get("metadata") or {}).get("name"))
                 for container, previous in evidence.log_requests(pod):
                     key = evidence.log_key(pod_name, container, previous)
-                    logs[f"log {key}"] = self.kube.pod_log(
-                        namespace,
-                        pod_name,
-                        container,
-                        tail_lines=settings.log_lines,
-                        previous=previous,
-                        limit_bytes=LOG_READ_BYTES,
-                    )
+                    params = {
+                        "container": container,
+                        "tailLines": str(settings.log_lines),
+                        "limitBytes": str(LOG_READ_BYTES),
+                    }
+                    if previous:
+                        params["previous"] = "true"
+                    logs[f"log {key}"] = self.kube.pod_log(namespace, pod_name, params)
             read, missing = await _within(deadline, logs, settings.budget)
             gathered.logs = {key.removeprefix("log "): raw for key, raw in read.items()}
             gathered.missing += missing
