@@ -258,6 +258,13 @@ class Demo:
 
         return check
 
+    def played(
+        self, title: str, incident: str, check: Callable[[], str | None], timeout: float = 20
+    ) -> None:
+        """Report a scenario that must end Remediated, once it has ended."""
+        ended = self.wait(incident, "Remediated", "Failed", "Blocked", timeout=timeout)
+        self.report(Scenario(title, incident, "Remediated", check), ended)
+
     def evidence(self, incident: str) -> str:
         """What `remediator evidence` prints for the incident (the same code, in-process)."""
         import asyncio
@@ -337,14 +344,8 @@ class Demo:
             wrong = None if image.endswith(":v1") else f"checkout still runs {image}"
             return wrong or self.approved_by("checkout-unavailable", alice)()
 
-        self.report(
-            Scenario(
-                "failed deployment (P1) → approved → rollback",
-                "checkout-unavailable",
-                "Remediated",
-                rolled_back,
-            ),
-            self.wait("checkout-unavailable", "Remediated", "Failed", "Blocked"),
+        self.played(
+            "failed deployment (P1) → approved → rollback", "checkout-unavailable", rolled_back
         )
 
         def restarted() -> str | None:
@@ -368,14 +369,8 @@ class Demo:
                 return f"evidence shows {len(oom)} OOMKilled pod(s) of {len(leaking)}"
             return restarted()
 
-        self.report(
-            Scenario(
-                "memory leak → evidence → rolling restart",
-                "payments-memory",
-                "Remediated",
-                restarted_with_evidence,
-            ),
-            self.wait("payments-memory", "Remediated", "Failed", "Blocked"),
+        self.played(
+            "memory leak → evidence → rolling restart", "payments-memory", restarted_with_evidence
         )
 
         def scaled() -> str | None:
@@ -421,15 +416,8 @@ class Demo:
 
         self.incident("api-down", "ServiceDown", "P0", deployment="api")
         bob = self.approve_with_cli("api-down", "bob", "pods crashlooping since 10:02")
-        self.report(
-            Scenario(
-                "P0 service down → approved → evict pods",
-                "api-down",
-                "Remediated",
-                self.approved_by("api-down", bob),
-            ),
-            self.wait("api-down", "Remediated", "Failed", "Blocked", timeout=2 * slow),
-        )
+        evicted = self.approved_by("api-down", bob)
+        self.played("P0 service down → approved → evict pods", "api-down", evicted, 2 * slow)
 
         self.incident("search-false-alarm", "ContainerMemoryLeak", "P1", deployment="search")
         self.wait("search-false-alarm", "AwaitingApproval")

@@ -9,15 +9,15 @@ from pathlib import Path
 import click
 
 from kube_emulator import Sandbox
+from remediator.cli.options import setting
 
 
 @click.command()
-@click.option(
+@setting(
     "--kubeconfig",
-    type=click.Path(dir_okay=False, path_type=Path),
     default=Path("sandbox.kubeconfig"),
-    show_default=True,
     help="Where to write the kubeconfig that points clients at the emulator.",
+    type=click.Path(dir_okay=False, path_type=Path),
 )
 @click.option("--port", type=int, default=0, help="Port to listen on (default: a free one).")
 @click.option(
