@@ -551,19 +551,26 @@ def _containers_cells(obj: Mapping[str, Any]) -> list[Any]:
 # a kind's printed columns and one object's cells
 _Printed = tuple[list[dict[str, Any]], list[Any]]
 
-_WORKLOAD_WIDE = (
-    ("Containers", "Names of each container in the template."),
-    ("Images", "Images referenced by each container in the template."),
-    (
-        "Selector",
-        "Label selector for pods. Existing ReplicaSets whose pods are selected by this "
-        "will be the ones affected by this deployment.",
-    ),
+_DEPLOYMENT_SELECTOR = (
+    "Label selector for pods. Existing ReplicaSets whose pods are selected by this "
+    "will be the ones affected by this deployment."
+)
+_REPLICASET_SELECTOR = (
+    "Selector is a label query over pods that should match the replica count. If the "
+    "selector is empty, it is defaulted to the labels present on the pod template. Label "
+    "keys and values that must match in order to be controlled by this replica set. More "
+    "info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/"
+    "#label-selectors"
 )
 
 
-def _wide_workload_columns() -> list[dict[str, Any]]:
-    return [_column(name, "string", desc, priority=1) for name, desc in _WORKLOAD_WIDE]
+def _wide_workload_columns(selector_description: str) -> list[dict[str, Any]]:
+    wide = (
+        ("Containers", "Names of each container in the template."),
+        ("Images", "Images referenced by each container in the template."),
+        ("Selector", selector_description),
+    )
+    return [_column(name, "string", desc, priority=1) for name, desc in wide]
 
 
 def _later(current: datetime | None, candidate: Any) -> datetime | None:
@@ -595,18 +602,36 @@ def _pod(obj: Mapping[str, Any], now: datetime) -> _Printed:
             priority=1,
         ),
         _column(
-            "Node", "string", "NodeName indicates in which node this pod is scheduled.", priority=1
+            "Node",
+            "string",
+            "NodeName indicates in which node this pod is scheduled. If empty, this pod is a "
+            "candidate for scheduling by the scheduler defined in schedulerName. Once this "
+            "field is set, the kubelet for this node becomes responsible for the lifecycle of "
+            "this pod. This field should not be used to express a desire for the pod to be "
+            "scheduled on a specific node. "
+            "https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/#nodename",
+            priority=1,
         ),
         _column(
             "Nominated Node",
             "string",
-            "nominatedNodeName is set only when this pod preempts other pods on the node.",
+            "nominatedNodeName is set only when this pod preempts other pods on the node, but "
+            "it cannot be scheduled right away as preemption victims receive their graceful "
+            "termination periods. This field does not guarantee that the pod will be "
+            "scheduled on this node. Scheduler may decide to place the pod elsewhere if other "
+            "nodes become available sooner. Scheduler may also decide to give the resources "
+            "on this node to a higher priority pod that is created after preemption. As a "
+            "result, this field may be different than PodSpec.nodeName when the pod is "
+            "scheduled.",
             priority=1,
         ),
         _column(
             "Readiness Gates",
             "string",
-            "If specified, all readiness gates will be evaluated for pod readiness.",
+            "If specified, all readiness gates will be evaluated for pod readiness. A pod is "
+            "ready when all its containers are ready AND all conditions specified in the "
+            'readiness gates have status equal to "True" More info: '
+            "https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates",
             priority=1,
         ),
     ]
@@ -734,12 +759,13 @@ def _name_age_row(
     columns: Sequence[dict[str, Any]],
     cells: Sequence[Any],
     *,
-    workload: bool = False,
+    workload_selector: str = "",
 ) -> _Printed:
     """Name, the kind's own columns and cells, Age: how most kinds print; a workload
-    (Deployment, ReplicaSet) adds its wide containers, images and selector."""
-    wide_columns = _wide_workload_columns() if workload else []
-    wide_cells = _containers_cells(obj) if workload else []
+    (Deployment, ReplicaSet: its selector's description) adds its wide containers, images
+    and selector."""
+    wide_columns = _wide_workload_columns(workload_selector) if workload_selector else []
+    wide_cells = _containers_cells(obj) if workload_selector else []
     return (
         [_name_column(), *columns, _age_column(), *wide_columns],
         [
@@ -757,13 +783,13 @@ def _deployment(obj: Mapping[str, Any], now: datetime) -> _Printed:
         _column(
             "Up-to-date",
             "string",
-            "Total number of non-terminated pods targeted by this "
+            "Total number of non-terminating pods targeted by this "
             "deployment that have the desired template spec.",
         ),
         _column(
             "Available",
             "string",
-            "Total number of available pods (ready for at least "
+            "Total number of available non-terminating pods (ready for at least "
             "minReadySeconds) targeted by this deployment.",
         ),
     ]
@@ -774,14 +800,30 @@ def _deployment(obj: Mapping[str, Any], now: datetime) -> _Printed:
         _int(status.get("updatedReplicas")),
         _int(status.get("availableReplicas")),
     ]
-    return _name_age_row(obj, now, columns, cells, workload=True)
+    return _name_age_row(obj, now, columns, cells, workload_selector=_DEPLOYMENT_SELECTOR)
 
 
 def _replicaset(obj: Mapping[str, Any], now: datetime) -> _Printed:
     columns = [
-        _column("Desired", "integer", "Replicas is the number of desired replicas."),
-        _column("Current", "integer", "Replicas is the most recently observed number of replicas."),
-        _column("Ready", "integer", "The number of ready replicas for this replica set."),
+        _column(
+            "Desired",
+            "integer",
+            "Replicas is the number of desired pods. This is a pointer to distinguish between "
+            "explicit zero and unspecified. Defaults to 1. More info: "
+            "https://kubernetes.io/docs/concepts/workloads/controllers/replicaset",
+        ),
+        _column(
+            "Current",
+            "integer",
+            "Replicas is the most recently observed number of non-terminating pods. More info: "
+            "https://kubernetes.io/docs/concepts/workloads/controllers/replicaset",
+        ),
+        _column(
+            "Ready",
+            "integer",
+            "The number of non-terminating pods targeted by this ReplicaSet with a Ready "
+            "Condition.",
+        ),
     ]
     status = obj.get("status") or {}
     cells = [
@@ -789,19 +831,38 @@ def _replicaset(obj: Mapping[str, Any], now: datetime) -> _Printed:
         _int(status.get("replicas")),
         _int(status.get("readyReplicas")),
     ]
-    return _name_age_row(obj, now, columns, cells, workload=True)
+    return _name_age_row(obj, now, columns, cells, workload_selector=_REPLICASET_SELECTOR)
 
 
 def _configmap(obj: Mapping[str, Any], now: datetime) -> _Printed:
     count = len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
-    column = _column("Data", "string", "Data contains the configuration data.")
+    column = _column(
+        "Data",
+        "string",
+        "Data contains the configuration data. Each key must consist of alphanumeric "
+        "characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the "
+        "BinaryData field. The keys stored in Data must not overlap with the keys in the "
+        "BinaryData field, this is enforced during validation process.",
+    )
     return _name_age_row(obj, now, [column], [count])
 
 
 def _secret(obj: Mapping[str, Any], now: datetime) -> _Printed:
     columns = [
-        _column("Type", "string", "Used to facilitate programmatic handling of secret data."),
-        _column("Data", "string", "Data contains the secret data."),
+        _column(
+            "Type",
+            "string",
+            "Used to facilitate programmatic handling of secret data. More info: "
+            "https://kubernetes.io/docs/concepts/configuration/secret/#secret-types",
+        ),
+        _column(
+            "Data",
+            "string",
+            "Data contains the secret data. Each key must consist of alphanumeric characters, "
+            "'-', '_' or '.'. The serialized form of the secret data is a base64 encoded "
+            "string, representing the arbitrary (possibly non-string) data value here. "
+            "Described in https://tools.ietf.org/html/rfc4648#section-4",
+        ),
     ]
     count = len(obj.get("data") or {}) + len(obj.get("stringData") or {})
     return _name_age_row(obj, now, columns, [str(obj.get("type") or ""), count])
@@ -836,7 +897,12 @@ def _event(obj: Mapping[str, Any], now: datetime) -> _Printed:
             "string",
             "If referring to a piece of an object instead of an "
             "entire object, this string should contain a valid JSON/Go field access "
-            "statement, such as desiredState.manifest.containers[2].",
+            "statement, such as desiredState.manifest.containers[2]. For example, if the "
+            "object reference is to a container within a pod, this would take on a value like: "
+            '"spec.containers{name}" (where "name" refers to the name of the container that '
+            'triggered the event) or if no container name is specified "spec.containers[2]" '
+            "(container with index 2 in this pod). This syntax is chosen only to have some "
+            "well-defined way of referencing a part of an object.",
             priority=1,
         ),
         _column(
@@ -906,7 +972,11 @@ def _crd(obj: Mapping[str, Any], now: datetime) -> _Printed:
 
 def _lease(obj: Mapping[str, Any], now: datetime) -> _Printed:
     column = _column(
-        "Holder", "string", "holderIdentity contains the identity of the holder of a current lease."
+        "Holder",
+        "string",
+        "holderIdentity contains the identity of the holder of a current lease. If "
+        "Coordinated Leader Election is used, the holder identity must be equal to the "
+        "elected LeaseCandidate.metadata.name field.",
     )
     return _name_age_row(obj, now, [column], [str(_get(obj, "spec", "holderIdentity") or "")])
 
