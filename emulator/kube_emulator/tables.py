@@ -803,28 +803,27 @@ def _deployment(obj: Mapping[str, Any], now: datetime) -> _Printed:
     return _name_age_row(obj, now, columns, cells, workload_selector=_DEPLOYMENT_SELECTOR)
 
 
+_REPLICASET_INFO = "More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset"
+_REPLICASET_COLUMNS = (
+    (
+        "Desired",
+        "Replicas is the number of desired pods. This is a pointer to distinguish between "
+        f"explicit zero and unspecified. Defaults to 1. {_REPLICASET_INFO}",
+    ),
+    (
+        "Current",
+        "Replicas is the most recently observed number of non-terminating pods. "
+        + _REPLICASET_INFO,
+    ),
+    (
+        "Ready",
+        "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.",
+    ),
+)
+
+
 def _replicaset(obj: Mapping[str, Any], now: datetime) -> _Printed:
-    columns = [
-        _column(
-            "Desired",
-            "integer",
-            "Replicas is the number of desired pods. This is a pointer to distinguish between "
-            "explicit zero and unspecified. Defaults to 1. More info: "
-            "https://kubernetes.io/docs/concepts/workloads/controllers/replicaset",
-        ),
-        _column(
-            "Current",
-            "integer",
-            "Replicas is the most recently observed number of non-terminating pods. More info: "
-            "https://kubernetes.io/docs/concepts/workloads/controllers/replicaset",
-        ),
-        _column(
-            "Ready",
-            "integer",
-            "The number of non-terminating pods targeted by this ReplicaSet with a Ready "
-            "Condition.",
-        ),
-    ]
+    columns = [_column(name, "integer", description) for name, description in _REPLICASET_COLUMNS]
     status = obj.get("status") or {}
     cells = [
         _int(_get(obj, "spec", "replicas"), 1),
