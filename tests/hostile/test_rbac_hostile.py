@@ -59,10 +59,10 @@ from support.policies import GROUP, VERSION, approval
 from support.recording_proxy import RecordingProxy
 from support.remediations import Remediations
 from support.service_account import (
-    SA_NAME,
     SA_NAMESPACE,
     SERVICE_ACCOUNT,
     operator_as_service_account,
+    service_account_kubeconfig,
 )
 from support.workloads import cron_job
 
@@ -106,11 +106,7 @@ class World(Remediations):
     def service_account(self) -> client.ApiClient:
         """The operator's ServiceAccount, straight to the API server (not through the proxy):
         on the real cluster a TokenRequest token, with only the roles of deploy/."""
-        path = self.tmp / "sa"
-        if self.plane is not None:
-            path = self.plane.service_account_kubeconfig(SA_NAMESPACE, SA_NAME, path)
-        else:
-            path = self.box.kubeconfig_for_service_account(SA_NAMESPACE, SA_NAME, path)
+        path = service_account_kubeconfig(self.box, self.tmp / "sa")
         return config.new_client_from_config(config_file=str(path))
 
     def approve(

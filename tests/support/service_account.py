@@ -27,6 +27,15 @@ SA_NAMESPACE, SA_NAME = "remediator-system", "remediator"
 SERVICE_ACCOUNT = f"system:serviceaccount:{SA_NAMESPACE}:{SA_NAME}"
 
 
+def service_account_kubeconfig(box: Sandbox | RealBox, path: Path) -> Path:
+    """A kubeconfig of the ServiceAccount, straight to the API server: on the real cluster
+    a TokenRequest token with only the roles the test created (`RealBox`'s own would bind
+    it to cluster-admin)."""
+    if isinstance(box, RealBox):
+        return box.plane.service_account_kubeconfig(SA_NAMESPACE, SA_NAME, path)
+    return box.kubeconfig_for_service_account(SA_NAMESPACE, SA_NAME, path)
+
+
 @dataclass
 class ProxiedOperator:
     proxy: RecordingProxy
@@ -40,13 +49,11 @@ def operator_as_service_account(
     """Run the operator with `config` as the ServiceAccount, through a recording proxy (on
     the real cluster: plain HTTP in, HTTPS with the cluster's CA out, the token passed on).
     `thread_options` go to `OperatorThread` (peering, liveness_port)."""
-    kubeconfig = tmp_path / "operator.kubeconfig"
+    kubeconfig = service_account_kubeconfig(box, tmp_path / "operator.kubeconfig")
     if isinstance(box, RealBox):
         upstream, ca_file = box.plane.api.configuration.host, box.plane.pki / "ca.crt"
-        box.plane.service_account_kubeconfig(SA_NAMESPACE, SA_NAME, kubeconfig)
     else:
         upstream, ca_file = str(box.url), None
-        box.kubeconfig_for_service_account(SA_NAMESPACE, SA_NAME, kubeconfig)
     with RecordingProxy(upstream, ca_file) as proxy:
         document = yaml.safe_load(kubeconfig.read_text())
         document["clusters"][0]["cluster"] = {"server": proxy.url}
