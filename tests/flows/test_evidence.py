@@ -101,6 +101,13 @@ def secret_document(cluster: Cluster, body: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def remediator(cluster: Cluster, *args: str) -> str:
+    """What `remediator ARGS -n shop` prints, as the cluster's admin (it must succeed)."""
+    command = [str(Path(sys.executable).parent / "remediator"), *args, "-n", NS]
+    command += ["--kubeconfig", str(cluster.box.kubeconfig)]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
 def leaking_web(cluster: Cluster, **evidence: Any) -> list[str]:
     """web, its pods OOMKilled three times with the leak in their previous logs, and the
     restart policy of the memory-leak playbook."""
@@ -142,21 +149,9 @@ def test_a_memory_leak_restart_keeps_the_oom_kills_and_the_logs_from_before(
     assert "3 restart(s), last OOMKilled, exit 137" in captured["message"]
     assert f"kept in Secret {summary['secret']}" in captured["message"]
     # `remediator evidence` and the review read it back
-    kubeconfig = cluster.box.kubeconfig
-    remediator = str(Path(sys.executable).parent / "remediator")
-    shown = subprocess.run(
-        [remediator, "evidence", "inc-1", "-n", NS, "--kubeconfig", str(kubeconfig)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    shown = remediator(cluster, "evidence", "inc-1")
     assert "java.lang.OutOfMemoryError" in shown and "last terminated OOMKilled (exit 137)" in shown
-    review = subprocess.run(
-        [remediator, "report", "inc-1", "-n", NS, "--kubeconfig", str(kubeconfig)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    review = remediator(cluster, "report", "inc-1")
     assert "## Evidence before action" in review and "OutOfMemoryError" in review
 
 
