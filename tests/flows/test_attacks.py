@@ -99,6 +99,12 @@ def stays(cluster: Cluster, name: str, phase: str, seconds: float = 1.5) -> dict
     return cluster.wait_phase(name, phase, timeout=1)
 
 
+@pytest.fixture
+def mallory(cluster: Cluster, tmp_path: Path) -> client.CustomObjectsApi:
+    """Mallory, who may create, edit and delete incidents (ROLES), and nothing else."""
+    return as_user(cluster, "mallory", tmp_path)
+
+
 def create_incident(user: client.CustomObjectsApi, name: str, spec: dict[str, Any]) -> Any:
     """Create the incident `name` in the namespace as `user` (a client of `as_user`)."""
     return user.create_namespaced_custom_object(
@@ -108,9 +114,8 @@ def create_incident(user: client.CustomObjectsApi, name: str, spec: dict[str, An
 
 # ----------------------------------------------------------------- 1. approval replay
 def test_an_approval_never_counts_for_a_recreated_incident_of_the_same_name(
-    cluster: Cluster, operator: OperatorThread, tmp_path: Path
+    cluster: Cluster, operator: OperatorThread, mallory: client.CustomObjectsApi
 ) -> None:
-    mallory = as_user(cluster, "mallory", tmp_path)
     cluster.deployment("web", replicas=2)
     cluster.policy("scale", policy_spec({"action": "scale", "to": 6}, guards=FAST_GUARDS))
     create_incident(mallory, "inc-1", incident_spec(severity="P1"))
@@ -142,9 +147,8 @@ def test_an_approval_never_counts_for_a_recreated_incident_of_the_same_name(
 
 # ---------------------------------------------------------- 2. severity edited while waiting
 def test_the_spec_of_a_planned_incident_cannot_be_edited(
-    cluster: Cluster, operator: OperatorThread, tmp_path: Path
+    cluster: Cluster, operator: OperatorThread, mallory: client.CustomObjectsApi
 ) -> None:
-    mallory = as_user(cluster, "mallory", tmp_path)
     cluster.deployment("web", replicas=2)
     cluster.policy(
         "evict",
@@ -235,9 +239,8 @@ def test_a_status_written_by_hand_is_never_acted_on(
 
 # ---------------------------------------------------------- 4. guards evaded by deleting
 def test_deleting_incidents_does_not_reset_the_cooldown(
-    cluster: Cluster, operator: OperatorThread, tmp_path: Path
+    cluster: Cluster, operator: OperatorThread, mallory: client.CustomObjectsApi
 ) -> None:
-    mallory = as_user(cluster, "mallory", tmp_path)
     cluster.deployment("web", replicas=2)
     cluster.policy(
         "restart",
@@ -430,10 +433,11 @@ def test_an_incident_under_the_bridges_name_never_absorbs_the_alert(
 
 
 def test_the_bridges_names_are_reserved_for_its_identity_at_admission(
-    cluster: Cluster, start_operator: Callable[..., OperatorThread], tmp_path: Path
+    cluster: Cluster,
+    start_operator: Callable[..., OperatorThread],
+    mallory: client.CustomObjectsApi,
 ) -> None:
     start_operator(bridge_users=frozenset({"system:serviceaccount:remediator-system:remediator"}))
-    mallory = as_user(cluster, "mallory", tmp_path)
     with pytest.raises(client.ApiException) as refused:
         create_incident(mallory, "am-0123456789abcdef", incident_spec())
     assert refused.value.status == 403
