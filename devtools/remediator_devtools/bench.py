@@ -56,7 +56,7 @@ from . import bench_clusters
 from .bench_clusters import BenchCluster, RequestKey
 from .bench_subjects import ALERTNAMES, LOAD_NAMESPACE, BareKopf, Floor, Remediator, Subject, policy
 from .floor import incident
-from .kubeapi import MERGE_PATCH, KubeClient, namespaced
+from .kubeapi import KubeClient, namespaced
 
 SUBJECTS = ("floor", "bare_kopf", "remediator")
 OPERATORS = ("bare_kopf", "remediator")
@@ -172,10 +172,10 @@ class Run:
                         "/api/v1/namespaces", {"metadata": {"name": ns}}, exist_ok=True
                     )
                 await self._crds_established(api)
-                ns = self.subjects["remediator"].namespace
-                path = namespaced("remediator.dev", "v1alpha1", ns, "remediationpolicies")
-                for i in range(ALERTNAMES):
-                    await api.create(path, policy(ns, i))
+                for ns in (self.subjects["remediator"].namespace, LOAD_NAMESPACE):
+                    path = namespaced("remediator.dev", "v1alpha1", ns, "remediationpolicies")
+                    for i in range(ALERTNAMES):
+                        await api.create(path, policy(ns, i))
                 creates = []
                 for subject in self.subjects.values():
                     path = namespaced("apps", "v1", subject.namespace, "deployments")
@@ -361,9 +361,9 @@ class Run:
         """Incidents `start`…`stop - 1` in the load namespace, as remediation leaves them:
         Remediator's status (copied from one of its own) and the bare operator's record of
         the spec it handled (so neither has anything to do on resume)."""
-        status = model["status"]
+        status = json.dumps(model["status"])
 
-        def body(i: int) -> dict[str, Any]:
+        def filler(i: int) -> tuple[dict[str, Any], dict[str, Any]]:
             obj = incident(LOAD_NAMESPACE, f"filler-{i}", f"filler-{i}")
             essence = KOPF_DIFFBASE.build(body=kopf.Body(cast(kopf.RawBody, obj)))
             obj["metadata"]["annotations"] = {
@@ -371,25 +371,10 @@ class Run:
                     essence, separators=(",", ":")
                 )
             }
-            return obj
+            target = f"Deployment/{model['_target']}"
+            return obj, json.loads(status.replace(target, f"Deployment/filler-{i}"))
 
-        def filler_status(i: int) -> dict[str, Any]:
-            text = json.dumps(status).replace(model["_target"], f"filler-{i}")
-            return {"status": json.loads(text)}
-
-        async def one(api: KubeClient, i: int) -> None:
-            path = namespaced("remediator.dev", "v1alpha1", LOAD_NAMESPACE, "incidents")
-            await api.create(path, body(i))
-            await api.request("PATCH", f"{path}/filler-{i}/status", filler_status(i), MERGE_PATCH)
-
-        async def run() -> None:
-            api = KubeClient(self.cluster.kubeconfig, "seed", connections=32)
-            try:
-                await gather_limited([one(api, i) for i in range(start, stop)], 32)
-            finally:
-                await api.close()
-
-        asyncio.run(run())
+        self.cluster.create_incidents([filler(i) for i in range(start, stop)])
 
     def remediated_model(self) -> dict[str, Any]:
         async def run() -> dict[str, Any]:
@@ -414,7 +399,7 @@ class Run:
     def restart(self, subject: Subject, incidents: int) -> dict[str, Any]:
         """Start the operator with `incidents` Incidents to resume; the catch-up is the
         time until an alert sent as soon as it answers is acted on and its CPU is quiet."""
-        probe = f"probe-{subject.restarts}"
+        probe = f"probe-{subject.key.replace('_', '-')}-{subject.restarts}"
 
         async def make_probe() -> None:
             api = KubeClient(self.cluster.kubeconfig, "seed")
@@ -452,7 +437,8 @@ class Run:
 
     def memory(self, sizes: list[int]) -> dict[str, dict[str, Any]]:
         model = self.remediated_model()
-        self.clear_subject_incidents()
+        for key in OPERATORS:  # from now on they serve only the load namespace
+            self.subjects[key].namespace = LOAD_NAMESPACE
         out: dict[str, dict[str, Any]] = {k: {"loaded": []} for k in OPERATORS}
         loaded = 0
         for size in sizes:
@@ -467,27 +453,6 @@ class Run:
             points = out[key]["loaded"]
             out[key]["kb_per_incident"] = round(slope(points) * 1024, 2)
         return out
-
-    def clear_subject_incidents(self) -> None:
-        """The latency phases' Incidents go (one request a namespace), so the restarts
-        resume exactly the loaded ones."""
-
-        async def run() -> None:
-            api = KubeClient(self.cluster.kubeconfig, "seed")
-            try:
-                for subject in self.subjects.values():
-                    path = namespaced("remediator.dev", "v1alpha1", subject.namespace, "incidents")
-                    await api.request("DELETE", path)
-                for subject in self.subjects.values():
-                    path = namespaced("remediator.dev", "v1alpha1", subject.namespace, "incidents")
-                    for _ in range(300):
-                        if not (await api.request("GET", path, params={"limit": "1"}))["items"]:
-                            break
-                        await asyncio.sleep(0.1)
-            finally:
-                await api.close()
-
-        asyncio.run(run())
 
     # ------------------------------------------------------------------ all of it
     def run(self, sizes: list[int]) -> dict[str, Any]:

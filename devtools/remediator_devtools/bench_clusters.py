@@ -79,6 +79,10 @@ class BenchCluster(Protocol):
 
     def phases(self, namespace: str) -> Counter[str]: ...
 
+    def create_incidents(self, items: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        """Incidents (body, status) as fast as the cluster takes them; not counted."""
+        ...
+
     def stop(self) -> None: ...
 
 
@@ -117,6 +121,19 @@ class EmulatorCluster:
             )
 
         return self.box.call(run, timeout=120)
+
+    def create_incidents(self, items: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        api = self.box.api
+
+        def run(chunk: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+            for body, status in chunk:
+                created = api.internal_create("remediator.dev", "incidents", body)
+                created["status"] = status
+                api.internal_update("remediator.dev", "incidents", created, "status")
+
+        for start in range(0, len(items), 500):
+            chunk = items[start : start + 500]
+            self.box.call(lambda c=chunk: run(c), timeout=300)  # type: ignore[misc]
 
     def stop(self) -> None:
         self.box.__exit__(None, None, None)
@@ -233,6 +250,31 @@ class RealCluster:
             return Counter((o.get("status") or {}).get("phase") or "Pending" for o in items)
 
         return asyncio.run(run())
+
+    def create_incidents(self, items: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        import asyncio
+
+        from .kubeapi import MERGE_PATCH, KubeClient, namespaced
+
+        async def run() -> None:
+            api = KubeClient(self.kubeconfig, "seed", connections=64)
+            gate = asyncio.Semaphore(64)
+
+            async def one(body: dict[str, Any], status: dict[str, Any]) -> None:
+                meta = body["metadata"]
+                path = namespaced("remediator.dev", "v1alpha1", meta["namespace"], "incidents")
+                async with gate:
+                    await api.create(path, body)
+                    await api.request(
+                        "PATCH", f"{path}/{meta['name']}/status", {"status": status}, MERGE_PATCH
+                    )
+
+            try:
+                await asyncio.gather(*(one(b, s) for b, s in items))
+            finally:
+                await api.close()
+
+        asyncio.run(run())
 
     def stop(self) -> None:
         self.launcher.down(self.cluster, quiet=True)

@@ -33,7 +33,7 @@ from .kubeapi import KubeClient, namespaced
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 TOKEN = "bench-token"
 ALERTNAMES = 8  # the policies the bench's alerts spread over (each may act 1,000 times an hour)
-LOAD_NAMESPACE = "bench-load"  # the restarted operators' Incidents (both watch it)
+LOAD_NAMESPACE = "bench-load"  # where the two operators are restarted with many Incidents
 
 
 def free_port() -> int:
@@ -168,8 +168,6 @@ class BareKopf(Subject):
             "--standalone",
             "--namespace",
             self.namespace,
-            "--namespace",
-            LOAD_NAMESPACE,
             "--liveness",
             self.health_url(),
         ]
@@ -203,8 +201,6 @@ class Remediator(Subject):
             str(self.kubeconfig),
             "--namespace",
             self.namespace,
-            "--namespace",
-            LOAD_NAMESPACE,
             "--log-format",
             "json",
             "--max-concurrent",
