@@ -62,8 +62,7 @@ VALUE_SETS: dict[str, list[str]] = {
         "securityContext.runAsUser=20000",
         "podSecurityContext.runAsUser=20000",
     ],
-    "namespace-and-image": [
-        "namespace.create=true",
+    "image-and-settings": [
         "image.repository=registry.example/remediator",
         "image.tag=1.2.3",
         "operator.prometheusUrl=http://prometheus.monitoring.svc:9090",
@@ -163,7 +162,8 @@ def comparable(doc: Document) -> Document:
 
 # Objects only one of the two makes, and why. Everything else must be equal.
 ONLY_KUSTOMIZE = {
-    # Helm's convention: `--create-namespace` (or namespace.create=true, tested below)
+    # Helm keeps its release record in the namespace, so the namespace exists before the
+    # chart is installed (`--create-namespace`); label it for Pod Security (deploy/README.md)
     ("Namespace", NAMESPACE, ""),
 }
 ONLY_HELM = {
@@ -207,12 +207,6 @@ def test_the_agreement_check_catches_a_changed_rule(helm: Helm) -> None:
     widened = copy.deepcopy(chart[role])
     widened["rules"][0]["verbs"].append("delete")
     assert widened != shipped[role] and chart[role] == shipped[role]
-
-
-def test_namespace_create_renders_the_restricted_namespace_of_deploy(helm: Helm) -> None:
-    [namespace] = [d for d in helm.template("namespace.create=true") if d["kind"] == "Namespace"]
-    [shipped] = [d for d in kustomize() if d["kind"] == "Namespace"]
-    assert comparable(namespace) == comparable(shipped)
 
 
 def test_monitoring_toggles_render_deploy_monitoring(helm: Helm) -> None:
@@ -352,14 +346,13 @@ def test_one_replica_runs_standalone_without_a_pdb(helm: Helm) -> None:
     assert not {d["kind"] for d in docs} & {"PodDisruptionBudget", "ClusterKopfPeering"}
 
 
-def test_image_namespace_and_operator_settings(helm: Helm) -> None:
-    docs = helm.template(*VALUE_SETS["namespace-and-image"])
+def test_image_and_operator_settings(helm: Helm) -> None:
+    docs = helm.template(*VALUE_SETS["image-and-settings"])
     [container] = pod_spec(docs)["containers"]
     assert container["image"] == "registry.example/remediator:1.2.3"
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["REMEDIATOR_PROMETHEUS_URL"] == "http://prometheus.monitoring.svc:9090"
     assert "--dry-run" in container["args"]
-    assert find(docs, "Namespace", NAMESPACE)
 
 
 # ---------------------------------------------------------------- the real control plane
@@ -370,23 +363,33 @@ def plane(control_plane: ControlPlane) -> Iterator[ControlPlane]:
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.parametrize("namespaced", [False, True], ids=["cluster-wide", "namespaced"])
 def test_helm_install_is_accepted_and_uninstall_leaves_only_the_crds(
-    helm: Helm, plane: ControlPlane
+    helm: Helm, plane: ControlPlane, namespaced: bool
 ) -> None:
     """`helm install --wait` on the session's real control plane, in a namespace of this
     test's own: kube-apiserver accepts every object (CRDs, RBAC, webhook configurations,
     Services, Deployment, PDB, peering), the Deployment becomes available (kwok's pods),
-    and the ServiceAccount has the rights the roles promise. `helm uninstall` then leaves
-    the CRDs and nothing else."""
+    and the ServiceAccount has the rights the roles promise, and (namespaced) no more
+    than in the served namespace. `helm uninstall` then leaves the CRDs and nothing else.
+    """
     namespace = f"helm-{os.getpid()}"
+    served = f"{namespace}-team" if namespaced else None
     kubeconfig = ["--kubeconfig", str(plane.kubeconfig)]
     before = plane.cluster_scoped()
-    install = [
-        *("install", "remediator", str(CHART), "--namespace", namespace, "--create-namespace"),
-        *("--wait", "--timeout", "4m", *kubeconfig),
-    ]
+    install = ["install", "remediator", str(CHART), "-n", namespace, "--create-namespace"]
+    install += kubeconfig
+    expected = {"ClusterRole", "ClusterRoleBinding", "ServiceAccount", "Secret", "ConfigMap"}
+    expected |= {"Service", "Deployment", "PodDisruptionBudget", "NetworkPolicy"}
+    expected |= {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}
+    if served:
+        plane.raw("POST", "/api/v1/namespaces", body={"metadata": {"name": served}})
+        install += ["--set", f"watchNamespaces={{{served}}}", "--set", "rbac.namespaced=true"]
+        expected |= {"Role", "RoleBinding", "KopfPeering"}
+    else:
+        expected |= {"ClusterKopfPeering"}
     started = time.monotonic()
-    helm.run(*install, timeout=300)
+    helm.run(*install, "--wait", "--timeout", "4m", timeout=300)
     installed = time.monotonic() - started
     manifest = [
         d
@@ -395,21 +398,7 @@ def test_helm_install_is_accepted_and_uninstall_leaves_only_the_crds(
         )
         if d
     ]
-    kinds = {d["kind"] for d in manifest}
-    assert kinds >= {
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "ServiceAccount",
-        "Secret",
-        "ConfigMap",
-        "Service",
-        "Deployment",
-        "PodDisruptionBudget",
-        "NetworkPolicy",
-        "ValidatingWebhookConfiguration",
-        "MutatingWebhookConfiguration",
-        "ClusterKopfPeering",
-    }
+    assert {d["kind"] for d in manifest} == expected
     for doc in manifest:
         stored = plane.raw("GET", _path(doc))
         assert stored["metadata"]["annotations"]["meta.helm.sh/release-name"] == "remediator"
@@ -419,24 +408,33 @@ def test_helm_install_is_accepted_and_uninstall_leaves_only_the_crds(
         for d in yaml.safe_load_all(path.read_text())
         if d
     }
-    crds = plane.raw("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")["items"]
-    assert chart_crds <= {c["metadata"]["name"] for c in crds}
+    assert chart_crds <= plane._crds()
     apps = f"/apis/apps/v1/namespaces/{namespace}"
     assert plane.raw("GET", f"{apps}/deployments/remediator")["status"]["availableReplicas"] == 2
     pdb = f"/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets/remediator"
     assert plane.raw("GET", pdb)["spec"]["minAvailable"] == 1
-    _service_account_has_the_promised_rights(plane, namespace)
+    _service_account_has_the_promised_rights(plane, namespace, served)
 
     helm.run("uninstall", "remediator", "-n", namespace, "--wait", *kubeconfig, timeout=300)
-    after = plane.cluster_scoped()
-    added = {
-        k: sorted(v - before.get(k, set())) for k, v in after.items() if v - before.get(k, set())
-    }
-    new_crds = set(added.pop("apiextensions.k8s.io/customresourcedefinitions", []))
+    for left in (namespace, served):
+        if left:
+            _wait_until_only_the_cluster_defaults_in(plane, left)
+    deadline = time.monotonic() + 60
+    while True:
+        after = plane.cluster_scoped()
+        added = {
+            k: sorted(v - before.get(k, set()))
+            for k, v in after.items()
+            if v - before.get(k, set())
+        }
+        new_crds = set(added.pop("apiextensions.k8s.io/customresourcedefinitions", []))
+        expected_namespaces = sorted([namespace, *([served] if served else [])])
+        if added == {"/namespaces": expected_namespaces} or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert added == {"/namespaces": expected_namespaces}, "cluster-scoped objects left"
     assert new_crds <= chart_crds
-    assert added == {"/namespaces": [namespace]}, "cluster-scoped objects left by the chart"
     assert chart_crds <= plane._crds(), "helm uninstall keeps the CRDs"
-    _wait_until_only_the_cluster_defaults_in(plane, namespace)
     print(f"helm install --wait {installed:.1f}s")
 
 
@@ -454,19 +452,30 @@ def _path(doc: Document) -> str:
     return f"{base}/{plural}/{doc['metadata']['name']}"
 
 
-def _service_account_has_the_promised_rights(plane: ControlPlane, namespace: str) -> None:
+def _service_account_has_the_promised_rights(
+    plane: ControlPlane, namespace: str, served: str | None
+) -> None:
     """As the chart's ServiceAccount (a TokenRequest token): what the roles grant, and what
-    they must not (approve, delete Deployments, list Secrets)."""
+    they must not (approve, delete Deployments, list Secrets; namespaced: act anywhere but
+    in the served namespace)."""
     path = Path(plane.kubeconfig).with_name(f"{namespace}-sa.kubeconfig")
     token = plane.service_account_token(namespace, "remediator")
     plane.write_kubeconfig(path, "sa", {"token": token}, namespace)
     api = config.new_client_from_config(config_file=str(path))  # type: ignore[no-untyped-call]
     auth = client.AuthorizationV1Api(api)
+    target = served or "shop"
 
-    def allowed(verb: str, group: str, resource: str, namespace: str | None = "shop") -> bool:
+    def allowed(
+        verb: str, group: str, resource: str, namespace: str | None = target, name: str = ""
+    ) -> bool:
         plural, _, subresource = resource.partition("/")
         attributes = client.V1ResourceAttributes(
-            verb=verb, group=group, resource=plural, subresource=subresource, namespace=namespace
+            verb=verb,
+            group=group,
+            resource=plural,
+            subresource=subresource,
+            namespace=namespace,
+            name=name,
         )
         review = auth.create_self_subject_access_review(
             client.V1SelfSubjectAccessReview(
@@ -479,12 +488,19 @@ def _service_account_has_the_promised_rights(plane: ControlPlane, namespace: str
         assert allowed("patch", "apps", "deployments")
         assert allowed("create", "", "pods/eviction")
         assert allowed("patch", "remediator.dev", "incidents/status")
-        assert allowed("patch", "kopf.dev", "clusterkopfpeerings", None)
         webhooks = "validatingwebhookconfigurations"
         assert allowed("create", "admissionregistration.k8s.io", webhooks, None)
+        assert allowed("get", "", "configmaps", namespace, "remediator-config")
         assert not allowed("create", "remediator.dev", "approvals")
         assert not allowed("delete", "apps", "deployments")
         assert not allowed("list", "", "secrets")
+        if served:
+            assert allowed("patch", "kopf.dev", "kopfpeerings", served)
+            assert allowed("list", "", "namespaces", None)
+            assert not allowed("patch", "apps", "deployments", "shop")
+            assert not allowed("get", "", "secrets", "shop")
+        else:
+            assert allowed("patch", "kopf.dev", "clusterkopfpeerings", None)
     finally:
         api.close()
         path.unlink(missing_ok=True)
