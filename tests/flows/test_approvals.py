@@ -9,6 +9,7 @@ from typing import Any
 from remediator_devtools.testing import OperatorThread
 from support.policies import (
     APPROVED_AND_REMEDIATED,
+    CAPTURED_THEN_APPLIED,
     GROUP,
     VERSION,
     approvals,
@@ -74,9 +75,7 @@ def test_approval_runs_the_plan_and_records_the_approver(
     # the restart replaces the pods: their evidence is captured once approved, before acting
     assert timeline(body) == [
         *APPROVED_AND_REMEDIATED[:4],
-        "EvidenceCaptured",
-        "ActionApplied",
-        "Remediated",
+        *CAPTURED_THEN_APPLIED,
     ]
     entries = body["status"]["timeline"]
     assert [e["actor"] for e in entries[2:4]] == ["alice@example.com"] * 2

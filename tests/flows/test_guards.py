@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from remediator_devtools.testing import OperatorThread
-from support.policies import RESTART, incident_spec, policy_spec
+from support.policies import CAPTURED_THEN_APPLIED, RESTART, incident_spec, policy_spec
 
 from .conftest import NS, Cluster, actions, timeline
 
@@ -144,14 +144,7 @@ def test_max_concurrent_queues_a_remediation_until_the_slot_is_free(
     )
     cluster.remediated("holder")
     body = cluster.remediated("queued")
-    assert timeline(body) == [
-        "Matched",
-        "MaxConcurrent",
-        "AutoApproved",
-        "EvidenceCaptured",
-        "ActionApplied",
-        "Remediated",
-    ]
+    assert timeline(body) == ["Matched", "MaxConcurrent", "AutoApproved", *CAPTURED_THEN_APPLIED]
     assert len(cluster.writes("patch", "deployments", "web", since=mark)) == 1
     assert cluster.get("incidents", "waiting")["status"]["phase"] == "AwaitingApproval"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from remediator_devtools.testing import OperatorThread
-from support.policies import incident_spec, policy_spec
+from support.policies import CAPTURED_THEN_APPLIED, incident_spec, policy_spec
 
 from .conftest import NS, Cluster, actions, timeline
 
@@ -45,13 +45,7 @@ def test_auto_approved_rollback_restores_previous_template(
     [action] = actions(body)
     assert action["state"] == "Applied"
     assert "from revision 2 to 1" in action["result"]
-    assert timeline(body) == [
-        "Matched",
-        "AutoApproved",
-        "EvidenceCaptured",
-        "ActionApplied",
-        "Remediated",
-    ]
+    assert timeline(body) == ["Matched", "AutoApproved", *CAPTURED_THEN_APPLIED]
     assert body["status"]["policy"] == "rollback-bad-deploys"
     assert cluster.event_reasons(body, "Remediated") == [
         "ActionApplied",

@@ -54,6 +54,10 @@ APPROVED_AND_REMEDIATED = [
 ]
 """The timeline of an incident that waited for an approval, got it and was remediated."""
 
+CAPTURED_THEN_APPLIED = ["EvidenceCaptured", "ActionApplied", "Remediated"]
+"""How a timeline ends whose step replaces pods or a template: the evidence is captured
+first (core/evidence.py), then the action applied."""
+
 
 def approvals(incident: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """The approvals the operator recorded: (approver, decision, counted), oldest first."""
