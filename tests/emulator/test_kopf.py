@@ -13,7 +13,7 @@ import copy
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from kube_emulator import Sandbox
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.emulator_only(
     reason="kopf logs in with the emulator's url and token (kopf on the real cluster: tests/flows)"
@@ -186,16 +187,6 @@ class Operator:
         return list(events)
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or predicate}")
-
-
 @pytest.fixture
 def operator(
     request: pytest.FixtureRequest,
@@ -240,8 +231,8 @@ def test_create_is_handled_with_progress_annotations_status_and_events(
     uid = created["metadata"]["uid"]
 
     done = wait_for(
+        "the status patch",
         lambda: (o := operator.get("g1")) and (o.get("status") or {}).get("phase") == "Ready" and o,
-        what="the status patch",
     )
     assert done["status"]["create_gizmo"] == {"size": 3}  # the handler's result
     meta = done["metadata"]
@@ -256,20 +247,20 @@ def test_create_is_handled_with_progress_annotations_status_and_events(
     assert '"retries":1' in progress.replace(" ", "")
     # Once handled, progress is purged and the handled configuration kept.
     final = wait_for(
+        "purged progress",
         lambda: (
             (o := operator.get("g1"))
             and PROGRESS_KEY not in (o["metadata"].get("annotations") or {})
             and o
         ),
-        what="purged progress",
     )
     annotations = final["metadata"]["annotations"]
     assert '"size":3' in annotations[LAST_HANDLED].replace(" ", "")
 
     # kopf.info() and Kopf's own per-handler events are stored for the object.
     events = wait_for(
+        "Kopf's events",
         lambda: (ev := operator.events_for(uid)) and any(e.reason == "Created" for e in ev) and ev,
-        what="Kopf's events",
     )
     created_event = next(e for e in events if e.reason == "Created")
     assert created_event.message == "gizmo of size 3 ready"
@@ -279,31 +270,30 @@ def test_create_is_handled_with_progress_annotations_status_and_events(
     assert created_event.involved_object.api_version == f"{GROUP}/{VERSION}"
     assert created_event.source.component == "kopf"
     wait_for(
+        "Kopf's 'Handler ... succeeded' event",
         lambda: any("succeeded" in (e.message or "") for e in operator.events_for(uid)),
-        what="Kopf's 'Handler ... succeeded' event",
     )
 
 
 def test_update_is_handled_once_per_spec_change(operator: Operator, sandbox: Sandbox) -> None:
     operator.create("g2", size=2)
     wait_for(
+        "creation handled",
         lambda: (o := operator.get("g2")) and (o.get("status") or {}).get("phase") == "Ready",
-        what="creation handled",
     )
     # Let the watch time out (timeoutSeconds=1): Kopf re-watches from its last resourceVersion
     # and must neither miss the next change nor see the old ones again.
     wait_for(
-        lambda: sandbox.request_counts().get(("watch", GROUP, PLURAL), 0) >= 2,
-        what="Kopf to re-watch",
+        "Kopf to re-watch", lambda: sandbox.request_counts().get(("watch", GROUP, PLURAL), 0) >= 2
     )
     operator.custom.patch_namespaced_custom_object(
         GROUP, VERSION, "default", PLURAL, "g2", {"spec": {"size": 5}}
     )
     done = wait_for(
+        "the update handled",
         lambda: (
             (o := operator.get("g2")) and (o.get("status") or {}).get("phase") == "Resized-5" and o
         ),
-        what="the update handled",
     )
     assert '"size":5' in done["metadata"]["annotations"][LAST_HANDLED].replace(" ", "")
     assert done["metadata"]["generation"] == 2
@@ -316,8 +306,7 @@ def test_update_is_handled_once_per_spec_change(operator: Operator, sandbox: San
     assert operator.seen.names().count("create") == 2  # the failed try and the retry, no more
     uid = done["metadata"]["uid"]
     wait_for(
-        lambda: any(e.reason == "Resized" for e in operator.events_for(uid)),
-        what="the Resized event",
+        "the Resized event", lambda: any(e.reason == "Resized" for e in operator.events_for(uid))
     )
 
 
@@ -326,15 +315,15 @@ def test_delete_runs_the_handler_and_removes_the_finalizer(
 ) -> None:
     operator.create("g3", size=1)
     wait_for(
+        "Kopf's finalizer",
         lambda: (o := operator.get("g3")) and FINALIZER in (o["metadata"].get("finalizers") or []),
-        what="Kopf's finalizer",
     )
     wait_for(
+        "creation handled",
         lambda: (o := operator.get("g3")) and (o.get("status") or {}).get("phase") == "Ready",
-        what="creation handled",
     )
     operator.custom.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "g3")
-    wait_for(lambda: operator.get("g3") is None, what="the object to disappear")
+    wait_for("the object to disappear", lambda: operator.get("g3") is None)
     assert "delete" in operator.seen.names()
     # Kopf added and removed its finalizer with JSON patches guarded by a `test` op, and saw
     # the DELETED event.
@@ -343,8 +332,8 @@ def test_delete_runs_the_handler_and_removes_the_finalizer(
     assert "'op': 'remove', 'path': '/metadata/finalizers'" in logs
     assert "'op': 'test', 'path': '/metadata/resourceVersion'" in logs
     wait_for(
+        "Kopf to see the DELETED event",
         lambda: "Deleted, really deleted, and we are notified." in caplog.text,
-        what="Kopf to see the DELETED event",
     )
     assert sandbox.request_counts().get(("patch", GROUP, PLURAL), 0) >= 2
 
@@ -357,12 +346,12 @@ def test_a_pruned_status_is_reported_by_kopf_as_inconsistent(
     # and Kopf notices its merge patch did not stick. The known field is kept.
     operator.create("g4", size=2)
     done = wait_for(
+        "the status patch",
         lambda: (o := operator.get("g4")) and (o.get("status") or {}).get("phase") == "Ready" and o,
-        what="the status patch",
     )
     assert done["status"] == {"phase": "Ready"}
     wait_for(
+        "Kopf's inconsistency warning",
         lambda: "Merge-patching finished with inconsistencies" in caplog.text,
-        what="Kopf's inconsistency warning",
     )
     assert "create_gizmo" in caplog.text.split("inconsistencies", 1)[1].splitlines()[0]
