@@ -414,6 +414,7 @@ def test_helm_install_is_accepted_and_uninstall_leaves_only_the_crds(
     pdb = f"/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets/remediator"
     assert plane.raw("GET", pdb)["spec"]["minAvailable"] == 1
     _service_account_has_the_promised_rights(plane, namespace, served)
+    _an_upgrade_keeps_what_the_operator_and_kopf_wrote(helm, plane, install, namespace)
 
     helm.run("uninstall", "remediator", "-n", namespace, "--wait", *kubeconfig, timeout=300)
     for left in (namespace, served):
@@ -436,6 +437,50 @@ def test_helm_install_is_accepted_and_uninstall_leaves_only_the_crds(
     assert new_crds <= chart_crds
     assert chart_crds <= plane._crds(), "helm uninstall keeps the CRDs"
     print(f"helm install --wait {installed:.1f}s")
+
+
+def _an_upgrade_keeps_what_the_operator_and_kopf_wrote(
+    helm: Helm, plane: ControlPlane, install: list[str], namespace: str
+) -> None:
+    """`helm upgrade` with the same values keeps the keys and the certificate made at
+    install (lookup), the guard ledger's entries the operator patched in, and the webhook
+    Kopf registered in the configuration the chart created empty."""
+    core = f"/api/v1/namespaces/{namespace}"
+    webhooks = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
+    webhook = {
+        "name": "policies.remediator.dev",
+        "clientConfig": {"url": "https://remediator-webhook.example.svc:9443/validate"},
+        "rules": [
+            {
+                "apiGroups": ["remediator.dev"],
+                "apiVersions": ["v1alpha1"],
+                "operations": ["CREATE"],
+                "resources": ["remediationpolicies"],
+            }
+        ],
+        "failurePolicy": "Ignore",
+        "sideEffects": "None",
+        "admissionReviewVersions": ["v1"],
+        # a namespace no test uses: the call never happens
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "nowhere"}},
+    }
+    merge = "application/merge-patch+json"
+    plane.raw(
+        "PATCH", f"{webhooks}/remediator.dev", body={"webhooks": [webhook]}, content_type=merge
+    )
+    ledger = {"data": {"action-1": '{"target": "Deployment/checkout"}'}}
+    plane.raw("PATCH", f"{core}/configmaps/remediator-ledger", body=ledger, content_type=merge)
+    secrets = {
+        name: plane.raw("GET", f"{core}/secrets/{name}")["data"]
+        for name in ("remediator-secrets", "remediator-webhook-tls")
+    }
+    helm.run("upgrade", *install[1:], "--wait", "--timeout", "4m", timeout=300)
+    for name, data in secrets.items():
+        assert plane.raw("GET", f"{core}/secrets/{name}")["data"] == data, name
+    kept = plane.raw("GET", f"{core}/configmaps/remediator-ledger")["data"]
+    assert kept == ledger["data"]
+    [registered] = plane.raw("GET", f"{webhooks}/remediator.dev")["webhooks"]
+    assert registered["name"] == webhook["name"]
 
 
 def _path(doc: Document) -> str:
