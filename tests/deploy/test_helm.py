@@ -27,6 +27,8 @@ from .chart import CHART, NAMESPACE, Document, Helm, build_helm, find, key, kust
 from .shipped import validate_builtin
 
 ROOT = Path(__file__).resolve().parents[2]
+# The first test builds Helm when `make helm` has not (about four minutes cold on 2 cores).
+pytestmark = pytest.mark.timeout(600)
 # Labels that say who packaged an object, not what it is: kustomize's and Helm's differ.
 PACKAGING_LABELS = {
     "app.kubernetes.io/part-of",
@@ -362,7 +364,6 @@ def plane(control_plane: ControlPlane) -> Iterator[ControlPlane]:
     control_plane.clean()  # what a failed test left (the namespace, the new CRDs)
 
 
-@pytest.mark.timeout(600)
 @pytest.mark.parametrize("namespaced", [False, True], ids=["cluster-wide", "namespaced"])
 def test_helm_install_is_accepted_and_uninstall_leaves_only_the_crds(
     helm: Helm, plane: ControlPlane, namespaced: bool
