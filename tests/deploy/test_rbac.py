@@ -45,7 +45,7 @@ from remediator.adapters.kube import USER_AGENT
 from remediator_devtools.testing import OperatorThread
 from support.alertmanager import firing_alert, payload
 from support.operator_settings import bridge_config, operator_config
-from support.policies import GROUP, VERSION, approval
+from support.policies import GROUP, VERSION, approval, policy_spec, resource
 from support.ports import free_port
 from support.recording_proxy import Attributes, RecordingProxy
 from support.remediations import Remediations
@@ -172,21 +172,13 @@ def _recorded(
     )
     # A policy stored before the validating webhook is in the path (as after an outage):
     # the policy handler reports it with kopf.warn, which Kopf posts as an Event.
+    spec = policy_spec({"action": "circuitBreaker"}, alert="Never", label="workload")
     client.CustomObjectsApi(api).create_namespaced_custom_object(
         GROUP,
         VERSION,
         NS,
         "remediationpolicies",
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "RemediationPolicy",
-            "metadata": {"name": "stored-while-the-webhook-was-down"},
-            "spec": {
-                "match": {"alertnames": ["Never"]},
-                "target": {"kind": "Deployment", "nameFromLabel": "workload"},
-                "steps": [{"action": "circuitBreaker"}],
-            },
-        },
+        resource("RemediationPolicy", "stored-while-the-webhook-was-down", spec),
     )
     bridge = bridge_config(BRIDGE_TOKEN, NS)
     # the operator as deployed (`remediator run --peering --liveness ...`), in a thread
