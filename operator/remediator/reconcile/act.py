@@ -38,9 +38,6 @@ class Acting(Recording):
             return await self._transition(
                 incident, "Failed", reasons.ACTION_FAILED, "no plan recorded", now
             )
-        pending = any(a.state not in DONE_STATES for a in incident.status.actions)
-        if pending and not dry_run and incident.status.evidence is None:
-            incident = await self._capture_evidence(incident, now)
         for step in plan.steps:
             record = incident.status.actions[step.index]
             if record.state in DONE_STATES:
@@ -56,14 +53,20 @@ class Acting(Recording):
                 # erase what it did from the cooldowns and rate limits. (In this order a
                 # status that looks untouched while the ledger holds the incident's actions
                 # can only be one someone reset.)
+                # Reserved in the guards before anything is awaited: the guards this incident
+                # passed count it from here, so that incidents that passed them at the same
+                # time cannot all go on while this one captures its evidence.
                 entry = await self._reserve_in_ledger(incident, step, record.started_at or now)
-                incident = await self._update_action(
-                    incident,
-                    step.index,
-                    state="Applying",
-                    started_at=record.started_at or now,
-                )
                 try:
+                    if incident.status.evidence is None:
+                        # evidence before the first change: after approval, before `Applying`
+                        incident = await self._capture_evidence(incident, now)
+                    incident = await self._update_action(
+                        incident,
+                        step.index,
+                        state="Applying",
+                        started_at=record.started_at or now,
+                    )
                     await self._flush(incident.metadata.namespace, incident.metadata.name)
                     await self._write_to_ledger(entry)
                 except BaseException:
