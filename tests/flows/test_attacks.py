@@ -241,15 +241,7 @@ def test_a_status_written_by_hand_is_never_acted_on(
 def test_deleting_incidents_does_not_reset_the_cooldown(
     cluster: Cluster, operator: OperatorThread, mallory: client.CustomObjectsApi
 ) -> None:
-    cluster.deployment("web", replicas=2)
-    cluster.policy(
-        "restart",
-        policy_spec(
-            {"action": "restartPods"},
-            guards={"cooldown": "15m", "maxActionsPerTargetPerHour": 1},
-        ),
-    )
-    mark = cluster.mark()
+    mark = cluster.restart_web(guards={"cooldown": "15m", "maxActionsPerTargetPerHour": 1})
     for attempt in range(4):
         name = f"inc-{attempt}"
         create_incident(mallory, name, incident_spec())
