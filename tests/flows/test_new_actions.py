@@ -138,13 +138,15 @@ def crash_after_applying(
 
 
 # ---------------------------------------------------------------- suspendCronJobs
-def stop_jobs(cluster: Cluster, *jobs: tuple[str, bool], **policy: Any) -> None:
+def stop_jobs(cluster: Cluster, *jobs: tuple[str, bool], **policy: Any) -> int:
     """Deployment web, the CronJobs `jobs` (name, selected by the policy), none suspended,
-    and the policy stop-jobs that suspends those it selects (`policy` added to its spec)."""
+    and the policy stop-jobs that suspends those it selects (`policy` added to its spec);
+    returns the write mark after them."""
     cluster.deployment("web")
     for name, stop in jobs:
         cronjob(cluster, name, suspend=False, stop=stop)
     cluster.policy("stop-jobs", policy_spec(SUSPEND, **policy))
+    return cluster.mark()
 
 
 def test_suspend_cron_jobs_once_then_resume_exactly_those_it_suspended(
@@ -193,8 +195,7 @@ def test_suspend_cron_jobs_resumes_after_a_crash_without_a_second_change(
 def test_suspend_cron_jobs_dry_run_changes_nothing(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    stop_jobs(cluster, ("ledger-sync", True), dryRun=True)
-    mark = cluster.mark()
+    mark = stop_jobs(cluster, ("ledger-sync", True), dryRun=True)
     cluster.incident("inc-1", incident_spec())
     body = cluster.wait_phase("inc-1", "DryRun", "Remediated", "Blocked", "Failed")
     assert body["status"]["phase"] == "DryRun", body["status"]
