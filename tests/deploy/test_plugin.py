@@ -263,3 +263,25 @@ def test_shell_completion_as_the_readme_documents_it() -> None:
         "reject",
         "report",
     ]
+
+
+def test_kubectl_completes_the_plugin_through_kubectl_complete_remediator(
+    control_plane: ControlPlane,
+) -> None:
+    """kubectl (1.26+) completes `kubectl remediator …` by running the executable
+    kubectl_complete-remediator, also installed with the package."""
+
+    def kubectl_complete(*words: str) -> list[str]:
+        proc = subprocess.run(
+            [str(control_plane.kubectl), "__complete", "remediator", *words],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+            env={"PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": "/nonexistent"},
+        )
+        return proc.stdout.splitlines()
+
+    assert kubectl_complete("ap") == ["approve", ":4"]
+    assert kubectl_complete("approve", "--con") == ["--context", ":4"]
+    assert kubectl_complete("re") == ["reject", "report", ":4"]

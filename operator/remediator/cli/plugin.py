@@ -5,7 +5,10 @@ the arguments that follow `remediator`, its own flags among them unparsed: `--ku
 
 from __future__ import annotations
 
+import sys
+
 import click
+from click.shell_completion import ShellComplete
 
 from .. import __version__
 from .incidents import approve, evidence, reject, report
@@ -27,3 +30,15 @@ def kubectl_plugin() -> None:
     """The executable `kubectl-remediator`: its usage reads `kubectl remediator ...`, and
     its shell completion is _KUBECTL_REMEDIATOR_COMPLETE (click's, as for `remediator`)."""
     plugin.main(prog_name="kubectl remediator", complete_var="_KUBECTL_REMEDIATOR_COMPLETE")
+
+
+def kubectl_complete() -> None:
+    """The executable `kubectl_complete-remediator`, which kubectl (1.26 and newer) runs to
+    complete `kubectl remediator …`: given the words so far and the one being typed, it
+    prints one completion a line, then cobra's directive `:4` (no file names)."""
+    words = sys.argv[1:]
+    incomplete = words.pop() if words else ""
+    completer = ShellComplete(plugin, {}, "kubectl remediator", "_KUBECTL_REMEDIATOR_COMPLETE")
+    for item in completer.get_completions(words, incomplete):
+        click.echo(item.value)
+    click.echo(":4")
