@@ -98,6 +98,9 @@ class Result:
     problems: list[str] = field(default_factory=list)
     phases: Counter[str] = field(default_factory=Counter)
     takeover_seconds: float | None = None
+    # on the real control plane: the operator's writes kube-apiserver refused with a 403
+    # (its identity may do anything: a restarted server does so until its RBAC caches sync)
+    forbidden: int = 0
 
     def summary(self) -> str:
         text = (
@@ -109,6 +112,8 @@ class Result:
                 f"{self.apiserver_restarts} apiserver restarts, "
                 f"{self.etcd_restarts} etcd restarts, "
             )
+        if self.forbidden:
+            text += f"{self.forbidden} writes refused 403, "
         text += f"{self.duplicates} duplicate, {self.lost} lost, {self.seconds:.1f}s"
         if self.takeover_seconds is not None:
             text += f", takeover in {self.takeover_seconds:.1f}s"
@@ -641,8 +646,12 @@ def count(
         if phase != "Remediated":
             result.lost += 1
             status = (bodies.get(p.name) or {}).get("status") or {}
-            timeline = [e.get("reason") for e in status.get("timeline", [])]
-            result.problems.append(f"{p.name} ({p.kind}, {p.severity}) is {phase}: {timeline}")
+            timeline = status.get("timeline", [])
+            last = str((timeline or [{}])[-1].get("message", ""))[:300]
+            result.problems.append(
+                f"{p.name} ({p.kind}, {p.severity}) is {phase}: "
+                f"{[e.get('reason') for e in timeline]}; last: {last}"
+            )
             continue
         if not p.expected:
             result.lost += 1
@@ -791,6 +800,8 @@ def run_faults_and_kills(
         cluster.box.faults.clear()
         bodies = again_if_cut(cluster.incidents)
         count(planned, bodies, cluster.box.writes(), {user}, result)
+        if plane is not None:
+            result.forbidden = cluster.box.answers(user).get(403, 0)
         operator.stop()
     result.seconds = time.monotonic() - started
     return result

@@ -670,6 +670,7 @@ class RealBox:
         self._rvs: dict[tuple[str, str, str, str], set[str]] = {}
         self._records: list[WriteRecord] = []
         self._requests: dict[tuple[str, str, str], int] = {}
+        self._answers: dict[tuple[str, int], int] = {}
         self._offset = self.audit_start
 
     # --------------------------------------------------------------- controllers
@@ -732,6 +733,9 @@ class RealBox:
         verb = "evict" if ref.get("subresource") == "eviction" else event.get("verb", "")
         key = (verb, ref.get("apiGroup", ""), ref.get("resource", ""))
         self._requests[key] = self._requests.get(key, 0) + 1
+        user = str((event.get("user") or {}).get("username", ""))
+        answer = (user, int((event.get("responseStatus") or {}).get("code", 0)))
+        self._answers[answer] = self._answers.get(answer, 0) + 1
 
     def _record(self, event: dict[str, Any]) -> WriteRecord | None:
         ref = event.get("objectRef") or {}
@@ -790,6 +794,12 @@ class RealBox:
         since this test began: the audit log has no reads."""
         self.writes()
         return dict(self._requests)
+
+    def answers(self, user: str) -> dict[int, int]:
+        """How many of `user`'s write requests were answered with each status code since
+        this test began (a 403 refused by the authorizer is in the audit log too)."""
+        self.writes()
+        return {code: n for (who, code), n in sorted(self._answers.items()) if who == user}
 
     # --------------------------------------------------------------- identities
     def add_user(self, name: str, groups: tuple[str, ...] = ()) -> None:
