@@ -26,6 +26,7 @@ from kube_emulator import Sandbox
 from remediator.core.crds import all_crds
 from remediator.reconcile import OperatorConfig
 
+from .bench import deployment
 from .testing import OperatorThread
 
 NS = "shop"
@@ -37,19 +38,9 @@ LOG = "".join(
 
 
 def _workload(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "app", "image": f"example/{name}:v1"}]},
-            },
-        },
-    }
+    body = deployment(NS, name)
+    body["spec"]["replicas"] = 2
+    return body
 
 
 def run(capture: str, incidents: int, workdir: Path) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from remediator.core.models import API_VERSION, GROUP
 from remediator.reconcile import OperatorConfig
 
 from .demo_targets import MERGE, Emulated, GivenCluster, admission_in_path, free_port
+from .pod_states import oom_killed
 from .testing import OperatorThread
 
 MANAGED = {"remediator.dev/managed": "true"}
@@ -292,7 +293,6 @@ class Demo:
         """The pods of `app` as a memory leak leaves them: OOMKilled three times, the leak in
         the previous container's log (where the cluster lets the demo set logs). The
         memory-leak policy's restart replaces them; its evidence keeps this."""
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         pods = [
             p
             for p in self.rest.list("pods", self.ns)
@@ -301,27 +301,10 @@ class Demo:
         ]
         for pod in pods:
             name, container = pod["metadata"]["name"], pod["spec"]["containers"][0]
-            status = {
-                "name": container["name"],
-                "image": container["image"],
-                "imageID": "",
-                "ready": True,
-                "started": True,
-                "restartCount": 3,
-                "state": {"running": {"startedAt": now}},
-                "lastState": {
-                    "terminated": {
-                        "reason": "OOMKilled",
-                        "exitCode": 137,
-                        "startedAt": now,
-                        "finishedAt": now,
-                    }
-                },
-            }
             self.rest.request(
                 "PATCH",
                 self.rest.path("pods", name, self.ns) + "/status",
-                {"status": {"containerStatuses": [status]}},
+                oom_killed(container["name"], container["image"]),
                 content_type=MERGE,
             )
             self.target.set_log(name, container["name"], "heap at 97%\nstarted again\n")

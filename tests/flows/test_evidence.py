@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from kube_emulator import Sandbox
+from remediator_devtools import pod_states
 from remediator_devtools.testing import OperatorThread
 from support.policies import CAPTURED_THEN_APPLIED, incident_spec, policy_spec
 
@@ -68,27 +69,8 @@ def set_log(cluster: Cluster, pod: str, text: str, *, previous: bool = False) ->
 
 def oom_killed(cluster: Cluster, pod: str, restarts: int = 3) -> None:
     """The pod's container restarted `restarts` times, last killed for its memory."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    current = cluster.core.read_namespaced_pod(pod, NS)
-    image = current.spec.containers[0].image
-    status = {
-        "name": "app",
-        "image": image,
-        "imageID": "",
-        "ready": True,
-        "started": True,
-        "restartCount": restarts,
-        "state": {"running": {"startedAt": now}},
-        "lastState": {
-            "terminated": {
-                "reason": "OOMKilled",
-                "exitCode": 137,
-                "startedAt": now,
-                "finishedAt": now,
-            }
-        },
-    }
-    cluster.core.patch_namespaced_pod_status(pod, NS, {"status": {"containerStatuses": [status]}})
+    image = cluster.core.read_namespaced_pod(pod, NS).spec.containers[0].image
+    cluster.core.patch_namespaced_pod_status(pod, NS, pod_states.oom_killed("app", image, restarts))
 
 
 def secret_document(cluster: Cluster, body: dict[str, Any]) -> dict[str, Any]:
