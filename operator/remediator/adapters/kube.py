@@ -198,19 +198,12 @@ class KubeClient(KubeTransport):
         return result
 
     async def patch(
-        self,
-        path: str,
-        body: Any,
-        *,
-        content_type: str = MERGE,
-        dry_run: bool = False,
+        self, path: str, body: Any, *, content_type: str = MERGE, dry_run: bool = False
     ) -> dict[str, Any]:
+        """A merge patch (or `content_type`'s), validated but not stored with `dry_run`."""
+        query = {"dryRun": "All"} if dry_run else None
         result: dict[str, Any] = await self.request(
-            "PATCH",
-            path,
-            body=body,
-            content_type=content_type,
-            query={"dryRun": "All"} if dry_run else None,
+            "PATCH", path, body=body, content_type=content_type, query=query
         )
         return result
 

@@ -184,6 +184,9 @@ class IncidentStatus(Model):
 
 
 class Incident(Model):
+    """An alert to act on: what was asked (`spec`, the creator's) and what the operator
+    decided and did (`status`, sealed by it)."""
+
     api_version: Literal["remediator.dev/v1alpha1"] = "remediator.dev/v1alpha1"
     kind: Literal["Incident"] = "Incident"
     metadata: Metadata = Field(default_factory=Metadata)

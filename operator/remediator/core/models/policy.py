@@ -384,6 +384,8 @@ class RemediationPolicyStatus(Model):
 
 
 class RemediationPolicy(Model):
+    """What may be done about which alerts, to which workloads of its own namespace."""
+
     api_version: Literal["remediator.dev/v1alpha1"] = "remediator.dev/v1alpha1"
     kind: Literal["RemediationPolicy"] = "RemediationPolicy"
     metadata: Metadata = Field(default_factory=Metadata)
