@@ -22,6 +22,7 @@ import yaml
 from kubernetes import client, config
 
 from real.backend import ControlPlane
+from remediator.cli.serve import run
 
 from .chart import CHART, NAMESPACE, Document, Helm, build_helm, find, key, kustomize
 from .shipped import validate_builtin
@@ -63,6 +64,13 @@ VALUE_SETS: dict[str, list[str]] = {
         "resources.limits.memory=512Mi",
         "securityContext.runAsUser=20000",
         "podSecurityContext.runAsUser=20000",
+        "priorityClassName=ops-critical",
+        "imagePullSecrets[0].name=registry-login",
+        "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        ".nodeSelectorTerms[0].matchExpressions[0].key=pool",
+        "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        ".nodeSelectorTerms[0].matchExpressions[0].operator=Exists",
+        "podAnnotations.team=ops",
     ],
     "image-and-settings": [
         "image.repository=registry.example/remediator",
@@ -339,6 +347,24 @@ def test_scheduling_resources_and_security_context_come_from_the_values(helm: He
     assert container["resources"]["limits"] == {"cpu": "500m", "memory": "512Mi"}
     assert container["securityContext"]["runAsUser"] == pod["securityContext"]["runAsUser"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True  # the rest kept
+    assert pod["priorityClassName"] == "ops-critical"
+    assert pod["imagePullSecrets"] == [{"name": "registry-login"}]
+    assert set(pod["affinity"]) == {"nodeAffinity"}  # instead of the default anti-affinity
+    assert "podAntiAffinity" in pod_spec(helm.template())["affinity"]
+
+
+@pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
+def test_every_arg_is_a_flag_of_remediator_run(helm: Helm, values: list[str]) -> None:
+    """The image's entrypoint is `remediator run`: whatever the values, each arg the chart
+    renders is one of its options."""
+    options = {opt for param in run.params for opt in (*param.opts, *param.secondary_opts)}
+    extra = [
+        "bridge.defaultNamespace=ops",
+        "peering.lifetime=30",
+        "operator.extraArgs={--max-concurrent=10}",
+    ]
+    for arg in args_of(helm.template(*values, *extra)):
+        assert arg.partition("=")[0] in options, f"{arg} is not an option of `remediator run`"
 
 
 def test_one_replica_runs_standalone_without_a_pdb(helm: Helm) -> None:
