@@ -19,11 +19,12 @@ import urllib3
 from kubernetes import client, watch
 
 from kube_emulator import Sandbox
+from support.waiting import wait_for
 
 from .conftest import api_request, expect_error
 from .test_kopf import GROUP as KOPF_GROUP
 from .test_kopf import PLURAL as KOPF_PLURAL
-from .test_kopf import Operator, wait_for
+from .test_kopf import Operator
 from .test_kopf import operator as operator  # the fixture, re-exported
 
 pytestmark = pytest.mark.emulator_only(
@@ -322,8 +323,8 @@ def test_kopf_recovers_from_dropped_watches_and_410_by_relisting(
 ) -> None:
     operator.create("before", size=1)
     wait_for(
+        "the first gizmo handled",
         lambda: (o := operator.get("before")) and (o.get("status") or {}).get("phase") == "Ready",
-        what="the first gizmo handled",
     )
     lists_before = sandbox.request_counts().get(("list", KOPF_GROUP, KOPF_PLURAL), 0)
     sandbox.faults.add(
@@ -331,32 +332,32 @@ def test_kopf_recovers_from_dropped_watches_and_410_by_relisting(
     )
     sandbox.faults.add(verb="watch", resource=KOPF_PLURAL, gone_on_rewatch=True, count=2)
     wait_for(
+        "the faults to fire",
         lambda: (
             sandbox.faults.injected().get("gone", 0) == 2
             and sandbox.faults.injected().get("drop_watch", 0) == 2
         ),
-        what="the faults to fire",
     )
     # Kopf listed again after each 410 (and resumed after each drop)
     wait_for(
+        "Kopf to list again",
         lambda: (
             sandbox.request_counts().get(("list", KOPF_GROUP, KOPF_PLURAL), 0) >= lists_before + 2
         ),
-        what="Kopf to list again",
     )
     operator.create("after", size=2)
     wait_for(
+        "the gizmo created after the faults handled",
         lambda: (o := operator.get("after")) and (o.get("status") or {}).get("phase") == "Ready",
-        what="the gizmo created after the faults handled",
     )
     operator.custom.patch_namespaced_custom_object(
         KOPF_GROUP, "v1", "default", KOPF_PLURAL, "before", {"spec": {"size": 4}}
     )
     wait_for(
+        "the update after the faults handled",
         lambda: (
             (o := operator.get("before")) and (o.get("status") or {}).get("phase") == "Resized-4"
         ),
-        what="the update after the faults handled",
     )
     # each handler ran as often as without faults: nothing was handled twice
     names = operator.seen.names()
