@@ -542,7 +542,7 @@ class _Validator:
 
 def _at_most(limit: int) -> str:
     """field.TooMany's detail."""
-    return f"must have at most {limit} items"
+    return f"must have at most {limit} item{'' if limit == 1 else 's'}"
 
 
 def _bound(value: float, bound: float) -> str:
@@ -738,12 +738,35 @@ def _non_nullable_null(value: Any, schema: Mapping[str, Any]) -> bool:
     return value is None and not schema.get("nullable") and schema.get("default") is not None
 
 
+def _drop_non_nullable_nulls(value: Any, schema: Mapping[str, Any] | None) -> None:
+    """structuraldefaulting.PruneNonNullableNullsWithoutDefaults, in place: a null member
+    whose schema is neither nullable nor defaulted goes (a list keeps its null items)."""
+    if schema is None:
+        return
+    if isinstance(value, dict):
+        properties: Mapping[str, Any] = schema.get("properties") or {}
+        additional = schema.get("additionalProperties")
+        for key in list(value):
+            member = properties.get(key, additional if isinstance(additional, Mapping) else None)
+            if member is None:
+                continue
+            if value[key] is None and not member.get("nullable") and member.get("default") is None:
+                del value[key]
+            else:
+                _drop_non_nullable_nulls(value[key], member)
+    elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        for item in value:
+            _drop_non_nullable_nulls(item, schema["items"])
+
+
 def apply_defaults(obj: Any, schema: Mapping[str, Any]) -> Any:
-    """Apply the schema's ``default`` values recursively; returns a new object."""
+    """Apply the schema's ``default`` values recursively, then drop the null members no
+    schema allows (as kube-apiserver does before validating); returns a new object."""
     result = copy.deepcopy(obj)
     if isinstance(result, Mapping) and not isinstance(result, dict):
         result = dict(result)
     _default(result, schema)
+    _drop_non_nullable_nulls(result, schema)
     return result
 
 
