@@ -277,6 +277,33 @@ def test_the_namespaced_variant_binds_the_roles_per_namespace() -> None:
     assert allowed == set(served)
 
 
+def test_the_namespaced_variant_reaches_the_pause_switch_and_the_guard_ledger() -> None:
+    """Scoped to named namespaces, the operator still reads the pause switch and reads and
+    writes the guard ledger in its own namespace (both shipped in deploy/base/config.yaml):
+    without the ledger every action fails before it starts."""
+    docs = render("deploy/overlays/namespaced")
+    bound = {
+        d["roleRef"]["name"]
+        for d in docs
+        if d["kind"] == "RoleBinding" and d["metadata"]["namespace"] == NAMESPACE
+    }
+    granted = {
+        (verb, name)
+        for d in docs
+        if d["kind"] == "Role"
+        and d["metadata"]["namespace"] == NAMESPACE
+        and d["metadata"]["name"] in bound
+        for rule in d["rules"]
+        if "configmaps" in rule.get("resources", [])
+        for verb in rule["verbs"]
+        for name in rule.get("resourceNames", ["*"])
+    }
+    needed = {("get", "remediator-config"), ("get", "remediator-ledger")}
+    needed.add(("patch", "remediator-ledger"))
+    assert needed <= granted
+    assert ("patch", "remediator-config") not in granted  # the switch is a human's
+
+
 def _pairs(args: list[str]) -> list[tuple[str, str]]:
     return [(a.partition("=")[0], a.partition("=")[2]) for a in args]
 
