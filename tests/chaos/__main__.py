@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             log(results[-1].summary())
     for result in results:
+        for note in result.notes:
+            log(f"  {result.scenario}: {note}")
         for problem in result.problems[:50]:
             log(f"  {result.scenario}: {problem}")
     log(f"the chaos runs took {time.monotonic() - started:.0f}s")

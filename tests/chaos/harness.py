@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -101,6 +102,11 @@ class Result:
     # on the real control plane: the operator's writes kube-apiserver refused with a 403
     # (its identity may do anything: a restarted server does so until its RBAC caches sync)
     forbidden: int = 0
+    # evictions made while kube-apiserver was SIGKILLed: the pod is gone, but the server died
+    # between etcd's commit and its audit entry (see `unaudited_eviction`)
+    unaudited: int = 0
+    outages: list[tuple[float, float]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         text = (
@@ -114,6 +120,8 @@ class Result:
             )
         if self.forbidden:
             text += f"{self.forbidden} writes refused 403, "
+        if self.unaudited:
+            text += f"{self.unaudited} evictions unaudited (server killed mid-request), "
         text += f"{self.duplicates} duplicate, {self.lost} lost, {self.seconds:.1f}s"
         if self.takeover_seconds is not None:
             text += f", takeover in {self.takeover_seconds:.1f}s"
@@ -626,8 +634,10 @@ def count(
     writes: list[WriteRecord],
     actors: set[str],
     result: Result,
+    unaudited: Callable[[Planned, tuple[str, str, str, str]], str] | None = None,
 ) -> None:
-    """Duplicates and losses, from the write log: each planned target changed exactly once."""
+    """Duplicates and losses, from the write log: each planned target changed exactly once.
+    `unaudited` may explain a change missing from the log (why, or "" if it cannot)."""
     expected_writes(planned, bodies)
     changes: Counter[tuple[str, str, str, str]] = Counter(
         (w.verb, w.resource, w.subresource, w.name)
@@ -658,7 +668,11 @@ def count(
             result.problems.append(f"{p.name} ({p.kind}) planned no change")
         for key in p.expected:
             seen = changes.get(key, 0)
-            if seen == 0:
+            why = unaudited(p, key) if seen == 0 and unaudited is not None else ""
+            if why:
+                result.unaudited += 1
+                result.notes.append(f"{p.name} ({p.kind}): {key} {why}")
+            elif seen == 0:
                 result.lost += 1
                 result.problems.append(f"{p.name} ({p.kind}): no change of {key}")
             elif seen > 1:
@@ -668,6 +682,48 @@ def count(
         if key not in wanted:
             result.duplicates += seen
             result.problems.append(f"unplanned change {key} x{seen}")
+
+
+def unaudited_eviction(
+    cluster: Cluster, bodies: dict[str, dict[str, Any]], outages: list[tuple[float, float]]
+) -> Callable[[Planned, tuple[str, str, str, str]], str]:
+    """Why an eviction the audit log lacks was made all the same, or "". kube-apiserver
+    writes a request's audit entry after etcd committed it: SIGKILLed in between, the
+    change is made and never logged (the operator's retry then finds the pod gone). Only
+    an eviction whose incident was acting while kube-apiserver was down, and whose pod is
+    gone, is taken as made; every other missing change is a loss."""
+
+    def why(planned: Planned, key: tuple[str, str, str, str]) -> str:
+        verb, _, _, pod = key
+        if verb != "evict":
+            return ""
+        actions = ((bodies.get(planned.name) or {}).get("status") or {}).get("actions") or []
+        spans = [
+            (_epoch(a.get("startedAt")), _epoch(a.get("finishedAt")) or time.time())
+            for a in actions
+            if a.get("startedAt")
+        ]
+        killed = any(
+            start <= down_to and end >= down_from
+            for start, end in spans
+            for down_from, down_to in outages
+        )
+        if not killed:
+            return ""
+        try:
+            again_if_cut(lambda: cluster.core.read_namespaced_pod(pod, NS))
+        except client.ApiException as e:
+            if e.status == 404:
+                return "not in the audit log: kube-apiserver was SIGKILLed while the pod went"
+        return ""
+
+    return why
+
+
+def _epoch(stamp: Any) -> float:
+    if not stamp:
+        return 0.0
+    return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
 
 
 def wait_terminal(
@@ -799,7 +855,8 @@ def run_faults_and_kills(
         result.faults = cluster.box.faults.total()
         cluster.box.faults.clear()
         bodies = again_if_cut(cluster.incidents)
-        count(planned, bodies, cluster.box.writes(), {user}, result)
+        explain = None if plane is None else unaudited_eviction(cluster, bodies, result.outages)
+        count(planned, bodies, cluster.box.writes(), {user}, result, explain)
         if plane is not None:
             result.forbidden = cast(Any, cluster.box).answers(user).get(403, 0)  # a RealBox
         operator.stop()
@@ -826,7 +883,10 @@ def restart(cluster: Cluster, component: str, result: Result, created: int) -> N
     """SIGKILL a component of the real control plane and start it again (etcd keeps its
     data): whatever the operator had in flight is cut, its watches end."""
     plane = cast(Any, cluster.box).plane  # a RealBox's: tests/real's ControlPlane
+    before = time.time()
     seconds = plane.restart(component)
+    if component == "kube-apiserver":
+        result.outages.append((before, time.time()))
     if component == "etcd":
         result.etcd_restarts += 1
         number = result.etcd_restarts

@@ -44,6 +44,8 @@ pytestmark = [pytest.mark.chaos, pytest.mark.timeout(max(240, INCIDENTS * 2 + KI
 
 def _report(result: Result) -> None:
     log(result.summary())
+    for note in result.notes:
+        log(f"  {note}")
     for problem in result.problems:
         log(f"  {problem}")
 
@@ -224,3 +226,19 @@ def test_counting_takes_a_dropped_answer_as_the_change_and_a_no_op_retry_as_none
     result = Result("unit")
     count(planned, _done("a"), writes, {"op"}, result)
     assert (result.duplicates, result.lost, result.problems) == (0, 0, [])
+
+
+def test_counting_takes_an_explained_missing_eviction_as_made_and_no_other() -> None:
+    planned = [Planned("a", "evict", "P2", "a"), Planned("b", "evict", "P2", "b")]
+    bodies = {
+        n: {"status": {"phase": "Remediated", "plan": {"steps": [{"desired": {"pods": [pod]}}]}}}
+        for n, pod in (("a", {"name": "a-1"}), ("b", {"name": "b-1"}))
+    }
+
+    def why(p: Planned, key: tuple[str, str, str, str]) -> str:
+        return "the server was killed mid-request" if key[3] == "a-1" else ""
+
+    result = Result("unit")
+    count(planned, bodies, [], {"op"}, result, why)
+    assert (result.unaudited, result.lost, result.duplicates) == (1, 1, 0)
+    assert result.problems == ["b (evict): no change of ('evict', 'pods', '', 'b-1')"]
