@@ -48,6 +48,12 @@ class Plugin:
             },
         )
 
+    def remediator(self, words: str, *more: str) -> subprocess.CompletedProcess[str]:
+        """`kubectl remediator WORDS... MORE... --kubeconfig <the test's kubeconfig>`."""
+        return self.kubectl(
+            "remediator", *words.split(), *more, "--kubeconfig", str(self.kubeconfig)
+        )
+
     def approvals(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.plane.raw("GET", APPROVALS.format(self.namespace))[
             "items"
@@ -126,18 +132,10 @@ def test_kubectl_finds_the_plugin_installed_with_the_package(plugin: Plugin) -> 
 
 
 def test_approve_through_kubectl_honours_kubeconfig_context_and_namespace(plugin: Plugin) -> None:
-    proc = plugin.kubectl(
-        "remediator",
-        "approve",
-        "checkout-down",
-        "--kubeconfig",
-        str(plugin.kubeconfig),
-        "--context",
-        "real",
-        "-n",
+    proc = plugin.remediator(
+        "approve checkout-down --context real -n",
         plugin.namespace,
-        "--reason",
-        "v2 fails its readiness probe",
+        *("--reason", "v2 fails its readiness probe"),
     )
     assert proc.returncode == 0, proc.stderr
     assert f"approve plan {PLAN_HASH} of incident {plugin.namespace}/checkout-down" in proc.stdout
@@ -151,15 +149,7 @@ def test_approve_through_kubectl_honours_kubeconfig_context_and_namespace(plugin
 def test_without_context_the_current_context_is_used(plugin: Plugin) -> None:
     """The kubeconfig's current context points nowhere: the same command without
     `--context` fails there and creates nothing (so the test above proved `--context`)."""
-    proc = plugin.kubectl(
-        "remediator",
-        "approve",
-        "checkout-down",
-        "-n",
-        plugin.namespace,
-        "--kubeconfig",
-        str(plugin.kubeconfig),
-    )
+    proc = plugin.remediator("approve checkout-down -n", plugin.namespace)
     assert proc.returncode != 0
     assert proc.stderr.startswith("Error: cannot reach the Kubernetes API server: "), proc.stderr
     assert "127.0.0.1:1" in proc.stderr
@@ -185,30 +175,14 @@ def test_the_namespace_defaults_to_the_contexts_and_kubeconfig_to_the_environmen
 
 
 def test_an_unknown_context_is_refused_by_name(plugin: Plugin) -> None:
-    proc = plugin.kubectl(
-        "remediator",
-        "report",
-        "checkout-down",
-        "--kubeconfig",
-        str(plugin.kubeconfig),
-        "--context",
-        "prod",
-    )
+    proc = plugin.remediator("report checkout-down --context prod")
     assert proc.returncode != 0
     assert "no context 'prod' in the kubeconfig" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 def test_report_simulate_and_validate_through_kubectl(plugin: Plugin) -> None:
-    report = plugin.kubectl(
-        "remediator",
-        "report",
-        "checkout-down",
-        "--context",
-        "real",
-        "--kubeconfig",
-        str(plugin.kubeconfig),
-    )
+    report = plugin.remediator("report checkout-down --context real")
     assert report.returncode == 0, report.stderr
     assert "checkout-down" in report.stdout and "DeploymentReplicasUnavailable" in report.stdout
     validate = plugin.kubectl("remediator", "validate", str(ROOT / "remediations"))
