@@ -10,14 +10,8 @@ from remediator.view import ClusterView, IncidentSummary
 def summary(
     name: str, *, phase: str = "Remediated", namespace: str = "shop", rv: str = "1"
 ) -> IncidentSummary:
-    return IncidentSummary(
-        namespace=namespace,
-        name=name,
-        resource_version=rv,
-        phase=phase,
-        respond_by=None,
-        revert_at=(),
-    )
+    # (no deadline to respond by, no revert due)
+    return IncidentSummary(namespace, name, rv, phase, respond_by=None, revert_at=())
 
 
 def index(view: ClusterView, *summaries: IncidentSummary) -> None:
