@@ -193,9 +193,7 @@ class Step(Model):
         None, max_length=50, description="suspendCronJobs: CronJobs by name."
     )
     resume_after: Duration | None = Field(
-        None,
-        description="suspendCronJobs: resume the CronJobs it suspended after this long"
-        " (default: they stay suspended until a human resumes them).",
+        None, description="suspendCronJobs: resume them after this long (default: a human does)."
     )
     # notify
     webhook_secret_ref: SecretKeyRef | None = Field(
