@@ -80,6 +80,10 @@ class Executor(Reverting):
                 # step is applied again later, which re-reads the target and writes only if
                 # it still differs, so a retry never changes anything twice.
                 raise NotNow(f"{step.target}: {e}") from None
+            if e.status == 403:
+                # a restarted kube-apiserver refuses everyone until its authorizer has synced:
+                # the caller retries, and fails the action once it has been refused too long
+                raise NotNow(f"{step.target}: {e}", retry_after=2.0, forbidden=True) from None
             raise ActionFailed(reasons.ACTION_FAILED, f"{step.target}: {e}") from None
         except (TimeoutError, aiohttp.ClientError) as e:
             # No answer after the client's own retries: maybe applied, maybe not. The same

@@ -33,12 +33,15 @@ class ActionFailed(Exception):  # noqa: N818  (reads as the outcome it reports)
 
 
 class NotNow(Exception):  # noqa: N818
-    """The cluster says "not now" (a PodDisruptionBudget); try again later."""
+    """The cluster says "not now" (a PodDisruptionBudget); try again later. `forbidden`: it
+    said 403, which a kube-apiserver answers for a few seconds after it restarts (until its
+    authorizer's caches are filled): retried for a while, then the action fails."""
 
-    def __init__(self, message: str, retry_after: float = 5.0) -> None:
+    def __init__(self, message: str, retry_after: float = 5.0, *, forbidden: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        self.forbidden = forbidden
 
 
 def split_target(target: str) -> tuple[str, str]:

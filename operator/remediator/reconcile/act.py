@@ -82,6 +82,16 @@ class Acting(Recording):
                     bounds=plan.binding.bounds if plan.binding else None,
                 )
             except NotNow as e:
+                grace = self.config.forbidden_grace_seconds
+                refused = (now - (record.started_at or now)).total_seconds()
+                if e.forbidden and refused >= grace:
+                    message = f"{e.message} (refused for {refused:.0f}s; retried for {grace:.0f}s)"
+                    incident = await self._update_action(
+                        incident, step.index, state="Failed", finished_at=now, result=message
+                    )
+                    return await self._transition(
+                        incident, "Failed", reasons.ACTION_FAILED, message, now
+                    )
                 key = (incident.metadata.namespace, incident.metadata.name)
                 self.retry_at[key] = time.monotonic() + min(
                     e.retry_after, self.config.retry_seconds

@@ -76,6 +76,10 @@ class OperatorConfig:
     webhook_key: str | None = None
     # Upper bound on the wait before retrying a "not now" (PDB refusal, MaxConcurrent).
     retry_seconds: float = 5.0
+    # How long an action is retried while the API server answers 403: a restarted
+    # kube-apiserver does so for a few seconds (up to ~15 s under load) until its authorizer
+    # has synced; a permission really missing fails the action after this long.
+    forbidden_grace_seconds: float = 60.0
     # Prometheus for policies' preconditions and verify checks; None: such policies fail
     # closed (Blocked before acting, Escalated after).
     prometheus_url: str | None = None
