@@ -141,6 +141,7 @@ class Run:
         self.storm = storm
         self.profile = profile
         self.spy: subprocess.Popen[bytes] | None = None
+        self.send_failures = 0  # alerts a subject did not take within WAIT_RATE
         self.serial = 0
         self.results: dict[str, Any] = {"loadavg": {"start": loadavg()}}
         kubeconfig = cluster.kubeconfig
@@ -242,6 +243,18 @@ class Run:
             "max_ms": round(max(values, default=float("nan")), 1),
         }
 
+    async def _send(
+        self, subject: Subject, session: aiohttp.ClientSession, alerts: list[tuple[str, str]]
+    ) -> None:
+        """One delivery, given up after `WAIT_RATE` (its alerts then count as unacted, unless
+        they are acted on all the same): a subject that no longer answers must not hold the
+        run."""
+        try:
+            await asyncio.wait_for(subject.send(session, alerts), WAIT_RATE)
+        except (TimeoutError, aiohttp.ClientError, RuntimeError) as e:
+            self.send_failures += len(alerts)
+            self.say(f"{subject.key}: {len(alerts)} alert(s) not delivered: {e!r}"[:300])
+
     async def _steady(self, subject: Subject, rate: float, targets: list[str]) -> dict[str, float]:
         sent: dict[str, float] = {}
         async with aiohttp.ClientSession() as session:
@@ -253,7 +266,7 @@ class Run:
                     await asyncio.sleep(delay)
                 sent[target] = time.time()
                 name = f"{subject.key.replace('_', '-')}-{target}"
-                tasks.append(asyncio.create_task(subject.send(session, [(target, name)])))
+                tasks.append(asyncio.create_task(self._send(subject, session, [(target, name)])))
             await asyncio.gather(*tasks)
         return sent
 
@@ -263,7 +276,7 @@ class Run:
         async with aiohttp.ClientSession() as session:
             now = time.time()
             sent = dict.fromkeys(targets, now)
-            await asyncio.gather(*(subject.send(session, c) for c in chunks))
+            await asyncio.gather(*(self._send(subject, session, c) for c in chunks))
         return sent
 
     def measure(self, subject: Subject) -> dict[str, Any]:
@@ -292,6 +305,7 @@ class Run:
         )
 
     def _measure(self, subject: Subject) -> dict[str, Any]:
+        self.send_failures = 0
         result: dict[str, Any] = {"latency": {}}
         subject.start()
         subject.wait_ready()
@@ -344,6 +358,7 @@ class Run:
         result["throughput_per_s"] = storm["throughput_per_s"]
         result["cpu_s_per_remediation"] = storm["cpu_s_per_remediation"]
         result["phases"] = dict(self.cluster.phases(subject.namespace))
+        result["alerts_not_delivered"] = self.send_failures
         self.say(f"{subject.key}: storm {storm}; phases {result['phases']}")
         return result
 
