@@ -26,6 +26,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+# as under pytest, whose rootdir conftest puts tests/ on the path: `support` and `real` are
+# the harness's
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from tests.chaos.harness import ROOT, Result, log, run_faults_and_kills, run_peering
 from tests.hostile import figures
 
@@ -33,8 +37,6 @@ from tests.hostile import figures
 @contextmanager
 def real_control_plane() -> Iterator[Any]:
     """A control plane of this run's own: its components are killed and restarted."""
-    # as under pytest, whose rootdir conftest puts tests/ on the path: `real` is the harness's
-    sys.path.insert(0, str(ROOT / "tests"))
     from real.backend import ControlPlane
 
     started = time.monotonic()

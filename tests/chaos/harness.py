@@ -24,7 +24,6 @@ peering lifetime and completes new incidents.
 from __future__ import annotations
 
 import random
-import socket
 import sys
 import time
 from collections import Counter
@@ -43,6 +42,9 @@ from kubernetes import config as kube_config
 from kube_emulator import Sandbox, WriteRecord
 from remediator.core import ledger
 from remediator_devtools.testing import OperatorProcess
+from support.ports import free_port
+from support.waiting import wait_for
+from support.workloads import cron_job
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION = "remediator.dev", "v1alpha1"
@@ -130,12 +132,6 @@ class Result:
 
 def log(message: str) -> None:
     print(f"[chaos {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ------------------------------------------------------------------------ the cluster
@@ -301,13 +297,7 @@ class Cluster:
         return bool(hooks) and all(f":{port}/" in (w.client_config.url or "") for w in hooks)
 
     def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = check()
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}")
+        return wait_for(what, check, timeout)
 
 
 CUT = (urllib3.exceptions.HTTPError, ConnectionError)  # a connection the server dropped
@@ -424,7 +414,7 @@ def set_up_targets(cluster: Cluster, planned: list[Planned], shared_policies: bo
         elif p.kind == "cronjobs":
             jobs = [f"{d}-a", f"{d}-b"]
             for job in jobs:
-                batch.create_namespaced_cron_job(NS, cronjob(job, p.name))
+                batch.create_namespaced_cron_job(NS, cron_job(job, labels={STOP_LABEL: p.name}))
             cluster.policy(
                 p.name,
                 policy_spec(
@@ -441,26 +431,6 @@ def set_up_targets(cluster: Cluster, planned: list[Planned], shared_policies: bo
         if p.kind == "rollback":
             cluster.new_image(p.deployment, "v2")
     cluster.box.settle(60)
-
-
-def cronjob(name: str, incident: str) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "labels": {STOP_LABEL: incident}},
-        "spec": {
-            "schedule": "*/5 * * * *",
-            "suspend": False,
-            "jobTemplate": {
-                "spec": {
-                    "template": {
-                        "spec": {
-                            "restartPolicy": "Never",
-                            "containers": [{"name": "job", "image": "example/job:v1"}],
-                        }
-                    }
-                }
-            },
-        },
-    }
 
 
 def add_faults(box: Sandbox, user: str, rate: float, seed: int) -> None:
@@ -494,26 +464,17 @@ def add_faults(box: Sandbox, user: str, rate: float, seed: int) -> None:
                 seed=seeded(),
             )
         # the ambiguous ones: applied but the answer lost; no answer at all
-        box.faults.add(
-            verb=verbs,
-            resource=resource,
-            subresource=subresource,
-            user=user,
-            apply_then_drop=True,
-            hang=0.3,
-            rate=rate / 6,
-            seed=seeded(),
-        )
-        box.faults.add(
-            verb=verbs,
-            resource=resource,
-            subresource=subresource,
-            user=user,
-            timeout=True,
-            hang=0.3,
-            rate=rate / 6,
-            seed=seeded(),
-        )
+        for ambiguous in ({"apply_then_drop": True}, {"timeout": True}):
+            box.faults.add(
+                verb=verbs,
+                resource=resource,
+                subresource=subresource,
+                user=user,
+                hang=0.3,
+                rate=rate / 6,
+                seed=seeded(),
+                **ambiguous,
+            )
     box.faults.add(verb="watch", user=user, drop_watch_after=2.0, rate=0.5, seed=seeded())
     box.faults.add(verb="watch", user=user, gone_on_rewatch=True, rate=0.5, seed=seeded())
 
