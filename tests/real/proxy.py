@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import ssl
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,8 @@ import aiohttp
 from aiohttp import web
 
 from kube_emulator.faults import Call, FaultRule, Faults
+from support.ports import free_port
+from support.threaded_server import ThreadedServer
 
 HOP_HEADERS = {
     "host",
@@ -71,17 +71,18 @@ def parse_call(method: str, path: str, query: dict[str, str], user: str) -> Call
     return Call(verb, group, resource, subresource, namespace, name, user, resource_version)
 
 
-class FaultProxy:
+class FaultProxy(ThreadedServer):
     """`with FaultProxy(upstream, ca_file) as proxy:` serves on `proxy.url` until the end."""
 
+    thread_name = "fault-proxy"
+
     def __init__(self, upstream: str, ca_file: Path) -> None:
+        super().__init__()
         self.upstream = upstream.rstrip("/")
         self.ca_file = ca_file
         self.faults = Faults()
         self.users: dict[str, str] = {}  # bearer token -> the user it authenticates as
-        self.port = _free_port()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self.port = free_port()
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._closing = False
@@ -90,44 +91,9 @@ class FaultProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> FaultProxy:
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as e:
-                failure.append(e)
-                started.set()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self._shutdown())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fault-proxy", daemon=True)
-        self._thread.start()
-        started.wait()
-        if failure:
-            raise failure[0]
-        return self
-
     def stop(self) -> None:
         self._closing = True
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-        self._loop = None
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
     async def _serve(self) -> None:
         context = ssl.create_default_context(cafile=str(self.ca_file))
@@ -270,12 +236,6 @@ class FaultProxy:
         if request.transport is not None:
             request.transport.close()
         return web.Response(status=504)  # never delivered: the connection is gone
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def proxied_kubeconfig(path: Path, url: str, token: str, namespace: str = "default") -> Path:

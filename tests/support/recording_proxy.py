@@ -27,6 +27,7 @@ import aiohttp
 from aiohttp import web
 
 from support.ports import free_port
+from support.threaded_server import ThreadedServer
 
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 # the request goes on as it came: no Content-Type where the client sent none (a create by the
@@ -70,18 +71,19 @@ def rbac_attributes(method: str, path: str, query: dict[str, str]) -> Attributes
     return Attributes(verb, group, resource)
 
 
-class RecordingProxy:
+class RecordingProxy(ThreadedServer):
     """An HTTP proxy to `upstream` on a loopback port of its own, in a thread of its own."""
 
+    thread_name = "recording-proxy"
+
     def __init__(self, upstream: str, ca_file: Path | None = None) -> None:
+        super().__init__()
         self.upstream = upstream.rstrip("/")
         self.ca_file = ca_file  # the CA of an HTTPS upstream (the real API server)
         self.port = free_port()
         self.requests: Counter[tuple[str, Attributes]] = Counter()
         self.answers: list[tuple[str, Attributes, int]] = []  # (User-Agent, request, status)
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
@@ -145,44 +147,27 @@ class RecordingProxy:
             await response.write_eof()
             return response
 
-    def start(self) -> RecordingProxy:
-        ready = threading.Event()
+    async def _serve(self) -> None:
+        context = (
+            ssl.create_default_context(cafile=str(self.ca_file))
+            if self.ca_file is not None
+            else None
+        )
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=context if context is not None else True),
+            timeout=aiohttp.ClientTimeout(total=None),
+            # the body goes back as it came (compressed if the server compressed it,
+            # its Content-Encoding passed on)
+            auto_decompress=False,
+            skip_auto_headers=SKIP_AUTO_HEADERS,
+        )
+        app = web.Application(client_max_size=3 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 
-        async def serve() -> None:
-            context = (
-                ssl.create_default_context(cafile=str(self.ca_file))
-                if self.ca_file is not None
-                else None
-            )
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=context if context is not None else True),
-                timeout=aiohttp.ClientTimeout(total=None),
-                # the body goes back as it came (compressed if the server compressed it,
-                # its Content-Encoding passed on)
-                auto_decompress=False,
-                skip_auto_headers=SKIP_AUTO_HEADERS,
-            )
-            app = web.Application(client_max_size=3 * 1024 * 1024)
-            app.router.add_route("*", "/{tail:.*}", self._forward)
-            self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-            await self._runner.setup()
-            await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            loop.run_until_complete(serve())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._close())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="recording-proxy", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    async def _close(self) -> None:
+    async def _shutdown(self) -> None:
         # the requests still relayed first: a watch kube-apiserver holds open (it sends
         # nothing for a minute at a time) would hold up the cleanup until it timed out
         for task in list(self._handlers):
@@ -192,15 +177,3 @@ class RecordingProxy:
             await self._runner.cleanup()
         if self._session is not None:
             await self._session.close()
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-        self._loop = None
-
-    def __enter__(self) -> RecordingProxy:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
