@@ -24,9 +24,13 @@ each subject where it applies:
   (`--sizes`), the slope in KB per Incident, and the catch-up time after the restart (until
   an alert sent just after it is acted on and the process's CPU is quiet).
 
-Written to `bench/results.json` under `emulator` and `real` (each subject under its own
-key, with the ratios remediator/bare_kopf and remediator/floor), plotted to
-`bench/latency.png`, printed as one table. Every stage prints a line with the elapsed time.
+Every wait is bounded (`WAIT_RATE`, `WAIT_STORM`, `WAIT_RESTART`): a subject that falls far
+behind does not hold the run, and what it had not acted on counts with the time it had
+waited. Written to `bench/results.json` under `emulator` and `real` (each subject under its
+own key, with the ratios remediator/bare_kopf and remediator/floor, the goals of issue 14
+on the real one, the load average beside each phase), plotted to `bench/latency.png`,
+printed as one table. Every stage prints a line with the elapsed time. `--profile DIR`
+samples each subject with py-spy (collapsed stacks, one file per cluster and subject).
 """
 
 from __future__ import annotations
