@@ -175,6 +175,8 @@ class Admitting(Acting):
             plan_hash=plan.hash if plan else "?",
             deadline=incident.status.respond_by,
         )
+        if decided.phase != "Remediating":  # nothing acts now: what the guards held goes
+            self._unhold(incident.metadata.namespace, incident.metadata.name)
         if decided.reason == reasons.DRY_RUN:
             return await self._remediate(incident, now, dry_run=True)
         return await self._transition(incident, decided.phase, decided.reason, decided.message, now)
@@ -184,14 +186,16 @@ class Admitting(Acting):
     ) -> Incident | Wait | None:
         namespace = incident.metadata.namespace
         target = targets.resolve_target(incident, policy)
-        history, active = await self._guard_inputs(
-            namespace, f"{target.kind}/{target.name}", policy.metadata.name
-        )
         config = guards.GlobalConfig(
             paused=await self._paused(),
             protected_namespaces=self.config.protected_namespaces,
             max_concurrent=self.config.max_concurrent,
             dry_run=self.config.dry_run,
+        )
+        # From the history read to the hold below nothing else is awaited: incidents checked
+        # at the same time each see the actions the ones before them were allowed.
+        history, active = await self._guard_inputs(
+            namespace, f"{target.kind}/{target.name}", policy.metadata.name
         )
         verdict = guards.check_guards(
             incident,
@@ -203,7 +207,11 @@ class Admitting(Acting):
             now,
         )
         if verdict.allowed:
-            return await self._preconditions(incident, policy, now)
+            self._hold_in_ledger(incident, policy, now)  # before anything is awaited
+            blocked = await self._preconditions(incident, policy, now)
+            if blocked is not None:
+                self._unhold(namespace, incident.metadata.name)
+            return blocked
         if verdict.retry_after is not None:
             key = (namespace, incident.metadata.name)
             first = key not in self.retry_at

@@ -28,7 +28,7 @@ from ..core.models import (
     TargetRef,
     parse_duration,
 )
-from .state import State
+from .state import DONE_STATES, State
 
 log = structlog.get_logger("remediator.reconciler")
 
@@ -91,7 +91,50 @@ class Inputs(State):
         await self._ledger_entries()
         self._ledger[new.key] = new
         self._ledger_pending.add(new.key)
+        held = self._held.get((meta.namespace, meta.name), [])
+        if new.key in held:
+            held.remove(new.key)  # taken over: released, if at all, with the action
         return new
+
+    def _hold_in_ledger(self, incident: Incident, policy: RemediationPolicy, now: datetime) -> None:
+        """Count the plan's actions in this process's guards from the moment its guards
+        passed, before anything else is awaited: incidents that pass together cannot all go
+        on while each is still on its way to acting (re-planning, evidence, the status
+        write). `_remediate` takes each entry over as it starts the action; what is still
+        held when the reconcile ends is released (`_unhold`)."""
+        plan = incident.status.plan
+        if plan is None:
+            return
+        meta = incident.metadata
+        cooldown = parse_duration(policy.spec.guards.cooldown)
+        held = self._held.setdefault((meta.namespace, meta.name), [])
+        for step in plan.steps:
+            record = incident.status.actions[step.index]
+            if record.state in DONE_STATES:
+                continue
+            new = ledger.entry(
+                uid=meta.uid,
+                index=step.index,
+                namespace=meta.namespace,
+                incident=meta.name,
+                policy=incident.status.policy or "",
+                target=step.target,
+                at=record.started_at or now,
+                cooldown_seconds=cooldown,
+            )
+            if new.key in self._ledger and new.key not in self._ledger_pending:
+                continue  # stored already: it counts
+            self._ledger[new.key] = new
+            self._ledger_pending.add(new.key)
+            if new.key not in held:
+                held.append(new.key)
+
+    def _unhold(self, namespace: str, name: str) -> None:
+        """Release what the incident's guards held and its actions did not take over."""
+        for key in self._held.pop((namespace, name), []):
+            if key in self._ledger_pending:
+                self._ledger_pending.discard(key)
+                self._ledger.pop(key, None)
 
     def _release_from_ledger(self, entry: ledger.Entry) -> None:
         """The action was not started after all: it no longer counts (if not stored)."""

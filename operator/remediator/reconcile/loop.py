@@ -73,16 +73,19 @@ class Reconciler(Verifying):
             await self._refuse_unsealed(incident, datetime.now(UTC))
             return
         policy = {"policy": incident.status.policy} if incident.status.policy else {}
-        with structlog.contextvars.bound_contextvars(**policy):
-            for _ in range(MAX_STEPS):
-                outcome = await self._step(incident)
-                if isinstance(outcome, Wait):
-                    if outcome.at is None:
-                        self.retry_at.pop((namespace, name), None)
-                    else:
-                        self.retry_at[(namespace, name)] = outcome.at
-                    return
-                incident = outcome
+        try:
+            with structlog.contextvars.bound_contextvars(**policy):
+                for _ in range(MAX_STEPS):
+                    outcome = await self._step(incident)
+                    if isinstance(outcome, Wait):
+                        if outcome.at is None:
+                            self.retry_at.pop((namespace, name), None)
+                        else:
+                            self.retry_at[(namespace, name)] = outcome.at
+                        return
+                    incident = outcome
+        finally:
+            self._unhold(namespace, name)  # what its guards held and no action took over
 
     def due(self, incident: Incident, now: datetime) -> bool:
         """Whether the ticker should look at this incident now (deadlines, retries, reverts)."""

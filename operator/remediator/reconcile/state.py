@@ -133,6 +133,8 @@ class State:
     _ledger: dict[str, ledger.Entry] = field(default_factory=dict)
     _ledger_read_at: float | None = None
     _ledger_pending: set[str] = field(default_factory=set)  # counted, not yet stored
+    # per incident, the pending entries its guards' pass holds until it acts (or does not)
+    _held: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.executor = Executor(
