@@ -135,6 +135,9 @@ class State:
     _ledger_pending: set[str] = field(default_factory=set)  # counted, not yet stored
     # per incident, the pending entries its guards' pass holds until it acts (or does not)
     _held: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # ledger entries waiting to be written, and the one writer at a time (see _write_to_ledger)
+    _ledger_waiting: dict[str, tuple[str, asyncio.Future[None]]] = field(default_factory=dict)
+    _ledger_writer: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         self.executor = Executor(
