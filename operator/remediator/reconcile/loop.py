@@ -63,12 +63,22 @@ class Reconciler(Verifying):
         self.view.forget(namespace, name)
 
     async def _reconcile(self, namespace: str, name: str, body: dict[str, Any] | None) -> None:
+        from_event = body is not None
         if body is None:
             body = await self.kube.get_custom(namespace, "incidents", name)
         if body is None:
             self.forget(namespace, name)
             return
         incident = Incident.model_validate(body)
+        if not await self._sealed(incident) and from_event:
+            # A watch far behind (past view.HORIZON) can deliver a body older than this
+            # process's own writes, whose untouched status the ledger then contradicts: only
+            # the stored one is judged.
+            body = await self.kube.get_custom(namespace, "incidents", name)
+            if body is None:
+                self.forget(namespace, name)
+                return
+            incident = Incident.model_validate(body)
         if not await self._sealed(incident):
             await self._refuse_unsealed(incident, datetime.now(UTC))
             return
