@@ -123,6 +123,8 @@ bench-sandbox: setup ## the emulator's own throughput (GET, PATCH, watch events)
 bench: bench-sandbox ## floor, bare Kopf and Remediator side by side: emulator and real cluster
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m remediator_devtools.bench $(BENCH_ARGS)
+	@echo "what evidence capture costs a rolling restart (capture never vs always, emulator):"
+	$(BIN)/python -m remediator_devtools.bench_evidence --incidents 20 2>/dev/null
 
 # The chaos runs (tests/chaos): incidents across every action under injected API faults and
 # watch drops, SIGKILLs of the operator, two peered replicas; ends with the figures line.
