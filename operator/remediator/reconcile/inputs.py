@@ -79,16 +79,7 @@ class Inputs(State):
         policy = await self._policy_of(incident)
         cooldown = (policy.spec.guards if policy else Guards()).cooldown
         meta = incident.metadata
-        new = ledger.entry(
-            uid=meta.uid,
-            index=step.index,
-            namespace=meta.namespace,
-            incident=meta.name,
-            policy=incident.status.policy or "",
-            target=step.target,
-            at=started,
-            cooldown_seconds=parse_duration(cooldown),
-        )
+        new = _entry(incident, step, started, parse_duration(cooldown))
         await self._ledger_entries()
         self._ledger[new.key] = new
         self._ledger_pending.add(new.key)
@@ -113,16 +104,7 @@ class Inputs(State):
             record = incident.status.actions[step.index]
             if record.state in DONE_STATES:
                 continue
-            new = ledger.entry(
-                uid=meta.uid,
-                index=step.index,
-                namespace=meta.namespace,
-                incident=meta.name,
-                policy=incident.status.policy or "",
-                target=step.target,
-                at=record.started_at or now,
-                cooldown_seconds=cooldown,
-            )
+            new = _entry(incident, step, record.started_at or now, cooldown)
             if new.key in self._ledger and new.key not in self._ledger_pending:
                 continue  # stored already: it counts
             self._ledger[new.key] = new
@@ -302,3 +284,18 @@ class Inputs(State):
             config_maps=config_maps,
             cron_jobs=cron_jobs,
         )
+
+
+def _entry(incident: Incident, step: PlannedStep, at: datetime, cooldown: float) -> ledger.Entry:
+    """The ledger's entry of one planned action of the incident, started at `at`."""
+    meta = incident.metadata
+    return ledger.entry(
+        uid=meta.uid,
+        index=step.index,
+        namespace=meta.namespace,
+        incident=meta.name,
+        policy=incident.status.policy or "",
+        target=step.target,
+        at=at,
+        cooldown_seconds=cooldown,
+    )
