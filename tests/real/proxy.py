@@ -25,6 +25,7 @@ from aiohttp import web
 
 from kube_emulator.faults import Call, FaultRule, Faults
 from support.ports import free_port
+from support.recording_proxy import api_path
 from support.threaded_server import ThreadedServer
 
 HOP_HEADERS = {
@@ -42,15 +43,10 @@ HANG_POLL = 0.05
 def parse_call(method: str, path: str, query: dict[str, str], user: str) -> Call | None:
     """The API call a request is (as the faults match it), or None for discovery and other
     non-resource paths."""
-    parts = [p for p in path.split("/") if p]
-    if parts[:2] == ["api", "v1"]:
-        group, rest = "", parts[2:]
-    elif parts[:1] == ["apis"] and len(parts) >= 3:
-        group, rest = parts[1], parts[3:]
-    else:
+    found = api_path(path)
+    if found is None or not found[1]:
         return None
-    if not rest:
-        return None
+    group, rest = found
     namespace = ""
     if rest[0] == "namespaces" and len(rest) >= 3:
         namespace, rest = rest[1], rest[2:]

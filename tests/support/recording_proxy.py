@@ -44,15 +44,23 @@ class Attributes:
     resource: str
 
 
-def rbac_attributes(method: str, path: str, query: dict[str, str]) -> Attributes | None:
-    """The RBAC attributes of one resource request; None for discovery and non-resource URLs."""
+def api_path(path: str) -> tuple[str, list[str]] | None:
+    """A resource request's API group and the rest of its path after the version
+    (`namespaces/NS/…` included); None for discovery and non-resource URLs."""
     parts = [p for p in path.split("/") if p]
     if parts[:2] == ["api", "v1"]:
-        group, rest = "", parts[2:]
-    elif parts[:1] == ["apis"] and len(parts) >= 3:
-        group, rest = parts[1], parts[3:]
-    else:
+        return "", parts[2:]
+    if parts[:1] == ["apis"] and len(parts) >= 3:
+        return parts[1], parts[3:]
+    return None
+
+
+def rbac_attributes(method: str, path: str, query: dict[str, str]) -> Attributes | None:
+    """The RBAC attributes of one resource request; None for discovery and non-resource URLs."""
+    found = api_path(path)
+    if found is None:
         return None
+    group, rest = found
     if len(rest) >= 2 and rest[0] == "namespaces" and len(rest) > 2:
         rest = rest[2:]  # a namespaced request: drop namespaces/NS
     if not rest:
