@@ -53,9 +53,8 @@ class Acting(Recording):
                 # erase what it did from the cooldowns and rate limits. (In this order a
                 # status that looks untouched while the ledger holds the incident's actions
                 # can only be one someone reset.)
-                # Reserved in the guards before anything is awaited: the guards this incident
-                # passed count it from here, so that incidents that passed them at the same
-                # time cannot all go on while this one captures its evidence.
+                # The reservation takes over what the guards held when they passed (see
+                # `_hold_in_ledger`): the action counts from then, through its evidence.
                 entry = await self._reserve_in_ledger(incident, step, record.started_at or now)
                 try:
                     if incident.status.evidence is None:

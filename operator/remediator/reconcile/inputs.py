@@ -81,8 +81,10 @@ class Inputs(State):
         meta = incident.metadata
         new = _entry(incident, step, started, parse_duration(cooldown))
         await self._ledger_entries()
-        self._ledger[new.key] = new
-        self._ledger_pending.add(new.key)
+        if new.key not in self._ledger or new.key in self._ledger_pending:
+            # (stored already, on a resume: it stays counted whatever happens now)
+            self._ledger[new.key] = new
+            self._ledger_pending.add(new.key)
         held = self._held.get((meta.namespace, meta.name), [])
         if new.key in held:
             held.remove(new.key)  # taken over: released, if at all, with the action
