@@ -286,16 +286,7 @@ class ApiServer:
 
     # ----------------------------------------------------------------- faults
     async def _hang(self, request: web.Request, fault: FaultRule) -> web.StreamResponse:
-        """Answer nothing: hold the connection until the client gives up, then close it."""
-        deadline = time.monotonic() + fault.hang
-        while time.monotonic() < deadline and not self._closing:
-            transport = request.transport
-            if transport is None or transport.is_closing():
-                break
-            await asyncio.sleep(HANG_POLL)
-        if request.transport is not None:
-            request.transport.close()
-        return web.Response(status=504)  # never delivered: the connection is gone
+        return await hang(request, fault, lambda: self._closing)
 
     # ------------------------------------------------------------- discovery
     def _discovery(self, parts: list[str]) -> dict[str, Any] | None:
@@ -886,3 +877,20 @@ def _json(body: Any, status: int = 200) -> web.Response:
 
 def _status_response(error: ApiError) -> web.Response:
     return _json(error.status(), status=error.code)
+
+
+async def hang(
+    request: web.Request, fault: FaultRule, closing: Callable[[], bool]
+) -> web.StreamResponse:
+    """Answer nothing: hold the connection until the client gives up (or the server is
+    `closing`), then close it. The emulator's hung requests, and the real cluster's fault
+    proxy's (tests/real/proxy.py)."""
+    deadline = time.monotonic() + fault.hang
+    while time.monotonic() < deadline and not closing():
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            break
+        await asyncio.sleep(HANG_POLL)
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=504)  # never delivered: the connection is gone

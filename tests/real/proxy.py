@@ -24,8 +24,9 @@ import aiohttp
 from aiohttp import web
 
 from kube_emulator.faults import Call, FaultRule, Faults
+from kube_emulator.server import hang
 from support.ports import free_port
-from support.recording_proxy import api_path
+from support.recording_proxy import api_path, request_verb
 from support.threaded_server import ThreadedServer
 
 HOP_HEADERS = {
@@ -37,7 +38,6 @@ HOP_HEADERS = {
     "accept-encoding",
     "content-encoding",
 }
-HANG_POLL = 0.05
 
 
 def parse_call(method: str, path: str, query: dict[str, str], user: str) -> Call | None:
@@ -53,14 +53,7 @@ def parse_call(method: str, path: str, query: dict[str, str], user: str) -> Call
     resource = rest[0]
     name = rest[1] if len(rest) > 1 else ""
     subresource = rest[2] if len(rest) > 2 else ""
-    watching = query.get("watch") in ("true", "1")
-    verb = {
-        "GET": "watch" if watching else ("get" if name else "list"),
-        "POST": "create",
-        "PUT": "update",
-        "PATCH": "patch",
-        "DELETE": "delete" if name else "deletecollection",
-    }.get(method, method.lower())
+    verb = request_verb(method, name, query) or method.lower()
     resource_version = (
         "" if query.get("sendInitialEvents") == "true" else query.get("resourceVersion", "")
     )
@@ -222,16 +215,7 @@ class FaultProxy(ThreadedServer):
             return response
 
     async def _hang(self, request: web.Request, fault: FaultRule) -> web.StreamResponse:
-        """Answer nothing: hold the connection until the client gives up, then close it."""
-        deadline = time.monotonic() + fault.hang
-        while time.monotonic() < deadline and not self._closing:
-            transport = request.transport
-            if transport is None or transport.is_closing():
-                break
-            await asyncio.sleep(HANG_POLL)
-        if request.transport is not None:
-            request.transport.close()
-        return web.Response(status=504)  # never delivered: the connection is gone
+        return await hang(request, fault, lambda: self._closing)
 
 
 def proxied_kubeconfig(path: Path, url: str, token: str, namespace: str = "default") -> Path:

@@ -19,6 +19,7 @@ import asyncio
 import ssl
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,15 +69,23 @@ def rbac_attributes(method: str, path: str, query: dict[str, str]) -> Attributes
     resource, name = rest[0], rest[1] if len(rest) > 1 else ""
     if len(rest) > 2:
         resource = f"{resource}/{rest[2]}"
-    watch = query.get("watch") in ("true", "1")
-    verb = {
-        "GET": "watch" if watch else ("get" if name else "list"),
+    verb = request_verb(method, name, query)
+    if verb is None:
+        raise KeyError(method)
+    return Attributes(verb, group, resource)
+
+
+def request_verb(method: str, name: str, query: Mapping[str, str]) -> str | None:
+    """The API verb of a resource request (`name`: the object's, "" for a collection), as
+    RBAC and the fault rules name it; None for a method the API does not serve."""
+    watching = query.get("watch") in ("true", "1")
+    return {
+        "GET": "watch" if watching else ("get" if name else "list"),
         "POST": "create",
         "PUT": "update",
         "PATCH": "patch",
         "DELETE": "delete" if name else "deletecollection",
-    }[method]
-    return Attributes(verb, group, resource)
+    }.get(method)
 
 
 class RecordingProxy(ThreadedServer):
