@@ -92,3 +92,55 @@ def test_a_listing_is_read_in_pages(tmp_path: Path) -> None:
                 await kube.close()
 
         asyncio.run(run())
+
+
+def test_transient_failures_are_retried_and_others_are_not() -> None:
+    """A 503 is tried again (with backoff) until it succeeds, within the attempts given; a
+    404 is answered at once; a 429 is retried unless the caller asks not to; a request
+    that keeps failing raises the last error after exactly `attempts` tries."""
+    from aiohttp import web
+    from kubernetes import client as k8s_client
+
+    answers: dict[str, list[int]] = {
+        "/flaky": [503, 503, 200],
+        "/missing": [404, 200],
+        "/busy": [429, 200],
+        "/down": [503] * 10,
+    }
+    seen: dict[str, int] = {}
+
+    async def handle(request: web.Request) -> web.Response:
+        path = request.path
+        seen[path] = seen.get(path, 0) + 1
+        status = answers[path][seen[path] - 1]
+        body = {"kind": "Status", "code": status, "reason": "Test", "message": path}
+        return web.json_response(body if status >= 400 else {"ok": path}, status=status)
+
+    async def run() -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        configuration = k8s_client.Configuration()
+        configuration.host = f"http://127.0.0.1:{port}"
+        kube = KubeClient(configuration, attempts=4)
+        try:
+            assert await kube.request("GET", "/flaky") == {"ok": "/flaky"}
+            with pytest.raises(KubeError) as missing:
+                await kube.request("GET", "/missing")
+            assert missing.value.status == 404
+            with pytest.raises(KubeError) as busy:
+                await kube.request("GET", "/busy", retry_429=False)
+            assert busy.value.status == 429
+            with pytest.raises(KubeError) as down:
+                await kube.request("GET", "/down")
+            assert down.value.status == 503
+        finally:
+            await kube.close()
+            await runner.cleanup()
+
+    asyncio.run(run())
+    assert seen == {"/flaky": 3, "/missing": 1, "/busy": 1, "/down": 4}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import ssl
 import time
@@ -34,6 +35,8 @@ JSON = "application/json"
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 USER_AGENT = "remediator/0.1"
+FIRST_WAIT = 0.05  # seconds before the first retry; then doubled each time, up to 2 s
+JITTER = 0.05
 TOKEN_TTL = 10.0  # seconds a bearer token is reused before the configuration is asked again
 
 
@@ -177,10 +180,20 @@ class KubeTransport:
         `raw`, the body's bytes as they came: a log)."""
         url = self.base + path + (f"?{urlencode(query)}" if query else "")
         data = None if body is None else json.dumps(body).encode()
+        retry = retryable if retry_429 else retryable_not_429
+        # The first attempt goes without the retry machinery (a retrying object, its state
+        # and its attempt context cost more CPU than the request's own bookkeeping); only a
+        # transient failure builds one, for the attempts left.
+        try:
+            return await self._once(method, url, data, content_type, raw)
+        except Exception as e:
+            if self.attempts <= 1 or not retry(e):
+                raise
+        await asyncio.sleep(FIRST_WAIT + random.uniform(0, JITTER))
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.05),
-            retry=retry_if_exception(retryable if retry_429 else retryable_not_429),
+            stop=stop_after_attempt(self.attempts - 1),
+            wait=wait_exponential_jitter(multiplier=2 * FIRST_WAIT, max=2.0, jitter=JITTER),
+            retry=retry_if_exception(retry),
             reraise=True,
         )
         async for attempt in retrying:
