@@ -22,8 +22,9 @@ as safe as the listings were:
   just before acting always had: guards were never a lock between incidents (an `Applying`
   action never counted), and only one replica acts at a time (peering).
 - **Policies** are read from the view for matching and gating: an edit made milliseconds
-  ago may be missed, as it could be by a LIST made a moment earlier. The pause switch
-  (ConfigMap) and the Incident itself are still read from the API on every decision.
+  ago may be missed, as it could be by a LIST made a moment earlier. So are the pause switch
+  (ConfigMap) and the HorizontalPodAutoscalers, while their watches are current (else the
+  reconciler GETs them, as it always did); the Incident itself comes with its watch event.
 """
 
 from __future__ import annotations
@@ -86,6 +87,12 @@ def summarize_body(body: Mapping[str, Any]) -> IncidentSummary | None:
     return summarize(meta.namespace, meta.name, meta.resource_version or "", incident.status)
 
 
+def paused(configmap: Mapping[str, Any] | None) -> bool:
+    """What the pause switch's ConfigMap says (none at all: not paused)."""
+    data = (configmap or {}).get("data") or {}
+    return str(data.get("paused", "false")).lower() == "true"
+
+
 def valid_policy(body: Mapping[str, Any]) -> RemediationPolicy | None:
     try:
         return RemediationPolicy.model_validate(body)
@@ -108,6 +115,11 @@ class ClusterView:
     # read from here: the guards count the guard ledger (`core.ledger`), which only the
     # operator writes and which outlives deleted Incidents.
     _active: set[Key] = field(default_factory=set)
+    # The pause switch and the HPAs, while followed by a current watch (`informer`); None,
+    # or a namespace not in `_hpas_known`: not known here, ask the API.
+    _paused: bool | None = None
+    _hpas: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    _hpas_known: set[str | None] = field(default_factory=set)  # None: every namespace
 
     @property
     def usable(self) -> bool:
@@ -157,6 +169,39 @@ class ClusterView:
 
     def policy_keys(self, namespace: str | None = None) -> set[Key]:
         return {k for k in self._policies if namespace is None or k[0] == namespace}
+
+    def put_pause(self, configmap: Mapping[str, Any] | None) -> None:
+        """The pause switch's ConfigMap as the watch delivered it (None: there is none)."""
+        self._paused = paused(configmap)
+
+    def pause_unknown(self) -> None:
+        self._paused = None
+
+    def put_hpa(self, namespace: str, name: str, hpa: Mapping[str, Any]) -> None:
+        """What planning reads of an HPA (its name and spec); the executor reads it again."""
+        kept = {"metadata": {"name": name, "namespace": namespace}, "spec": hpa.get("spec") or {}}
+        self._hpas.setdefault(namespace, {})[name] = kept
+
+    def drop_hpa(self, namespace: str, name: str) -> None:
+        named = self._hpas.get(namespace)
+        if named is not None:
+            named.pop(name, None)
+            if not named:
+                del self._hpas[namespace]
+
+    def hpa_keys(self, namespace: str | None = None) -> set[Key]:
+        return {
+            (ns, name)
+            for ns, named in self._hpas.items()
+            if namespace is None or ns == namespace
+            for name in named
+        }
+
+    def hpas_known(self, namespace: str | None) -> None:
+        self._hpas_known.add(namespace)
+
+    def hpas_unknown(self, namespace: str | None) -> None:
+        self._hpas_known.discard(namespace)
 
     # ------------------------------------------------------------------ writes
     def wrote(self, summary: IncidentSummary) -> None:
@@ -211,9 +256,20 @@ class ClusterView:
         """How many incidents remediate now, anywhere (this process's newer writes win, as
         in `summaries`)."""
         self._prune()
-        written = {key: summary for key, (summary, _) in self._written.items()}
-        active = sum(1 for key in self._active if key not in written)
-        return active + sum(summary.active for summary in written.values())
+        active = len(self._active)  # counted from the few written ones, not every active one
+        for key, (summary, _) in self._written.items():
+            active += summary.active - (key in self._active)
+        return active
+
+    def paused(self) -> bool | None:
+        """Whether remediation is paused, as the pause switch's watch says (None: unknown)."""
+        return self._paused
+
+    def hpas(self, namespace: str) -> list[dict[str, Any]] | None:
+        """The namespace's HPAs, as their watch says (None: not followed now)."""
+        if None not in self._hpas_known and namespace not in self._hpas_known:
+            return None
+        return list(self._hpas.get(namespace, {}).values())
 
     def candidates(self, namespace: str, alertname: str) -> list[RemediationPolicy]:
         """The namespace's valid policies that may match an alert of this name: those

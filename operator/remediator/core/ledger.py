@@ -15,10 +15,13 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from remediator.core.guards import RATE_WINDOW, PastAction
 
 CONFIG_MAP = "remediator-ledger"
+
+_K = TypeVar("_K")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +88,70 @@ def decode(data: Mapping[str, str]) -> dict[str, Entry]:
 
 def expired(entries: Iterable[Entry], now: datetime) -> list[str]:
     return [e.key for e in entries if e.until <= now]
+
+
+class Index:
+    """The entries as this process knows them, found by what the guards ask without a scan
+    of the whole ledger: the actions of one incident (by uid), and those in a namespace on
+    one target or under one policy (thousands of entries are kept for an hour)."""
+
+    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+        self._entries: dict[str, Entry] = {}
+        self._by_uid: dict[str, set[str]] = {}
+        self._by_scope: dict[tuple[str, str, str], set[str]] = {}
+        for e in entries:
+            self.put(e)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __getitem__(self, key: str) -> Entry:
+        return self._entries[key]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def keys(self) -> set[str]:
+        return set(self._entries)
+
+    def values(self) -> list[Entry]:
+        return list(self._entries.values())
+
+    def put(self, e: Entry) -> None:
+        self.pop(e.key)
+        self._entries[e.key] = e
+        self._by_uid.setdefault(e.action.uid, set()).add(e.key)
+        for scope in _scopes(e):
+            self._by_scope.setdefault(scope, set()).add(e.key)
+
+    def pop(self, key: str) -> Entry | None:
+        e = self._entries.pop(key, None)
+        if e is not None:
+            _discard(self._by_uid, e.action.uid, key)
+            for scope in _scopes(e):
+                _discard(self._by_scope, scope, key)
+        return e
+
+    def keys_of(self, uid: str) -> set[str]:
+        """The keys of the actions of the incident with this uid."""
+        return set(self._by_uid.get(uid, ()))
+
+    def concerning(self, namespace: str, target: str, policy: str) -> list[Entry]:
+        """The entries of the namespace on `target` or under `policy`."""
+        keys = self._by_scope.get((namespace, "target", target), set()) | self._by_scope.get(
+            (namespace, "policy", policy), set()
+        )
+        return [self._entries[key] for key in keys]
+
+
+def _scopes(e: Entry) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
+    a = e.action
+    return (a.namespace, "target", a.target), (a.namespace, "policy", a.policy)
+
+
+def _discard(index: dict[_K, set[str]], bucket: _K, key: str) -> None:
+    keys = index.get(bucket)
+    if keys is not None:
+        keys.discard(key)
+        if not keys:
+            del index[bucket]

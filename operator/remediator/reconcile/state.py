@@ -130,7 +130,7 @@ class State:
     # the watched incidents and policies (`informer`), with this process's writes (see `view`)
     view: ClusterView = field(default_factory=ClusterView)
     # the guard ledger (`core.ledger`) as last read, with this process's writes since
-    _ledger: dict[str, ledger.Entry] = field(default_factory=dict)
+    _ledger: ledger.Index = field(default_factory=ledger.Index)
     _ledger_read_at: float | None = None
     _ledger_pending: set[str] = field(default_factory=set)  # counted, not yet stored
     # per incident, the pending entries its guards' pass holds until it acts (or does not)
