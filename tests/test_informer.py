@@ -222,3 +222,88 @@ def test_an_invalid_policy_is_not_kept_and_an_edit_moves_it(box: Sandbox) -> Non
             assert view.candidates("shop", "Other") == []
 
     run_with_informer(box, body)
+
+
+def _configmap(data: dict[str, str]) -> dict[str, Any]:
+    return {"metadata": {"name": "remediator-config", "namespace": "other"}, "data": data}
+
+
+def _hpa(name: str, target: str, minimum: int = 1) -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+            "minReplicas": minimum,
+            "maxReplicas": 10,
+        },
+    }
+
+
+def test_the_pause_switch_and_the_hpas_are_followed_and_unknown_after_a_failed_watch(
+    tmp_path: Path,
+) -> None:
+    """The pause switch (its one ConfigMap, by name) and the HPAs are served from their
+    watches: absent means not paused; a flip, an edit, a deletion are seen. Until listed,
+    and after a watch fails until it is followed again, the view says it does not know
+    (None), so the reconciler asks the API."""
+    with Sandbox(kubeconfig=tmp_path / "kubeconfig", bookmark_interval=0.2) as box:
+        api = box.api
+
+        def seed() -> None:
+            for crd in all_crds():
+                api.internal_create("apiextensions.k8s.io", "customresourcedefinitions", crd)
+            for ns in ("shop", "other"):
+                api.internal_create("", "namespaces", {"metadata": {"name": ns}})
+            # another ConfigMap of the namespace, saying paused: not the switch, never read
+            other = {"metadata": {"name": "x", "namespace": "other"}, "data": {"paused": "true"}}
+            api.internal_create("", "configmaps", other)
+
+        box.call(seed)
+        assert box.kubeconfig is not None
+
+        def minimums(view: ClusterView) -> dict[str, int] | None:
+            hpas = view.hpas("shop")
+            if hpas is None:
+                return None
+            return {h["metadata"]["name"]: h["spec"]["minReplicas"] for h in hpas}
+
+        async def main() -> None:
+            kube = KubeClient(load_configuration(str(box.kubeconfig)), attempts=1)
+            view = ClusterView()
+            informer = Informer(
+                kube, view, [], watch_seconds=1, pause=("other", "remediator-config"), hpas=True
+            )
+            try:
+                assert view.paused() is None and view.hpas("shop") is None  # not listed yet
+                await informer.fill()
+                assert view.paused() is False  # no ConfigMap: not paused
+                assert minimums(view) == {}
+                async with following(informer):
+                    box.call(lambda: api.internal_create("", "configmaps", _configmap({})))
+                    box.call(
+                        lambda: api.internal_create(
+                            "autoscaling", "horizontalpodautoscalers", _hpa("web", "web")
+                        )
+                    )
+                    await eventually("the HPA", lambda: minimums(view) == {"web": 1})
+                    paused = _configmap({"paused": "true"})
+                    box.call(lambda: api.internal_update("", "configmaps", paused))
+                    await eventually("the flip", lambda: view.paused() is True)
+                    box.call(
+                        lambda: api.internal_delete("", "configmaps", "other", "remediator-config")
+                    )
+                    await eventually("the deletion", lambda: view.paused() is False)
+                    # the next watches (each ends after a second) fail: unknown
+                    for resource in ("configmaps", "horizontalpodautoscalers"):
+                        box.faults.add(verb=["watch", "list"], resource=resource, status=500)
+                    await eventually("unknown", lambda: view.paused() is None)
+                    await eventually("HPAs unknown", lambda: view.hpas("shop") is None)
+                    box.faults.clear()
+                    await eventually("followed again", lambda: view.paused() is False, 10)
+                    await eventually("HPAs again", lambda: minimums(view) == {"web": 1}, 10)
+            finally:
+                await kube.close()
+
+        asyncio.run(main())

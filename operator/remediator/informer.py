@@ -17,6 +17,13 @@ recent); one the API no longer serves from there (410 Gone) is replaced by a new
 after which what that listing did not return is dropped. Errors are retried with backoff.
 The operator's startup waits for the first listings (`fill`), so no Kopf handler runs
 before the view is complete — as Kopf guaranteed for its indexes.
+
+Two more things every decision used to GET are followed the same way: the pause switch (the
+one ConfigMap, selected by name) and the HorizontalPodAutoscalers (a scale raises the HPA's
+minReplicas instead). Neither holds up the start: until its listing is in, and whenever its
+watch has failed and not yet been started again, the view says it does not know and the
+reconciler asks the API, as before. A pause switch flipped is seen with watch latency
+(milliseconds), as a GET made a moment before the flip would have missed it too.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ from .view import ClusterView, Key, summarize_body, valid_policy
 log = structlog.get_logger("remediator.informer")
 
 INCIDENTS, POLICIES = "incidents", "remediationpolicies"
+HPAS, PAUSE = "horizontalpodautoscalers", "pause"
+REQUIRED = (INCIDENTS, POLICIES)  # the start waits for these; the others fall back to the API
 PAGE = 500  # objects per page of a listing
 WATCH_SECONDS = 300  # the API ends a watch after this long; it is started again at once
 BACKOFF = (0.1, 0.5, 1.0, 2.0, 5.0)  # seconds before retrying after consecutive failures
@@ -49,20 +58,27 @@ class Informer:
         *,
         page: int = PAGE,
         watch_seconds: int = WATCH_SECONDS,
+        pause: tuple[str, str] | None = None,
+        hpas: bool = False,
     ) -> None:
+        """`pause`: the namespace and name of the pause switch's ConfigMap, to follow; `hpas`:
+        follow the HorizontalPodAutoscalers of the namespaces served."""
         self.kube = kube
         self.view = view
         self.page = page
         self.watch_seconds = watch_seconds
         served: list[str | None] = [*namespaces] or [None]  # None: every namespace
-        self.scopes = [
-            (plural, namespace) for plural in (INCIDENTS, POLICIES) for namespace in served
-        ]
+        plurals = [INCIDENTS, POLICIES, *([HPAS] if hpas else [])]
+        self.scopes = [(plural, namespace) for plural in plurals for namespace in served]
+        self._pause = pause
+        if pause is not None:
+            self.scopes.append((PAUSE, pause[0]))
         self._versions: dict[tuple[str, str | None], str] = {}
 
     async def fill(self, incidents: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
-        """The first listing of every scope (retried until it succeeds); then the view is
-        `filled`, and may be read. `incidents` is shown each page of Incidents listed."""
+        """The first listing of every scope (retried until it succeeds; the pause switch and
+        HPAs are tried once, and followed by `run`); then the view is `filled`, and may be
+        read. `incidents` is shown each page of Incidents listed."""
         for scope in self.scopes:
             failures = 0
             while scope not in self._versions:
@@ -71,6 +87,8 @@ class Informer:
                     self._versions[scope] = await self._list(scope, pages)
                 except (KubeError, aiohttp.ClientError, TimeoutError, OSError, ValueError) as e:
                     log.warning("could not list", resource=scope[0], error=str(e))
+                    if scope[0] not in REQUIRED:
+                        break
                     await asyncio.sleep(BACKOFF[min(failures, len(BACKOFF) - 1)])
                     failures += 1
         self.view.filled = True
@@ -81,17 +99,16 @@ class Informer:
 
     # ------------------------------------------------------------------- one scope
     async def _follow(self, scope: tuple[str, str | None]) -> None:
-        plural, namespace = scope
+        plural = scope[0]
         failures = 0
         while True:
             try:
                 version = self._versions.get(scope) or await self._list(scope)
                 self._versions[scope] = version
                 gone = False
+                path, query = self._collection(scope)
                 async with contextlib.aclosing(
-                    self.kube.watch_custom(
-                        plural, namespace, version, timeout_seconds=self.watch_seconds
-                    )
+                    self.kube.watch(path, version, query, timeout_seconds=self.watch_seconds)
                 ) as events:
                     async for event in events:
                         if not self._event(scope, event):
@@ -100,22 +117,44 @@ class Informer:
                         failures = 0
                 if not gone:
                     await asyncio.sleep(BACKOFF[0])  # the API ended the watch: start anew
+                continue
             except KubeError as e:
                 if e.status == 410:
                     self._versions.pop(scope, None)
                     continue
                 failures += 1
                 log.warning("watch failed", resource=plural, error=str(e))
-                await asyncio.sleep(BACKOFF[min(failures - 1, len(BACKOFF) - 1)])
             except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as e:
                 failures += 1
                 log.warning("watch failed", resource=plural, error=str(e))
-                await asyncio.sleep(BACKOFF[min(failures - 1, len(BACKOFF) - 1)])
             except Exception as e:  # the view must go on following: list again
                 failures += 1
                 log.exception("watch failed", resource=plural, error=str(e))
                 self._versions.pop(scope, None)
-                await asyncio.sleep(BACKOFF[min(failures - 1, len(BACKOFF) - 1)])
+            self._unknown(scope)  # until followed again, its readers ask the API
+            await asyncio.sleep(BACKOFF[min(failures - 1, len(BACKOFF) - 1)])
+
+    def _collection(self, scope: tuple[str, str | None]) -> tuple[str, dict[str, str]]:
+        """The scope's collection path and the query that selects in it."""
+        plural, namespace = scope
+        if plural == HPAS:
+            return self.kube.hpa_collection(namespace), {}
+        if plural == PAUSE:
+            assert self._pause is not None and namespace is not None
+            selector = {"fieldSelector": f"metadata.name={self._pause[1]}"}
+            return self.kube.configmap_collection(namespace), selector
+        return self.kube.custom_collection(plural, namespace), {}
+
+    def _unknown(self, scope: tuple[str, str | None]) -> None:
+        """A watch failed: the pause switch and the HPAs are not known here until listed
+        again (a small listing; the view never serves what may have changed meanwhile)."""
+        if scope[0] in REQUIRED:
+            return  # kept, and followed again from the last version seen
+        self._versions.pop(scope, None)
+        if scope[0] == HPAS:
+            self.view.hpas_unknown(scope[1])
+        elif scope[0] == PAUSE:
+            self.view.pause_unknown()
 
     def _event(self, scope: tuple[str, str | None], event: Mapping[str, Any]) -> bool:
         """Apply one watch event; False when the watch must start over from a listing."""
@@ -145,36 +184,53 @@ class Informer:
         plural, namespace = scope
         seen: set[Key] = set()
         version = ""
-        async for items, listed in self.kube.list_custom_pages(plural, namespace, limit=self.page):
+        path, query = self._collection(scope)
+        async for items, listed in self.kube.list_pages(path, query, limit=self.page):
             version = version or listed  # the first page's: later pages may be newer
             for obj in items:
                 seen.add(self._put(plural, obj))
             if pages is not None:
                 pages(items)
             del items
-        keys = (
-            self.view.incident_keys(namespace)
-            if plural == INCIDENTS
-            else self.view.policy_keys(namespace)
-        )
-        for key in keys - seen:
+        for key in self._keys(plural, namespace) - seen:
             self._drop(plural, key)
+        if plural == HPAS:
+            self.view.hpas_known(namespace)
+        elif plural == PAUSE and not seen:
+            self.view.put_pause(None)  # no ConfigMap: not paused
         return version
+
+    def _keys(self, plural: str, namespace: str | None) -> set[Key]:
+        if plural == INCIDENTS:
+            return self.view.incident_keys(namespace)
+        if plural == POLICIES:
+            return self.view.policy_keys(namespace)
+        if plural == HPAS:
+            return self.view.hpa_keys(namespace)
+        return set()
 
     def _put(self, plural: str, obj: Mapping[str, Any]) -> Key:
         namespace, name = key = _key(obj)
         if plural == INCIDENTS:
             rv = str((obj.get("metadata") or {}).get("resourceVersion", ""))
             self.view.put_incident(namespace, name, rv, summarize_body(obj))
-        else:
+        elif plural == POLICIES:
             self.view.put_policy(namespace, name, valid_policy(obj))
+        elif plural == HPAS:
+            self.view.put_hpa(namespace, name, obj)
+        elif plural == PAUSE:
+            self.view.put_pause(obj)
         return key
 
     def _drop(self, plural: str, key: Key) -> None:
         if plural == INCIDENTS:
             self.view.drop_incident(*key)
-        else:
+        elif plural == POLICIES:
             self.view.drop_policy(*key)
+        elif plural == HPAS:
+            self.view.drop_hpa(*key)
+        elif plural == PAUSE:
+            self.view.put_pause(None)
 
 
 def _key(obj: Mapping[str, Any]) -> Key:

@@ -409,10 +409,11 @@ def test_helm_install_is_accepted_and_uninstall_leaves_only_the_crds(
     expected = {"ClusterRole", "ClusterRoleBinding", "ServiceAccount", "Secret", "ConfigMap"}
     expected |= {"Service", "Deployment", "PodDisruptionBudget", "NetworkPolicy"}
     expected |= {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}
+    expected |= {"Role", "RoleBinding"}  # the pause switch's watch, in the release's namespace
     if served:
         plane.raw("POST", "/api/v1/namespaces", body={"metadata": {"name": served}})
         install += ["--set", f"watchNamespaces={{{served}}}", "--set", "rbac.namespaced=true"]
-        expected |= {"Role", "RoleBinding", "KopfPeering"}
+        expected |= {"KopfPeering"}
     else:
         expected |= {"ClusterKopfPeering"}
     started = time.monotonic()
@@ -563,6 +564,9 @@ def _service_account_has_the_promised_rights(
         webhooks = "validatingwebhookconfigurations"
         assert allowed("create", "admissionregistration.k8s.io", webhooks, None)
         assert allowed("get", "", "configmaps", namespace, "remediator-config")
+        # the pause switch's watch: that ConfigMap by name, no other
+        assert allowed("watch", "", "configmaps", namespace, "remediator-config")
+        assert not allowed("watch", "", "configmaps", namespace, "remediator-ledger")
         assert not allowed("create", "remediator.dev", "approvals")
         assert not allowed("delete", "apps", "deployments")
         assert not allowed("list", "", "secrets")

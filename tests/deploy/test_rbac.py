@@ -82,7 +82,8 @@ APPLICATION_RULES: dict[tuple[str, str], set[str]] = {
     ("", "pods"): {"get", "list"},  # list_pods, get_pod: restartPods (evict); evidence
     ("", "pods/eviction"): {"create"},  # evict
     ("", "pods/log"): {"get"},  # pod_log: evidence before a restart or rollback
-    ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "patch"},  # scale via HPA
+    # scale via HPA; informer: list_pages, watch (the view the planning reads)
+    ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "watch", "patch"},
     ("", "configmaps"): {"get", "patch"},  # circuitBreaker; the pause switch
     # post_event: the audit trail on the Incident; list_events: evidence
     ("", "events"): {"create", "list"},
@@ -109,6 +110,10 @@ def rules_of(role: dict[str, Any]) -> set[Attributes]:
 
 def cluster_roles() -> dict[str, dict[str, Any]]:
     return {doc["metadata"]["name"]: doc for doc in rendered("ClusterRole")}
+
+
+def namespaced_roles() -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc for doc in rendered("Role")}
 
 
 @dataclass
@@ -217,17 +222,21 @@ def test_the_roles_grant_exactly_what_the_operator_uses(recorded: Recorded) -> N
         roles["remediator-framework"]
     )
     application = rules_of(roles["remediator-application"])
+    # the pause switch's watch, granted on that one ConfigMap by the Role in the operator's
+    # namespace (a list and a watch selecting it by name)
+    pause = rules_of(namespaced_roles()["remediator-pause-switch"])
+    assert pause == {Attributes("list", "", "configmaps"), Attributes("watch", "", "configmaps")}
     by_adapters = proxy.observed(USER_AGENT)
     by_kopf = proxy.observed("kopf/")
     everything = proxy.observed()
     assert everything == by_adapters | by_kopf, "a request from neither the adapters nor Kopf"
 
     # 1. every request the operator made is granted (on the real cluster: was granted)
-    assert everything - (framework | application) == set()
+    assert everything - (framework | application | pause) == set()
     assert proxy.forbidden() == []
-    # 2. the application role is exactly what the adapters called: no more, no less
+    # 2. the application roles are exactly what the adapters called: no more, no less
     assert application == expand(APPLICATION_RULES)
-    assert application == by_adapters
+    assert application | pause == by_adapters
     # 3. every framework rule is used by Kopf (or listed with the reason it is not)
     unused = {
         a for a in framework - by_kopf if (a.verb, a.group, a.resource) not in FRAMEWORK_UNEXERCISED
@@ -515,3 +524,33 @@ class Flows(Remediations):
             if i["spec"].get("alertname") == "DiskFilling"
         ]
         assert incident["spec"]["alertStatus"] == "resolved"
+
+
+def test_a_scale_remediation_makes_exactly_its_budget_of_requests(recorded: Recorded) -> None:
+    """What one `scale` remediation asks of the API server, counted at the proxy (the
+    operator's own requests; Kopf's and the ticker's peering reads aside): read the target,
+    store the intent, write the ledger, patch `/scale`, store the outcome, and one Event
+    for each status write. The pause switch and the HPAs come from their watches, the
+    policy from the view: a decision that GETs or LISTs them again fails this."""
+    flows = Flows(recorded.box, recorded.api, recorded.bridge_port)
+    flows.deployment("warm")
+    flows.policy("scale-budget", "QueueBacklog", {"action": "scale", "by": 1, "max": 6})
+    flows.incident("inc-warm", "QueueBacklog", "warm")  # the first reads the ledger
+    flows.remediated("inc-warm")
+    flows.deployment("budget")
+    time.sleep(1.0)  # the first one's Events are out
+    since = recorded.proxy.mark()
+    flows.incident("inc-budget", "QueueBacklog", "budget")
+    flows.remediated("inc-budget")
+    time.sleep(1.0)  # its outcome's Event is posted in the background
+    made: dict[tuple[str, str], int] = {}
+    for agent, a, _ in recorded.proxy.answers[since:]:
+        if agent.startswith(USER_AGENT) and a.resource != "clusterkopfpeerings":
+            made[(a.verb, a.resource)] = made.get((a.verb, a.resource), 0) + 1
+    assert made == {
+        ("get", "deployments"): 1,
+        ("patch", "incidents/status"): 2,
+        ("create", "events"): 2,
+        ("patch", "configmaps"): 1,  # the guard ledger
+        ("patch", "deployments/scale"): 1,
+    }

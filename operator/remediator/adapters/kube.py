@@ -68,16 +68,22 @@ class KubeClient(KubeTransport):
     async def list_custom_pages(
         self, plural: str, namespace: str | None = None, *, limit: int = 500
     ) -> AsyncIterator[tuple[list[dict[str, Any]], str]]:
-        """The same objects as `list_custom`, in pages of at most `limit` (the API's
+        """The same objects as `list_custom`, in pages (`list_pages`)."""
+        async for page in self.list_pages(self.custom_collection(plural, namespace), limit=limit):
+            yield page
+
+    async def list_pages(
+        self, path: str, query: Mapping[str, str] | None = None, *, limit: int = 500
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], str]]:
+        """The collection's objects in pages of at most `limit` (the API's
         `limit`/`continue`), each with the list's resourceVersion: a caller that is done
         with each page before asking for the next never holds the whole list (12,500
         Incidents are ~35 MB of JSON, ~5x that parsed). An expired continue token (410)
         surfaces as a `KubeError`."""
-        path = self._custom_collection(plural, namespace)
         token = ""
         while True:
-            query = {"limit": str(limit), **({"continue": token} if token else {})}
-            result = await self.request("GET", path, query=query)
+            paged = {**(query or {}), "limit": str(limit), **({"continue": token} if token else {})}
+            result = await self.request("GET", path, query=paged)
             meta = result.get("metadata") or {}
             token = str(meta.get("continue") or "")
             # not kept here while the caller reads it
@@ -85,7 +91,7 @@ class KubeClient(KubeTransport):
             if not token:
                 return
 
-    async def watch_custom(
+    def watch_custom(
         self,
         plural: str,
         namespace: str | None,
@@ -93,16 +99,31 @@ class KubeClient(KubeTransport):
         *,
         timeout_seconds: int = 300,
     ) -> AsyncGenerator[dict[str, Any], None]:
-        """The watch events (`type`, `object`) of these objects after `resource_version`,
+        return self.watch(
+            self.custom_collection(plural, namespace),
+            resource_version,
+            timeout_seconds=timeout_seconds,
+        )
+
+    async def watch(
+        self,
+        path: str,
+        resource_version: str,
+        query: Mapping[str, str] | None = None,
+        *,
+        timeout_seconds: int = 300,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """The watch events (`type`, `object`) of the collection after `resource_version`,
         bookmarks included, until the API ends the stream (after `timeout_seconds`). An
         HTTP error (410 Gone included) is a `KubeError`; an error event is yielded as such."""
-        query = {
+        watching = {
+            **(query or {}),
             "watch": "true",
             "resourceVersion": resource_version,
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(timeout_seconds),
         }
-        url = f"{self.base}{self._custom_collection(plural, namespace)}?{urlencode(query)}"
+        url = f"{self.base}{path}?{urlencode(watching)}"
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self.timeout.total, sock_read=timeout_seconds + 30
         )
@@ -123,7 +144,7 @@ class KubeClient(KubeTransport):
             metrics.KUBE_REQUESTS.labels(verb="WATCH", code=code).inc()
 
     @staticmethod
-    def _custom_collection(plural: str, namespace: str | None) -> str:
+    def custom_collection(plural: str, namespace: str | None) -> str:
         if namespace:
             return KubeClient.custom_path(namespace, plural)
         return f"/apis/{GROUP}/{VERSION}/{plural}"
@@ -162,10 +183,19 @@ class KubeClient(KubeTransport):
     async def list_pods(self, namespace: str, selector: str) -> list[dict[str, Any]]:
         return await self.list_items(f"/api/v1/namespaces/{segment(namespace)}/pods", selector)
 
+    @staticmethod
+    def hpa_collection(namespace: str | None) -> str:
+        """The HorizontalPodAutoscalers of the namespace (None: of every namespace)."""
+        if namespace is None:
+            return "/apis/autoscaling/v2/horizontalpodautoscalers"
+        return f"/apis/autoscaling/v2/namespaces/{segment(namespace)}/horizontalpodautoscalers"
+
     async def list_hpas(self, namespace: str) -> list[dict[str, Any]]:
-        return await self.list_items(
-            f"/apis/autoscaling/v2/namespaces/{segment(namespace)}/horizontalpodautoscalers"
-        )
+        return await self.list_items(self.hpa_collection(namespace))
+
+    @staticmethod
+    def configmap_collection(namespace: str) -> str:
+        return f"/api/v1/namespaces/{segment(namespace)}/configmaps"
 
     async def get_configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self.get_or_none(

@@ -106,7 +106,13 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     # Kopf starts its watches, and so calls handlers, only once this returns: the view of
     # Incidents and policies is complete before any handler reads it. The listing is the
     # metrics' first view too (the ticker's own LIST comes `resync_seconds` later).
-    informer = Informer(kube, memo.reconciler.view, list(run.namespaces))
+    informer = Informer(
+        kube,
+        memo.reconciler.view,
+        list(run.namespaces),
+        pause=(config.namespace, config.config_map),
+        hpas=True,
+    )
     views: dict[tuple[str, str], metrics.IncidentView] = {}
     listed_at = time.monotonic()
     await informer.fill(lambda page: metrics.IncidentsCollector.add_views(views, page))

@@ -29,6 +29,7 @@ from ..core.models import (
     TargetRef,
     parse_duration,
 )
+from ..view import paused
 from .state import DONE_STATES, State
 
 log = structlog.get_logger("remediator.reconciler")
@@ -49,15 +50,11 @@ class Inputs(State):
             active = self.view.active_remediations()
         else:
             active = guards.active_remediations(await self._incidents(None))
-        history = [
-            e.action
-            for e in await self._ledger_entries()
-            if e.action.namespace == namespace
-            and (e.action.target == target or e.action.policy == policy)
-        ]
+        entries = await self._ledger_entries()
+        history = [e.action for e in entries.concerning(namespace, target, policy)]
         return history, active
 
-    async def _ledger_entries(self) -> list[ledger.Entry]:
+    async def _ledger_entries(self) -> ledger.Index:
         """The ledger, read again from the API when older than the resync interval (another
         replica may have written it) and kept with this process's own writes meanwhile."""
         now = time.monotonic()
@@ -66,9 +63,9 @@ class Inputs(State):
             entries = ledger.decode((configmap or {}).get("data") or {})
             for key in self._ledger_pending & self._ledger.keys():  # not stored yet
                 entries.setdefault(key, self._ledger[key])
-            self._ledger = entries
+            self._ledger = ledger.Index(entries.values())
             self._ledger_read_at = now
-        return list(self._ledger.values())
+        return self._ledger
 
     async def _reserve_in_ledger(
         self, incident: Incident, step: PlannedStep, started: datetime
@@ -83,7 +80,7 @@ class Inputs(State):
         await self._ledger_entries()
         if new.key not in self._ledger or new.key in self._ledger_pending:
             # (stored already, on a resume: it stays counted whatever happens now)
-            self._ledger[new.key] = new
+            self._ledger.put(new)
             self._ledger_pending.add(new.key)
         held = self._held.get((meta.namespace, meta.name), [])
         if new.key in held:
@@ -109,7 +106,7 @@ class Inputs(State):
             new = _entry(incident, step, record.started_at or now, cooldown)
             if new.key in self._ledger and new.key not in self._ledger_pending:
                 continue  # stored already: it counts
-            self._ledger[new.key] = new
+            self._ledger.put(new)
             self._ledger_pending.add(new.key)
             if new.key not in held:
                 held.append(new.key)
@@ -119,20 +116,18 @@ class Inputs(State):
         for key in self._held.pop((namespace, name), []):
             if key in self._ledger_pending:
                 self._ledger_pending.discard(key)
-                self._ledger.pop(key, None)
+                self._ledger.pop(key)
 
     def _release_from_ledger(self, entry: ledger.Entry) -> None:
         """The action was not started after all: it no longer counts (if not stored)."""
         if entry.key in self._ledger_pending:
             self._ledger_pending.discard(entry.key)
-            self._ledger.pop(entry.key, None)
+            self._ledger.pop(entry.key)
 
     async def _stored_in_ledger(self, uid: str) -> bool:
         """Whether the stored ledger holds an action of the incident with this uid."""
-        return any(
-            e.key.startswith(f"{uid}.") and e.key not in self._ledger_pending
-            for e in await self._ledger_entries()
-        )
+        entries = await self._ledger_entries()
+        return any(key not in self._ledger_pending for key in entries.keys_of(uid))
 
     async def _write_to_ledger(self, entry: ledger.Entry) -> None:
         """Store the entry (dropping expired ones on the way); fails, and so stops the
@@ -165,7 +160,7 @@ class Inputs(State):
                             waiting.set_exception(e)
                 else:
                     for key in gone:
-                        self._ledger.pop(key, None)
+                        self._ledger.pop(key)
                     for key, (_, waiting) in batch.items():
                         self._ledger_pending.discard(key)
                         if not waiting.done():
@@ -237,9 +232,11 @@ class Inputs(State):
         return incidents
 
     async def _paused(self) -> bool:
-        configmap = await self.kube.get_configmap(self.config.namespace, self.config.config_map)
-        data = (configmap or {}).get("data") or {}
-        return str(data.get("paused", "false")).lower() == "true"
+        """The pause switch: from its watch while that is current, else from the API."""
+        known = self.view.paused()
+        if known is not None:
+            return known
+        return paused(await self.kube.get_configmap(self.config.namespace, self.config.config_map))
 
     async def _observe(
         self, namespace: str, target: TargetRef, policy: RemediationPolicy
@@ -265,7 +262,10 @@ class Inputs(State):
         if "restartPods" in actions and selector is not None:
             pods = tuple(await self.kube.list_pods(namespace, selector))
         if "scale" in actions:
-            for candidate in await self.kube.list_hpas(namespace):
+            hpas = self.view.hpas(namespace)
+            if hpas is None:
+                hpas = await self.kube.list_hpas(namespace)
+            for candidate in hpas:
                 ref = candidate.get("spec", {}).get("scaleTargetRef", {})
                 if ref.get("kind") == target.kind and ref.get("name") == target.name:
                     hpa = candidate
