@@ -87,3 +87,36 @@ async def test_a_cancelled_writer_leaves_the_others_entries_to_the_next() -> Non
     assert isinstance(results[cancelled], asyncio.CancelledError)
     assert results[1:] == [None, None]
     assert {entry(1).key, entry(2).key} <= set().union(*api.writes[1:])
+
+
+class LedgerReads(KubeClient):
+    """Serves the stored ledger (one entry) to GETs, each held until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__(unreachable_kube().configuration, attempts=1)
+        self.reads = 0
+        self.release = asyncio.Event()
+
+    async def get_configmap(self, namespace: str, name: str) -> dict[str, object] | None:
+        self.reads += 1
+        await self.release.wait()
+        return {"data": {entry(0).key: ledger.encode(entry(0))}}
+
+
+async def test_decisions_that_find_the_ledger_stale_together_wait_for_one_read() -> None:
+    """A storm's decisions find the ledger stale at once: one GET for all of them, and an
+    action counted while that read was on its way stays counted after it (the answer may
+    predate its write)."""
+    api = LedgerReads()
+    inputs = Inputs(api, OperatorConfig())
+    readers = [asyncio.create_task(inputs._ledger_entries()) for _ in range(20)]
+    await asyncio.sleep(0.05)
+    counted_meanwhile = entry(1)
+    inputs._ledger.put(counted_meanwhile)  # stored by a write that finished meanwhile
+    api.release.set()
+    indexes = await asyncio.gather(*readers)
+    assert api.reads == 1
+    assert all(index is inputs._ledger for index in indexes)
+    assert inputs._ledger.keys() == {entry(0).key, counted_meanwhile.key}
+    await inputs._ledger_entries()  # fresh now: not read again
+    assert api.reads == 1

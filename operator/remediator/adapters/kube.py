@@ -317,13 +317,16 @@ class KubeClient(KubeTransport):
         self, namespace: str, name: str, data: Mapping[str, str | None]
     ) -> None:
         """Set (or, with None, remove) keys of a ConfigMap's data, creating it if missing.
-        A merge patch of single keys: concurrent writers of other keys do not conflict."""
+        A merge patch of single keys: concurrent writers of other keys do not conflict.
+        The answer (the whole ConfigMap: the guard ledger holds thousands of keys) is not
+        decoded."""
         try:
             await self.request(
                 "PATCH",
                 self.configmap_path(namespace, name),
                 body={"data": data},
                 content_type=MERGE,
+                raw=True,
             )
         except KubeError as e:
             if e.status != 404:
@@ -354,4 +357,5 @@ class KubeClient(KubeTransport):
         )
 
     async def post_event(self, namespace: str, event: dict[str, Any]) -> None:
-        await self.request("POST", f"/api/v1/namespaces/{segment(namespace)}/events", body=event)
+        path = f"/api/v1/namespaces/{segment(namespace)}/events"
+        await self.request("POST", path, body=event, raw=True)  # the answer is not read

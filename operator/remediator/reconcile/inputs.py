@@ -56,16 +56,30 @@ class Inputs(State):
 
     async def _ledger_entries(self) -> ledger.Index:
         """The ledger, read again from the API when older than the resync interval (another
-        replica may have written it) and kept with this process's own writes meanwhile."""
+        replica may have written it) and kept with this process's own writes meanwhile.
+
+        One read at a time: the decisions that find it stale together (a storm: hundreds)
+        wait for the same read rather than each GETting and decoding thousands of entries."""
         now = time.monotonic()
-        if self._ledger_read_at is None or now - self._ledger_read_at > self.config.resync_seconds:
-            configmap = await self.kube.get_configmap(self.config.namespace, ledger.CONFIG_MAP)
-            entries = ledger.decode((configmap or {}).get("data") or {})
-            for key in self._ledger_pending & self._ledger.keys():  # not stored yet
-                entries.setdefault(key, self._ledger[key])
-            self._ledger = ledger.Index(entries.values())
-            self._ledger_read_at = now
+        if self._ledger_read_at is not None and now - self._ledger_read_at <= (
+            self.config.resync_seconds
+        ):
+            return self._ledger
+        if self._ledger_reading is None or self._ledger_reading.done():
+            self._ledger_reading = asyncio.ensure_future(self._read_ledger())
+        await asyncio.shield(self._ledger_reading)
         return self._ledger
+
+    async def _read_ledger(self) -> None:
+        before = self._ledger.keys()
+        configmap = await self.kube.get_configmap(self.config.namespace, ledger.CONFIG_MAP)
+        entries = ledger.decode((configmap or {}).get("data") or {})
+        # what this process has not stored yet, or counted while the read was on its way,
+        # stays counted (the answer may predate its write)
+        for key in (self._ledger_pending | (self._ledger.keys() - before)) & self._ledger.keys():
+            entries.setdefault(key, self._ledger[key])
+        self._ledger = ledger.Index(entries.values())
+        self._ledger_read_at = time.monotonic()
 
     async def _reserve_in_ledger(
         self, incident: Incident, step: PlannedStep, started: datetime

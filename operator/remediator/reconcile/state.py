@@ -132,6 +132,7 @@ class State:
     # the guard ledger (`core.ledger`) as last read, with this process's writes since
     _ledger: ledger.Index = field(default_factory=ledger.Index)
     _ledger_read_at: float | None = None
+    _ledger_reading: asyncio.Future[None] | None = None  # the one read on its way
     _ledger_pending: set[str] = field(default_factory=set)  # counted, not yet stored
     # per incident, the pending entries its guards' pass holds until it acts (or does not)
     _held: dict[tuple[str, str], list[str]] = field(default_factory=dict)
