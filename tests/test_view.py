@@ -11,7 +11,15 @@ def summary(
     name: str, *, phase: str = "Remediated", namespace: str = "shop", rv: str = "1"
 ) -> IncidentSummary:
     # (no deadline to respond by, no revert due)
-    return IncidentSummary(namespace, name, rv, phase, respond_by=None, revert_at=())
+    return IncidentSummary(
+        namespace,
+        name,
+        rv,
+        phase,
+        respond_by=None,
+        revert_at=(),
+        needs_work=phase not in ("Remediated", "Blocked"),
+    )
 
 
 def index(view: ClusterView, *summaries: IncidentSummary) -> None:

@@ -42,8 +42,8 @@ from .view import ClusterView, Key, summarize_body, valid_policy
 log = structlog.get_logger("remediator.informer")
 
 INCIDENTS, POLICIES = "incidents", "remediationpolicies"
-HPAS, PAUSE = "horizontalpodautoscalers", "pause"
-REQUIRED = (INCIDENTS, POLICIES)  # the start waits for these; the others fall back to the API
+HPAS, PAUSE, PEERING = "horizontalpodautoscalers", "pause", "peering"
+REQUIRED = (INCIDENTS, POLICIES)  # the start waits for these; the others are "not known" meanwhile
 PAGE = 500  # objects per page of a listing
 WATCH_SECONDS = 300  # the API ends a watch after this long; it is started again at once
 BACKOFF = (0.1, 0.5, 1.0, 2.0, 5.0)  # seconds before retrying after consecutive failures
@@ -60,9 +60,16 @@ class Informer:
         watch_seconds: int = WATCH_SECONDS,
         pause: tuple[str, str] | None = None,
         hpas: bool = False,
+        peering: str | None = None,
     ) -> None:
         """`pause`: the namespace and name of the pause switch's ConfigMap, to follow; `hpas`:
-        follow the HorizontalPodAutoscalers of the namespaces served."""
+        follow the HorizontalPodAutoscalers of the namespaces served; `peering`: the name of
+        Kopf's peering object to follow (a KopfPeering in each namespace served, else the
+        ClusterKopfPeering).
+
+        `on_incident(kind, body)`, once set, is told every Incident event after the first
+        listings, and each Incident a later listing (after 410 Gone) returns, as "ADDED";
+        a deletion ("DELETED") with the body's metadata only when a listing noticed it."""
         self.kube = kube
         self.view = view
         self.page = page
@@ -73,6 +80,10 @@ class Informer:
         self._pause = pause
         if pause is not None:
             self.scopes.append((PAUSE, pause[0]))
+        self._peering = peering
+        if peering is not None:
+            self.scopes += [(PEERING, namespace) for namespace in served]
+        self.on_incident: Callable[[str, Mapping[str, Any]], None] | None = None
         self._versions: dict[tuple[str, str | None], str] = {}
 
     async def fill(self, incidents: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
@@ -143,6 +154,10 @@ class Informer:
             assert self._pause is not None and namespace is not None
             selector = {"fieldSelector": f"metadata.name={self._pause[1]}"}
             return self.kube.configmap_collection(namespace), selector
+        if plural == PEERING:
+            assert self._peering is not None
+            selector = {"fieldSelector": f"metadata.name={self._peering}"}
+            return self.kube.peering_collection(namespace), selector
         return self.kube.custom_collection(plural, namespace), {}
 
     def _unknown(self, scope: tuple[str, str | None]) -> None:
@@ -155,6 +170,8 @@ class Informer:
             self.view.hpas_unknown(scope[1])
         elif scope[0] == PAUSE:
             self.view.pause_unknown()
+        elif scope[0] == PEERING:
+            self.view.peering_unknown(scope[1] or "")
 
     def _event(self, scope: tuple[str, str | None], event: Mapping[str, Any]) -> bool:
         """Apply one watch event; False when the watch must start over from a listing."""
@@ -169,6 +186,8 @@ class Informer:
             self._put(scope[0], obj)
         elif kind == "DELETED":
             self._drop(scope[0], _key(obj))
+        if scope[0] == INCIDENTS and self.on_incident is not None and kind != "BOOKMARK":
+            self.on_incident(str(kind), obj)
         version = (obj.get("metadata") or {}).get("resourceVersion")
         if version:
             self._versions[scope] = str(version)
@@ -189,15 +208,19 @@ class Informer:
             version = version or listed  # the first page's: later pages may be newer
             for obj in items:
                 seen.add(self._put(plural, obj))
+                if plural == INCIDENTS and self.on_incident is not None:
+                    self.on_incident("ADDED", obj)  # its changes in the gap were not told
             if pages is not None:
                 pages(items)
             del items
         for key in self._keys(plural, namespace) - seen:
             self._drop(plural, key)
+            if plural == INCIDENTS and self.on_incident is not None:
+                self.on_incident("DELETED", {"metadata": {"namespace": key[0], "name": key[1]}})
         if plural == HPAS:
             self.view.hpas_known(namespace)
-        elif plural == PAUSE and not seen:
-            self.view.put_pause(None)  # no ConfigMap: not paused
+        elif plural in (PAUSE, PEERING) and not seen:
+            self._drop(plural, (namespace or "", ""))  # none stored: not paused; no peers
         return version
 
     def _keys(self, plural: str, namespace: str | None) -> set[Key]:
@@ -220,6 +243,8 @@ class Informer:
             self.view.put_hpa(namespace, name, obj)
         elif plural == PAUSE:
             self.view.put_pause(obj)
+        elif plural == PEERING:
+            self.view.put_peering(namespace, obj)
         return key
 
     def _drop(self, plural: str, key: Key) -> None:
@@ -231,6 +256,8 @@ class Informer:
             self.view.drop_hpa(*key)
         elif plural == PAUSE:
             self.view.put_pause(None)
+        elif plural == PEERING:
+            self.view.put_peering(key[0], None)
 
 
 def _key(obj: Mapping[str, Any]) -> Key:

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from .core.lifecycle import ACTIVE
+from .core.lifecycle import ACTIVE, TERMINAL, needs_work
 from .core.models import Incident, IncidentStatus, RemediationPolicy
 
 HORIZON = 30.0  # seconds a written status wins over a watch that has not caught up
@@ -57,24 +57,31 @@ class IncidentSummary:
     phase: str
     respond_by: datetime | None
     revert_at: tuple[datetime, ...]  # of Applied actions that revert by time
+    needs_work: bool  # `lifecycle.needs_work`: what a replica that takes over reconciles
 
     @property
     def active(self) -> bool:
         return self.phase in ACTIVE
 
 
-def summarize(namespace: str, name: str, rv: str, status: IncidentStatus) -> IncidentSummary:
+def summarize(
+    namespace: str, name: str, rv: str, status: IncidentStatus, *, needs_work: bool | None = None
+) -> IncidentSummary:
+    """`needs_work` as the raw body told it (None: judged from the status alone, as for this
+    process's own writes)."""
     # The values thousands of summaries share (namespace, phase) are one string each.
     namespace = sys.intern(namespace)
+    revert_at = tuple(a.revert_at for a in status.actions if a.state == "Applied" and a.revert_at)
+    if needs_work is None:
+        needs_work = bool(revert_at) or status.phase not in (*TERMINAL, "Remediated")
     return IncidentSummary(
         namespace=namespace,
         name=name,
         resource_version=rv,
         phase=sys.intern(status.phase),
         respond_by=status.respond_by,
-        revert_at=tuple(
-            a.revert_at for a in status.actions if a.state == "Applied" and a.revert_at
-        ),
+        revert_at=revert_at,
+        needs_work=needs_work,
     )
 
 
@@ -84,7 +91,29 @@ def summarize_body(body: Mapping[str, Any]) -> IncidentSummary | None:
     except ValidationError:
         return None
     meta = incident.metadata
-    return summarize(meta.namespace, meta.name, meta.resource_version or "", incident.status)
+    return summarize(
+        meta.namespace,
+        meta.name,
+        meta.resource_version or "",
+        incident.status,
+        needs_work=needs_work(body),
+    )
+
+
+def outranked(peers: Mapping[str, Any], identity: str, priority: int, now: datetime) -> bool:
+    """Whether a live peer other than `identity` has a priority as high or higher (a
+    peering object's status: identity -> priority, lifetime, lastseen)."""
+    for peer_identity, peer in peers.items():
+        if peer_identity == identity or not isinstance(peer, dict):
+            continue
+        try:
+            seen = datetime.fromisoformat(str(peer.get("lastseen")).replace("Z", "+00:00"))
+            alive = (now - seen).total_seconds() < float(peer.get("lifetime", 60))
+        except ValueError:
+            alive = True
+        if alive and int(peer.get("priority", 0)) >= priority:
+            return True
+    return False
 
 
 def paused(configmap: Mapping[str, Any] | None) -> bool:
@@ -120,6 +149,9 @@ class ClusterView:
     _paused: bool | None = None
     _hpas: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     _hpas_known: set[str | None] = field(default_factory=set)  # None: every namespace
+    # Kopf's peering objects (the status: each replica's priority and last keep-alive), by
+    # the namespace they serve ("": cluster-wide), while followed; absent: not known.
+    _peers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def usable(self) -> bool:
@@ -202,6 +234,25 @@ class ClusterView:
 
     def hpas_unknown(self, namespace: str | None) -> None:
         self._hpas_known.discard(namespace)
+
+    def put_peering(self, scope: str, peering: Mapping[str, Any] | None) -> None:
+        """The peering object of `scope` as the watch delivered it (None: there is none)."""
+        self._peers[scope] = dict((peering or {}).get("status") or {})
+
+    def peering_unknown(self, scope: str) -> None:
+        self._peers.pop(scope, None)
+
+    def leads(self, scopes: list[str], identity: str, priority: int, now: datetime) -> bool | None:
+        """Whether this replica is the one that acts in every peering scope, decided as
+        Kopf's peering decides it: no live peer with a higher or the same priority (None:
+        a scope's peering object is not known now)."""
+        for scope in scopes:
+            peers = self._peers.get(scope)
+            if peers is None:
+                return None
+            if outranked(peers, identity, priority, now):
+                return False
+        return True
 
     # ------------------------------------------------------------------ writes
     def wrote(self, summary: IncidentSummary) -> None:

@@ -346,7 +346,7 @@ def test_identities_that_may_not_approve_are_refused_and_bad_approvals_ignored(
 # but for the view's list and watch of policies (remediator/informer.py): that is asked at
 # the start and when a watch starts again (the API ends one every 5 minutes; a 410), and
 # kube-apiserver (the emulator too) checks RBAC when a watch starts, not on one already
-# running: the real run finds the same two rules unnoticed.
+# running: the real run finds the same rule unnoticed.
 # (Without it the operator does not start: tests/deploy/test_rbac.py sees it used.)
 UNNOTICED: list[str] = [
     json.dumps(
@@ -356,9 +356,6 @@ UNNOTICED: list[str] = [
             "verbs": ["list", "watch"],
         }
     ),
-    # read by the ticker only with --peering (this operator runs standalone);
-    # tests/deploy/test_rbac.py runs it peered and finds the read used and granted
-    json.dumps({"apiGroups": ["kopf.dev"], "resources": ["clusterkopfpeerings"], "verbs": ["get"]}),
 ]
 
 
@@ -436,6 +433,24 @@ class Flows:
 
     def scale(self) -> None:
         self.remediate({"action": "scale", "by": 1, "max": 5})
+
+    def scale_with_hpa(self) -> None:
+        """A scale of a workload an HPA keeps: the HPA's minReplicas is raised (read, then
+        patched); the HPAs themselves come from the operator's watch of them."""
+        workload = self.fresh("wl")
+        alert = self.fresh("Alert").replace("-", "")
+        self.w.deployment(workload)
+        hpa = {
+            "metadata": {"name": workload},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": workload},
+                "minReplicas": 1,
+                "maxReplicas": 10,
+            },
+        }
+        client.AutoscalingV2Api(self.w.api).create_namespaced_horizontal_pod_autoscaler(NS, hpa)
+        self.w.policy(self.fresh("policy"), alert, {"action": "scale", "to": 3, "max": 5})
+        self.w.incident(self.fresh("inc"), alert, workload)
 
     def rollback(self) -> None:
         workload = self.fresh("wl")
@@ -518,7 +533,7 @@ class Flows:
             "replicasets": self.rollback,
             "pods": self.evict,
             "pods/eviction": self.evict,
-            "horizontalpodautoscalers": self.scale,
+            "horizontalpodautoscalers": self.scale_with_hpa,
             "configmaps": self.circuit_breaker,
             "events": self.incident_only,
             "cronjobs": self.cron_jobs,
@@ -534,6 +549,7 @@ class Flows:
             self.restart,
             self.evict,
             self.scale,
+            self.scale_with_hpa,
             self.rollback,
             self.circuit_breaker,
             self.cron_jobs,

@@ -194,6 +194,13 @@ class KubeClient(KubeTransport):
         return await self.list_items(self.hpa_collection(namespace))
 
     @staticmethod
+    def peering_collection(namespace: str | None) -> str:
+        """Kopf's peering objects: KopfPeerings of the namespace, or (None) the cluster's."""
+        if namespace is None:
+            return "/apis/kopf.dev/v1/clusterkopfpeerings"
+        return f"/apis/kopf.dev/v1/namespaces/{segment(namespace)}/kopfpeerings"
+
+    @staticmethod
     def configmap_collection(namespace: str) -> str:
         return f"/api/v1/namespaces/{segment(namespace)}/configmaps"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from remediator.core import reasons
 from remediator.core.conditions import ConditionStatus, get_condition, set_condition
@@ -23,6 +24,26 @@ TERMINAL: frozenset[Phase] = frozenset(
 
 ACTIVE: frozenset[Phase] = frozenset({"Remediating", "Verifying"})
 """Phases in which the operator is changing or checking a workload."""
+
+def needs_work(body: Mapping[str, Any]) -> bool:
+    """Whether an Incident, as the API serves it, may have a next step (the reconcile decides
+    which): a phase not yet finished, a revert due by time, a resolution to record, or a spec
+    the status has not yet seen (`metadata.generation` ahead of `status.observedGeneration`).
+    A cheap look at the raw body: most incidents are finished."""
+    status = body.get("status") or {}
+    spec = body.get("spec") or {}
+    generation = (body.get("metadata") or {}).get("generation")
+    if generation is not None and status.get("observedGeneration") != generation:
+        return True
+    phase = status.get("phase", "Pending")
+    if phase not in TERMINAL and phase != "Remediated":
+        return True
+    if phase == "Remediated" and spec.get("alertStatus") == "resolved":
+        return True
+    return any(
+        a.get("state") == "Applied" and a.get("revertAt") for a in status.get("actions") or []
+    )
+
 
 TRANSITIONS: Mapping[Phase, frozenset[Phase]] = {
     "Pending": frozenset({"Matched", "NoPolicy", "Blocked", "Failed", "Resolved"}),

@@ -18,12 +18,13 @@ from pydantic import ValidationError
 
 from .. import metrics
 from ..adapters.kube import KubeClient, KubeError, load_configuration
+from ..core.lifecycle import needs_work
 from ..core.models import GROUP
 from ..core.models import Incident as IncidentModel
 from ..informer import Informer
 from ..reconcile import OperatorConfig, Reconciler
 from ..runtime import RunSettings
-from .incidents import needs_work
+from .incidents import Dispatcher
 from .registry import REGISTRY
 
 log = structlog.get_logger("remediator.operator")
@@ -103,22 +104,26 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     metrics.INCIDENTS.reset()  # a view of this cluster only, filled by the ticker
     if config.metrics_port is not None:
         memo.metrics = await metrics.start(config.metrics_host, config.metrics_port)
-    # Kopf starts its watches, and so calls handlers, only once this returns: the view of
-    # Incidents and policies is complete before any handler reads it. The listing is the
-    # metrics' first view too (the ticker's own LIST comes `resync_seconds` later).
+    # Kopf starts its watches, and so calls handlers, only once this returns, and Incident
+    # events are dispatched only after the first listings: the view of Incidents and
+    # policies is complete before any reconcile reads it. The listing is the metrics' first
+    # view too (the ticker's own LIST comes `resync_seconds` later).
     informer = Informer(
         kube,
         memo.reconciler.view,
         list(run.namespaces),
         pause=(config.namespace, config.config_map),
         hpas=True,
+        peering=None if run.standalone else run.peering_name,
     )
     views: dict[tuple[str, str], metrics.IncidentView] = {}
     listed_at = time.monotonic()
     await informer.fill(lambda page: metrics.IncidentsCollector.add_views(views, page))
     metrics.INCIDENTS.replace_views(views, listed_at)
+    memo.dispatcher = dispatcher = Dispatcher(memo.reconciler, lambda: _leads(memo.reconciler, run))
+    informer.on_incident = dispatcher.event
     memo.informer = asyncio.create_task(informer.run())
-    memo.ticker = asyncio.create_task(tick(memo.reconciler, run))
+    memo.ticker = asyncio.create_task(tick(memo.reconciler, run, dispatcher))
     log.info("operator started", dry_run=config.dry_run, namespaces=list(run.namespaces))
 
 
@@ -213,6 +218,9 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+    dispatcher = memo.get("dispatcher")
+    if dispatcher is not None:
+        await dispatcher.stop()
     reconciler = memo.get("reconciler")
     if reconciler is not None:
         await reconciler.kube.close()
@@ -220,8 +228,10 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
             reconciler.prom.close()
 
 
-async def tick(reconciler: Reconciler, run: RunSettings) -> None:
-    """Revisit incidents whose next step is due by time: deadlines, retries, reverts.
+async def tick(reconciler: Reconciler, run: RunSettings, dispatcher: Dispatcher) -> None:
+    """Revisit incidents whose next step is due by time: deadlines, retries, reverts; and,
+    as this replica starts to lead (at the start too), every incident that may have work
+    (`Dispatcher.sweep`).
 
     Each tick reads the view of incidents (no API request); every `resync_seconds`, and
     while the view is not filled, it LISTs them instead (a safety net, and the metrics'
@@ -236,10 +246,20 @@ async def tick(reconciler: Reconciler, run: RunSettings) -> None:
         running.add(task)
         task.add_done_callback(running.discard)
 
+    leading = False
+    first = True
     while True:
-        await asyncio.sleep(reconciler.config.tick_seconds)
-        if not await _active(reconciler, run):
+        if not first:
+            await asyncio.sleep(reconciler.config.tick_seconds)
+        first = False
+        if not _leads(reconciler, run):
+            leading = False
             continue  # a standby replica: Kopf's handlers are paused, and so is the ticker
+        if not leading:
+            leading = True
+            swept = dispatcher.sweep()
+            log.info("leading: reconciling every incident that may have work", incidents=swept)
+            continue
         view = reconciler.view
         if view.usable and time.monotonic() < resync_at:
             now = datetime.now(UTC)
@@ -293,35 +313,16 @@ async def _resync(
             revisit(namespace, name)
 
 
-async def _active(reconciler: Reconciler, run: RunSettings) -> bool:
+def _leads(reconciler: Reconciler, run: RunSettings) -> bool:
     """Whether this replica is the one that acts, decided as Kopf's peering decides it: no
-    live peer with a higher or the same priority in the shared peering object."""
+    live peer with a higher or the same priority in the peering object, which the view
+    follows by watch. Not known (not listed yet, or its watch failed): no, rather than act
+    twice."""
     if run.standalone:
         return True
-    name = run.peering_name
-    paths = (
-        [f"/apis/kopf.dev/v1/namespaces/{ns}/kopfpeerings/{name}" for ns in run.namespaces]
-        if run.namespaces
-        else [f"/apis/kopf.dev/v1/clusterkopfpeerings/{name}"]
-    )
+    scopes = list(run.namespaces) or [""]
     now = datetime.now(UTC)
-    for path in paths:
-        try:
-            peering = await reconciler.kube.get_or_none(path)
-        except (TimeoutError, KubeError, OSError) as e:
-            log.warning("ticker could not read the peering object", error=str(e))
-            return False  # unsure whether we lead: do nothing rather than act twice
-        for identity, peer in ((peering or {}).get("status") or {}).items():
-            if identity == run.identity or not isinstance(peer, dict):
-                continue
-            try:
-                seen = datetime.fromisoformat(str(peer.get("lastseen")).replace("Z", "+00:00"))
-                alive = (now - seen).total_seconds() < float(peer.get("lifetime", 60))
-            except ValueError:
-                alive = True
-            if alive and int(peer.get("priority", 0)) >= run.priority:
-                return False
-    return True
+    return bool(reconciler.view.leads(scopes, run.identity, run.priority, now))
 
 
 async def _safely(reconciler: Reconciler, namespace: str, name: str) -> None:
