@@ -25,6 +25,7 @@ TERMINAL: frozenset[Phase] = frozenset(
 ACTIVE: frozenset[Phase] = frozenset({"Remediating", "Verifying"})
 """Phases in which the operator is changing or checking a workload."""
 
+
 def needs_work(body: Mapping[str, Any]) -> bool:
     """Whether an Incident, as the API serves it, may have a next step (the reconcile decides
     which): a phase not yet finished, a revert due by time, a resolution to record, or a spec
