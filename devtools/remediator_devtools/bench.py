@@ -54,6 +54,7 @@ import aiohttp
 import click
 import kopf
 
+from remediator.core import ledger
 from remediator.core.crds import all_crds
 
 from . import bench_clusters
@@ -180,6 +181,12 @@ class Run:
                         "/api/v1/namespaces", {"metadata": {"name": ns}}, exist_ok=True
                     )
                 await self._crds_established(api)
+                # what deploy/base/config.yaml ships: the pause switch and the guard ledger's
+                # ConfigMaps (Remediator as shipped writes them side by side)
+                configmaps = "/api/v1/namespaces/remediator-system/configmaps"
+                for name in ("remediator-config", *ledger.CONFIG_MAPS):
+                    body = {"metadata": {"name": name, "namespace": "remediator-system"}}
+                    await api.create(configmaps, body, exist_ok=True)
                 for ns in (self.subjects["remediator"].namespace, LOAD_NAMESPACE):
                     path = namespaced("remediator.dev", "v1alpha1", ns, "remediationpolicies")
                     for i in range(ALERTNAMES):

@@ -607,7 +607,7 @@ def count(
         and not w.dry_run
         and w.user in actors
         and w.resource in TARGET_RESOURCES
-        and w.name != ledger.CONFIG_MAP  # the guard ledger, in the operator's namespace
+        and w.name not in ledger.CONFIG_MAPS  # the guard ledger, in the operator's namespace
     )
     wanted: set[tuple[str, str, str, str]] = set()
     for p in planned:

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from remediator.cli import run
+from remediator.core import ledger
 
 from .shipped import KUBERNETES_VERSION, render, validate_builtin
 
@@ -298,8 +299,8 @@ def test_the_namespaced_variant_reaches_the_pause_switch_and_the_guard_ledger() 
         for verb in rule["verbs"]
         for name in rule.get("resourceNames", ["*"])
     }
-    needed = {("get", "remediator-config"), ("get", "remediator-ledger")}
-    needed.add(("patch", "remediator-ledger"))
+    needed = {("get", "remediator-config")}
+    needed |= {(verb, name) for name in ledger.CONFIG_MAPS for verb in ("get", "patch")}
     assert needed <= granted
     assert ("patch", "remediator-config") not in granted  # the switch is a human's
 

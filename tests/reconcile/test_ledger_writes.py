@@ -98,8 +98,11 @@ class LedgerReads(KubeClient):
         self.release = asyncio.Event()
 
     async def get_configmap(self, namespace: str, name: str) -> dict[str, object] | None:
-        self.reads += 1
+        if name == ledger.CONFIG_MAP:
+            self.reads += 1
         await self.release.wait()
+        if name != ledger.CONFIG_MAP:
+            return None  # the other ConfigMaps of the ledger are not shipped here
         return {"data": {entry(0).key: ledger.encode(entry(0))}}
 
 
@@ -120,3 +123,41 @@ async def test_decisions_that_find_the_ledger_stale_together_wait_for_one_read()
     assert inputs._ledger.keys() == {entry(0).key, counted_meanwhile.key}
     await inputs._ledger_entries()  # fresh now: not read again
     assert api.reads == 1
+
+
+class ShardedLedgerApi(KubeClient):
+    """Every ConfigMap of the ledger exists; each write is held until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__(unreachable_kube().configuration, attempts=1)
+        self.writes: list[tuple[str, set[str]]] = []
+        self.release = asyncio.Event()
+
+    async def get_configmap(self, namespace: str, name: str) -> dict[str, object] | None:
+        return {"data": {}}
+
+    async def merge_configmap(
+        self, namespace: str, name: str, data: Mapping[str, str | None]
+    ) -> None:
+        self.writes.append((name, {k for k, v in data.items() if v is not None}))
+        await self.release.wait()
+
+
+async def test_the_ledgers_configmaps_are_written_side_by_side() -> None:
+    """With every ConfigMap of the ledger shipped, each entry goes to the one its key names
+    (the same in every process), and the writes of different ones do not wait for each
+    other: one write on its way per ConfigMap, not one for the whole ledger."""
+    api = ShardedLedgerApi()
+    inputs = Inputs(api, OperatorConfig())
+    await inputs._ledger_entries()
+    assert inputs._ledger_shards == ledger.CONFIG_MAPS
+    entries = [entry(i) for i in range(40)]
+    writers = [asyncio.create_task(inputs._write_to_ledger(e)) for e in entries]
+    await asyncio.sleep(0.05)
+    # the first entry of each ConfigMap is on its way, all at once
+    assert sorted(name for name, _ in api.writes) == sorted(ledger.CONFIG_MAPS)
+    api.release.set()
+    await asyncio.gather(*writers)
+    stored = {key: name for name, keys in api.writes for key in keys}
+    assert stored == {e.key: ledger.shard_of(e.key, ledger.CONFIG_MAPS) for e in entries}
+    assert len(api.writes) == 2 * len(ledger.CONFIG_MAPS)  # the rest in one more each

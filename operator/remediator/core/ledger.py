@@ -12,7 +12,8 @@ Purely computational: the reconciler reads and writes the ConfigMap.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -20,6 +21,15 @@ from typing import TypeVar
 from remediator.core.guards import RATE_WINDOW, PastAction
 
 CONFIG_MAP = "remediator-ledger"
+SHARDS = 2
+# The ledger's ConfigMaps, as deploy/ ships them: each is written by one writer at a time
+# (patches of one object contend for one etcd key), so two let the writes of a storm go side
+# by side: on the bench's real cluster the p99 at 50 alerts/s went from 304-414 ms with one
+# to 245 ms. Four were no faster and smaller batches made more writes (the storm's
+# throughput fell from 74 to 69 remediations/s). Only those that exist are written (an
+# operator upgraded before the second was shipped goes on with the first, which it may
+# create).
+CONFIG_MAPS = (CONFIG_MAP, *(f"{CONFIG_MAP}-{i}" for i in range(1, SHARDS)))
 
 _K = TypeVar("_K")
 
@@ -84,6 +94,12 @@ def decode(data: Mapping[str, str]) -> dict[str, Entry]:
         except (ValueError, KeyError, TypeError):
             continue
     return entries
+
+
+def shard_of(key: str, shards: Sequence[str]) -> str:
+    """The ConfigMap among `shards` an entry new to the ledger is written to (stable across
+    processes: a key's shard never depends on this process)."""
+    return shards[zlib.crc32(key.encode()) % len(shards)]
 
 
 def expired(entries: Iterable[Entry], now: datetime) -> list[str]:

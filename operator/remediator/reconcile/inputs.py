@@ -72,13 +72,27 @@ class Inputs(State):
 
     async def _read_ledger(self) -> None:
         before = self._ledger.keys()
-        configmap = await self.kube.get_configmap(self.config.namespace, ledger.CONFIG_MAP)
-        entries = ledger.decode((configmap or {}).get("data") or {})
+        namespace = self.config.namespace
+        read = await asyncio.gather(
+            *(self.kube.get_configmap(namespace, name) for name in ledger.CONFIG_MAPS)
+        )
+        entries: dict[str, ledger.Entry] = {}
+        home: dict[str, str] = {}
+        for name, configmap in zip(ledger.CONFIG_MAPS, read, strict=True):
+            stored = ledger.decode((configmap or {}).get("data") or {})
+            entries.update(stored)
+            home.update(dict.fromkeys(stored, name))
+        self._ledger_shards = tuple(
+            name for name, configmap in zip(ledger.CONFIG_MAPS, read, strict=True) if configmap
+        ) or (ledger.CONFIG_MAP,)
+        # keys this process stored meanwhile keep the home they were written to
+        homes = {**self._ledger_home, **home}
         # what this process has not stored yet, or counted while the read was on its way,
         # stays counted (the answer may predate its write)
         for key in (self._ledger_pending | (self._ledger.keys() - before)) & self._ledger.keys():
             entries.setdefault(key, self._ledger[key])
         self._ledger = ledger.Index(entries.values())
+        self._ledger_home = {key: name for key, name in homes.items() if key in self._ledger}
         self._ledger_read_at = time.monotonic()
 
     async def _reserve_in_ledger(
@@ -148,37 +162,46 @@ class Inputs(State):
         action, when the ledger cannot be written. Written again on a resume: its key is
         the incident's uid and the step, so a second write changes nothing.
 
-        One write at a time, of every entry waiting: concurrent patches of the one ConfigMap
-        contend for one etcd key in kube-apiserver (in the bench its PATCH took 4.4 s at the
-        median, a quarter answered 504, and the hanging patches held the client's
-        connections), so the entries that arrive while a write is on its way go together
-        in the next one. Each caller returns once its own entry is stored, or raises what
-        the write of its batch raised."""
+        One write at a time per ConfigMap of the ledger, of every entry waiting for it:
+        concurrent patches of one ConfigMap contend for one etcd key in kube-apiserver (in
+        the bench its PATCH took 4.4 s at the median, a quarter answered 504, and the
+        hanging patches held the client's connections), so the entries that arrive while a
+        write is on its way go together in the next one; the ledger's several ConfigMaps
+        (`ledger.CONFIG_MAPS`) are written side by side. Each caller returns once its own
+        entry is stored, or raises what the write of its batch raised."""
+        shard = self._ledger_home.get(entry.key) or ledger.shard_of(entry.key, self._ledger_shards)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._ledger_waiting[entry.key] = (ledger.encode(entry), done)
-        async with self._ledger_writer:
+        self._ledger_waiting.setdefault(shard, {})[entry.key] = (ledger.encode(entry), done)
+        async with self._ledger_writers.setdefault(shard, asyncio.Lock()):
             if not done.done():
-                batch, self._ledger_waiting = self._ledger_waiting, {}
-                gone = ledger.expired(self._ledger.values(), datetime.now(UTC))
+                batch = self._ledger_waiting.pop(shard, {})
+                gone = [
+                    key
+                    for key in ledger.expired(self._ledger.values(), datetime.now(UTC))
+                    if self._ledger_home.get(key) == shard
+                ]
                 data: dict[str, str | None] = dict.fromkeys(gone)
                 data.update({key: encoded for key, (encoded, _) in batch.items()})
                 try:
-                    await self.kube.merge_configmap(self.config.namespace, ledger.CONFIG_MAP, data)
+                    await self.kube.merge_configmap(self.config.namespace, shard, data)
                 except asyncio.CancelledError:
                     # this caller is gone; the others' entries go in the next one's write
-                    self._ledger_waiting = {**batch, **self._ledger_waiting}
+                    waiting = self._ledger_waiting.setdefault(shard, {})
+                    self._ledger_waiting[shard] = {**batch, **waiting}
                     raise
                 except Exception as e:
-                    for _, waiting in batch.values():
-                        if not waiting.done():
-                            waiting.set_exception(e)
+                    for _, waiting_for in batch.values():
+                        if not waiting_for.done():
+                            waiting_for.set_exception(e)
                 else:
                     for key in gone:
                         self._ledger.pop(key)
-                    for key, (_, waiting) in batch.items():
+                        self._ledger_home.pop(key, None)
+                    for key, (_, waiting_for) in batch.items():
                         self._ledger_pending.discard(key)
-                        if not waiting.done():
-                            waiting.set_result(None)
+                        self._ledger_home[key] = shard
+                        if not waiting_for.done():
+                            waiting_for.set_result(None)
         await done
 
     async def _policies(self, namespace: str, alertname: str) -> list[RemediationPolicy]:

@@ -136,9 +136,15 @@ class State:
     _ledger_pending: set[str] = field(default_factory=set)  # counted, not yet stored
     # per incident, the pending entries its guards' pass holds until it acts (or does not)
     _held: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    # ledger entries waiting to be written, and the one writer at a time (see _write_to_ledger)
-    _ledger_waiting: dict[str, tuple[str, asyncio.Future[None]]] = field(default_factory=dict)
-    _ledger_writer: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # the ledger's ConfigMaps that exist (as last read), and the one each stored key is in
+    _ledger_shards: tuple[str, ...] = (ledger.CONFIG_MAP,)
+    _ledger_home: dict[str, str] = field(default_factory=dict)
+    # per ConfigMap, the entries waiting to be written, and its one writer at a time (see
+    # _write_to_ledger)
+    _ledger_waiting: dict[str, dict[str, tuple[str, asyncio.Future[None]]]] = field(
+        default_factory=dict
+    )
+    _ledger_writers: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.executor = Executor(
