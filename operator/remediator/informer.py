@@ -18,12 +18,17 @@ after which what that listing did not return is dropped. Errors are retried with
 The operator's startup waits for the first listings (`fill`), so no Kopf handler runs
 before the view is complete — as Kopf guaranteed for its indexes.
 
-Two more things every decision used to GET are followed the same way: the pause switch (the
-one ConfigMap, selected by name) and the HorizontalPodAutoscalers (a scale raises the HPA's
-minReplicas instead). Neither holds up the start: until its listing is in, and whenever its
-watch has failed and not yet been started again, the view says it does not know and the
-reconciler asks the API, as before. A pause switch flipped is seen with watch latency
+Three more things are followed the same way: the pause switch (the one ConfigMap, selected
+by name) and the HorizontalPodAutoscalers (a scale raises the HPA's minReplicas instead),
+which every decision used to GET, and Kopf's peering object (whether this replica leads, so
+that Incident events are dispatched at all: `handlers.incidents`). None holds up the start:
+until its listing is in, and whenever its watch has failed and not yet been started again,
+the view says it does not know; the reconciler then asks the API for the first two, and a
+peered replica acts on nothing. A pause switch flipped is seen with watch latency
 (milliseconds), as a GET made a moment before the flip would have missed it too.
+
+Incident events (after the first listings) are also told to `on_incident`, which dispatches
+the reconciles: Kopf does not watch Incidents.
 """
 
 from __future__ import annotations
