@@ -49,7 +49,7 @@ class OperatorThread:
 
     def start(self) -> OperatorThread:
         # as `remediator run` does: its own identity and priority, which Kopf's peering and
-        # the ticker (`handlers.lifecycle._active`) then agree on
+        # the dispatcher and the ticker (`handlers.lifecycle._leads`) then agree on
         settings = RunSettings(
             config=self.config,
             kubeconfig=self.kubeconfig,

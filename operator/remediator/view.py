@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from .core.lifecycle import ACTIVE, TERMINAL, needs_work
+from .core.lifecycle import ACTIVE, needs_work, unfinished
 from .core.models import Incident, IncidentStatus, RemediationPolicy
 
 HORIZON = 30.0  # seconds a written status wins over a watch that has not caught up
@@ -73,7 +73,7 @@ def summarize(
     namespace = sys.intern(namespace)
     revert_at = tuple(a.revert_at for a in status.actions if a.state == "Applied" and a.revert_at)
     if needs_work is None:
-        needs_work = bool(revert_at) or status.phase not in (*TERMINAL, "Remediated")
+        needs_work = unfinished(status.phase, reverting=bool(revert_at))
     return IncidentSummary(
         namespace=namespace,
         name=name,

@@ -66,7 +66,7 @@ BRIDGE_TOKEN = "rbac-test-bridge-token"
 # The application block, rule by rule: (group, resource, verbs). The adapter call behind each.
 APPLICATION_RULES: dict[tuple[str, str], set[str]] = {
     # reconciler: get_custom, list_custom (ticker too); bridge: create_custom, get_custom,
-    # patch (alertStatus: resolved); informer: list_custom_pages, watch_custom (the view)
+    # patch (alertStatus: resolved); informer: list_pages, watch (the view and the dispatch)
     (GROUP, "incidents"): {"get", "list", "watch", "create", "patch"},
     (GROUP, "incidents/status"): {"patch"},  # reconciler: patch_status
     # informer: the view of the valid policies (remediator/view.py), listed and watched

@@ -91,20 +91,6 @@ class KubeClient(KubeTransport):
             if not token:
                 return
 
-    def watch_custom(
-        self,
-        plural: str,
-        namespace: str | None,
-        resource_version: str,
-        *,
-        timeout_seconds: int = 300,
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        return self.watch(
-            self.custom_collection(plural, namespace),
-            resource_version,
-            timeout_seconds=timeout_seconds,
-        )
-
     async def watch(
         self,
         path: str,

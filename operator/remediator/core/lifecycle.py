@@ -37,13 +37,18 @@ def needs_work(body: Mapping[str, Any]) -> bool:
     if generation is not None and status.get("observedGeneration") != generation:
         return True
     phase = status.get("phase", "Pending")
-    if phase not in TERMINAL and phase != "Remediated":
-        return True
     if phase == "Remediated" and spec.get("alertStatus") == "resolved":
         return True
-    return any(
+    reverting = any(
         a.get("state") == "Applied" and a.get("revertAt") for a in status.get("actions") or []
     )
+    return unfinished(phase, reverting=reverting)
+
+
+def unfinished(phase: str, *, reverting: bool) -> bool:
+    """Whether a status has a next step whatever the spec says: a phase not yet finished,
+    or an applied action that reverts by time."""
+    return reverting or (phase not in TERMINAL and phase != "Remediated")
 
 
 TRANSITIONS: Mapping[Phase, frozenset[Phase]] = {
