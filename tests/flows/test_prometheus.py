@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kube_emulator import Sandbox
 from remediator_devtools.testing import OperatorThread
 from support.policies import SCALE, incident_spec, policy_spec
 from support.ports import free_port
@@ -221,3 +222,53 @@ def test_verification_with_prometheus_unreachable_escalates_without_reverting(
     assert condition(body, "Verified")["reason"] == "PrometheusUnavailable"
     assert actions(body)[0]["state"] == "Applied"
     assert replicas(cluster) == 5  # an unanswered check is no reason to change it again
+
+
+@pytest.mark.emulator_only(reason="the 403s are injected inside the emulator")
+def test_a_revert_refused_for_now_at_escalation_is_tried_again_until_done(
+    cluster: Cluster, prometheus: Prometheus, start_operator: StartOperator
+) -> None:
+    """A kube-apiserver that has just restarted answers 403 for a few seconds: the revert of
+    a failed verification is then made due at once, and retried until it is done."""
+    metric = prometheus.set("verify_revert_refused_error_ratio", 0.9)
+    start_operator(prometheus_url=prometheus.url)
+    scale_web(cluster, verify=check(metric, "<", 0.5, within="2s", interval="1s"))
+    cluster.wait_phase("inc-1", "Verifying", "Remediated", "Escalated", "Failed")
+    assert replicas(cluster) == 5
+    assert isinstance(cluster.box, Sandbox)
+    cluster.box.faults.add(verb="patch", resource="deployments/scale", status=403, count=3)
+
+    body = cluster.wait_phase("inc-1", "Escalated", "Remediated", "Failed", timeout=10)
+    assert body["status"]["phase"] == "Escalated", body["status"]
+    assert "revert of Deployment/web deferred" in body["status"]["message"]
+    body = cluster.wait_for(
+        "the revert",
+        lambda: (
+            (b := cluster.get("incidents", "inc-1")) and actions(b)[0]["state"] == "Reverted" and b
+        ),
+        timeout=20,
+    )
+    assert replicas(cluster) == 2
+    assert "Deployment/web scaled back to 2" in actions(body)[0]["result"]
+    assert timeline(body)[-4:] == [
+        "ActionDeferred",
+        "VerificationFailed",
+        "ActionDeferred",  # the ticker's retries, refused twice more: told once
+        "ActionReverted",
+    ]
+
+
+def test_a_revert_whose_target_is_gone_says_so_and_fails_nothing(
+    cluster: Cluster, prometheus: Prometheus, start_operator: StartOperator
+) -> None:
+    metric = prometheus.set("verify_target_gone_error_ratio", 0.9)
+    start_operator(prometheus_url=prometheus.url)
+    scale_web(cluster, verify=check(metric, "<", 0.5, within="2s", interval="1s"))
+    cluster.wait_phase("inc-1", "Verifying", "Remediated", "Escalated", "Failed")
+    cluster.apps.delete_namespaced_deployment("web", NS)
+
+    body = cluster.wait_phase("inc-1", "Escalated", "Remediated", "Failed", timeout=10)
+    assert body["status"]["phase"] == "Escalated", body["status"]
+    assert "Deployment/web is gone; nothing to scale back" in body["status"]["message"]
+    assert "revert failed" not in actions(body)[0]["result"]
+    assert "ActionFailed" not in timeline(body)

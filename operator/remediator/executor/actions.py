@@ -26,6 +26,7 @@ from .common import (
     NotNow,
     Outcome,
     after,
+    refused,
     split_target,
     webhook_url,
 )
@@ -75,16 +76,7 @@ class Executor(Reverting):
                 assert handler is not None, step.action
                 outcome = await handler(namespace, step, dry_run, now)
         except KubeError as e:
-            if e.status == 429 or e.status == 409 or e.transient:
-                # The API server's "not now" (throttled, busy, or a conflicting write): the
-                # step is applied again later, which re-reads the target and writes only if
-                # it still differs, so a retry never changes anything twice.
-                raise NotNow(f"{step.target}: {e}") from None
-            if e.status == 403:
-                # a restarted kube-apiserver refuses everyone until its authorizer has synced:
-                # the caller retries, and fails the action once it has been refused too long
-                raise NotNow(f"{step.target}: {e}", retry_after=2.0, forbidden=True) from None
-            raise ActionFailed(reasons.ACTION_FAILED, f"{step.target}: {e}") from None
+            raise refused(e, step.target) from None
         except (TimeoutError, aiohttp.ClientError) as e:
             # No answer after the client's own retries: maybe applied, maybe not. The same
             # read-compare-write re-apply later tells which.

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..adapters import notify
-from ..adapters.kube import KubeClient
+from ..adapters.kube import KubeClient, KubeError
+from ..core import reasons
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 WORKLOAD_ACTIONS = frozenset({"rollback", "restartPods", "scale", "isolatePods"})
@@ -42,6 +43,19 @@ class NotNow(Exception):  # noqa: N818
         self.message = message
         self.retry_after = retry_after
         self.forbidden = forbidden
+
+
+def refused(e: KubeError, what: str) -> NotNow | ActionFailed:
+    """What the API server's refusal of an action's (or a revert's) request means. Its "not
+    now" (throttled, busy, or a conflicting write) is tried again later: each step re-reads
+    its target and writes only if it still differs, so a retry never changes anything twice.
+    A 403 too, for a while: a restarted kube-apiserver refuses everyone until its authorizer
+    has synced. Anything else fails."""
+    if e.status == 429 or e.status == 409 or e.transient:
+        return NotNow(f"{what}: {e}")
+    if e.status == 403:
+        return NotNow(f"{what}: {e}", retry_after=2.0, forbidden=True)
+    return ActionFailed(reasons.ACTION_FAILED, f"{what}: {e}")
 
 
 def split_target(target: str) -> tuple[str, str]:

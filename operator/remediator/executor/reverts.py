@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
+
 from ..adapters.kube import KubeClient, KubeError
-from ..core import reasons
 from .common import (
-    ActionFailed,
+    NotNow,
     Outcome,
+    refused,
     split_target,
 )
 
@@ -21,7 +23,9 @@ class Reverting:
     async def revert(
         self, namespace: str, action: str, target: str, revert: dict[str, Any]
     ) -> Outcome:
-        """Restore what an action recorded as its previous state (idempotent too)."""
+        """Restore what an action recorded as its previous state (idempotent too). Raises
+        NotNow when the API server says "not now" (or 403, or no answer): try again later,
+        as an action is; ActionFailed when it cannot be done."""
         try:
             if action == "suspendCronJobs":
                 return await self._resume_cron_jobs(namespace, revert)
@@ -47,10 +51,21 @@ class Reverting:
                         "minReplicas": revert.get("minReplicas"),
                         "maxReplicas": revert.get("maxReplicas"),
                     }
-                    await self.kube.patch(path, {"spec": {k: v for k, v in spec.items() if v}})
+                    try:
+                        await self.kube.patch(path, {"spec": {k: v for k, v in spec.items() if v}})
+                    except KubeError as e:
+                        if e.status != 404:
+                            raise
+                        gone = f"HPA {revert['hpa']} is gone; nothing to restore"
+                        return Outcome("Skipped", gone)
                     return Outcome("Reverted", f"HPA {revert['hpa']} bounds restored", writes=1)
                 previous = revert.get("replicas")
-                scale = await self.kube.get_scale(kind, namespace, name)
+                try:
+                    scale = await self.kube.get_scale(kind, namespace, name)
+                except KubeError as e:
+                    if e.status != 404:
+                        raise
+                    return Outcome("Skipped", f"{target} is gone; nothing to scale back")
                 if scale.get("spec", {}).get("replicas") == previous:
                     return Outcome("Reverted", f"{target} already has {previous} replicas")
                 await self.kube.patch(
@@ -59,7 +74,10 @@ class Reverting:
                 )
                 return Outcome("Reverted", f"{target} scaled back to {previous}", writes=1)
         except KubeError as e:
-            raise ActionFailed(reasons.ACTION_FAILED, f"revert of {target}: {e}") from None
+            raise refused(e, f"revert of {target}") from None
+        except (TimeoutError, aiohttp.ClientError) as e:
+            # maybe restored, maybe not: the revert is idempotent, so trying again tells
+            raise NotNow(f"revert of {target}: no answer from the API server ({e!r})") from None
         return Outcome("Skipped", f"{action} records no revert")
 
     async def _resume_cron_jobs(self, namespace: str, revert: dict[str, Any]) -> Outcome:

@@ -81,27 +81,15 @@ class Acting(Recording):
                     bounds=plan.binding.bounds if plan.binding else None,
                 )
             except NotNow as e:
-                grace = self.config.forbidden_grace_seconds
-                refused = (now - (record.started_at or now)).total_seconds()
-                if e.forbidden and refused >= grace:
-                    message = f"{e.message} (refused for {refused:.0f}s; retried for {grace:.0f}s)"
+                message = self._refused_too_long(e, record.started_at or now, now)
+                if message is not None:
                     incident = await self._update_action(
                         incident, step.index, state="Failed", finished_at=now, result=message
                     )
                     return await self._transition(
                         incident, "Failed", reasons.ACTION_FAILED, message, now
                     )
-                key = (incident.metadata.namespace, incident.metadata.name)
-                self.retry_at[key] = time.monotonic() + min(
-                    e.retry_after, self.config.retry_seconds
-                )
-                last = incident.status.timeline[-1] if incident.status.timeline else None
-                if last is None or (last.reason, last.message) != (
-                    reasons.ACTION_DEFERRED,
-                    e.message,
-                ):  # one note per distinct refusal, not one per retry
-                    await self._note(incident, reasons.ACTION_DEFERRED, e.message, now)
-                return Wait(self.retry_at[key])
+                return await self._deferred(incident, e, now)
             except ActionFailed as e:
                 incident = await self._update_action(
                     incident,
@@ -153,6 +141,26 @@ class Acting(Recording):
                 now,
             )
         return await self._transition(incident, "Remediated", reasons.REMEDIATED, results, now)
+
+    async def _deferred(self, incident: Incident, e: NotNow, now: datetime) -> Wait:
+        """The cluster said "not now" to an action or a revert: the ticker tries again in
+        `e.retry_after` (at most `retry_seconds`), and the trail tells each distinct refusal
+        once, not once per retry."""
+        key = (incident.metadata.namespace, incident.metadata.name)
+        self.retry_at[key] = time.monotonic() + min(e.retry_after, self.config.retry_seconds)
+        last = incident.status.timeline[-1] if incident.status.timeline else None
+        if last is None or (last.reason, last.message) != (reasons.ACTION_DEFERRED, e.message):
+            await self._note(incident, reasons.ACTION_DEFERRED, e.message, now)
+        return Wait(self.retry_at[key])
+
+    def _refused_too_long(self, e: NotNow, since: datetime, now: datetime) -> str | None:
+        """A 403 is waited out for `forbidden_grace_seconds` from `since` (a restarting
+        kube-apiserver's); past that, the message the failure records. None: keep trying."""
+        grace = self.config.forbidden_grace_seconds
+        refused = (now - since).total_seconds()
+        if not e.forbidden or refused < grace:
+            return None
+        return f"{e.message} (refused for {refused:.0f}s; retried for {grace:.0f}s)"
 
     async def _capture_evidence(self, incident: Incident, now: datetime) -> Incident:
         """Before the first change: what the target looks like, kept in a Secret the Incident

@@ -166,5 +166,7 @@ class Reconciler(Verifying):
             reverted = await self._revert_due(incident, now)
             if isinstance(reverted, Incident):
                 return reverted
+            if reverted.at is not None:  # a revert refused for now: both go on at its retry
+                return reverted
             return await self._verify(incident, now)
         return await self._revert_due(incident, now)

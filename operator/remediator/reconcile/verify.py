@@ -16,10 +16,11 @@ from ..core import (
     reasons,
 )
 from ..core.models import (
+    ActionRecord,
     Incident,
     parse_duration,
 )
-from ..executor import ActionFailed
+from ..executor import ActionFailed, NotNow
 from .admit import Admitting
 from .state import NOT_REVERTED_ON_FAILURE, Wait
 
@@ -129,7 +130,9 @@ class Verifying(Admitting):
     async def _revert_applied(self, incident: Incident) -> tuple[Incident, list[str]]:
         """Revert, last first, every Applied action that recorded how (scale, circuitBreaker,
         suspendCronJobs). An isolation is never undone because the metrics did not recover:
-        only its own `revertAfter`, or a human, removes it."""
+        only its own `revertAfter`, or a human, removes it. A revert the cluster refuses for
+        now (a 403 after a restart, a conflict, no answer) is made due at once, and the
+        ticker tries it again as it does a `revertAfter` (`_revert_due`)."""
         done = []
         for record in reversed(incident.status.actions):
             if record.state != "Applied" or record.revert is None:
@@ -141,21 +144,17 @@ class Verifying(Admitting):
                 outcome = await self.executor.revert(
                     incident.metadata.namespace, record.action, record.target, record.revert
                 )
-            except ActionFailed as e:
-                metrics.observe_action(record.action, "RevertFailed")
-                log.warning(
-                    "action revert failed",
-                    policy=incident.status.policy,
-                    action=record.action,
-                    step=record.index,
-                    error=e.message,
-                )
+            except NotNow as e:
                 incident = await self._update_action(
                     incident,
                     record.index,
-                    result=f"{record.result}; revert failed: {e.message}",
-                    event=(reasons.ACTION_FAILED, f"revert failed: {e.message}"),
+                    revert_at=datetime.now(UTC),
+                    event=(reasons.ACTION_DEFERRED, e.message),
                 )
+                done.append(f"revert of {record.target} deferred ({e.message}), tried again")
+                continue
+            except ActionFailed as e:
+                incident = await self._revert_failed(incident, record, e.message)
                 done.append(f"revert of {record.target} failed ({e.message})")
                 continue
             incident = await self._update_action(
@@ -168,21 +167,53 @@ class Verifying(Admitting):
             done.append(outcome.result)
         return incident, done
 
+    async def _revert_failed(
+        self, incident: Incident, record: ActionRecord, message: str
+    ) -> Incident:
+        """A revert that cannot be done: told in the action's result and the trail, and not
+        tried again (its `revertAt` is cleared): what the action changed stays for a human."""
+        metrics.observe_action(record.action, "RevertFailed")
+        log.warning(
+            "action revert failed",
+            policy=incident.status.policy,
+            action=record.action,
+            step=record.index,
+            error=message,
+        )
+        return await self._update_action(
+            incident,
+            record.index,
+            result=f"{record.result}; revert failed: {message}",
+            revert_at=None,
+            event=(reasons.ACTION_FAILED, f"revert failed: {message}"),
+        )
+
     @staticmethod
     def _wait_until(at: datetime, now: datetime) -> Wait:
         """Wait for a wall-clock time (as the status records it) on the monotonic clock."""
         return Wait(time.monotonic() + max(0.0, (at - now).total_seconds()))
 
     async def _revert_due(self, incident: Incident, now: datetime) -> Incident | Wait:
+        """The first Applied action whose `revertAt` has come, reverted. Wait(at): a revert
+        the cluster refused for now, tried again then; a 403 for `forbidden_grace_seconds`
+        from when the revert came due, then it fails as any other refusal does."""
         for record in incident.status.actions:
             if record.state != "Applied" or record.revert_at is None or now < record.revert_at:
                 continue
             if record.revert is None:
                 continue
             await self._flush(incident.metadata.namespace, incident.metadata.name)
-            outcome = await self.executor.revert(
-                incident.metadata.namespace, record.action, record.target, record.revert
-            )
+            try:
+                outcome = await self.executor.revert(
+                    incident.metadata.namespace, record.action, record.target, record.revert
+                )
+            except NotNow as e:
+                message = self._refused_too_long(e, record.revert_at, now)
+                if message is None:
+                    return await self._deferred(incident, e, now)
+                return await self._revert_failed(incident, record, message)
+            except ActionFailed as e:
+                return await self._revert_failed(incident, record, e.message)
             return await self._update_action(
                 incident,
                 record.index,
