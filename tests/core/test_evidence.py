@@ -179,8 +179,25 @@ def test_revisions_newest_first_and_events_of_the_target_only() -> None:
         event("Pod", "other", "Pulled", "1"),
         event("Deployment", "web", "Scaled", "1"),
     ]
-    kept = evidence.events_of(events, {"web", "web-1"})
+    kept = evidence.events_of(events, [("Deployment", "web"), ("Pod", "web-1")])
     assert [e["reason"] for e in kept] == ["Scaled", "BackOff"]
+    # a Service of the workload's name is another object
+    assert (
+        evidence.events_of([event("Service", "web", "Created", "3")], [("Deployment", "web")]) == []
+    )
+
+
+def test_events_are_read_of_the_workload_its_two_newest_replicasets_and_the_captured_pods() -> None:
+    history = [{"replicaSet": f"web-{r}", "revision": r} for r in (3, 2, 1)]
+    pods = [{"metadata": {"name": "web-3-a"}}, {"metadata": {"name": "web-3-b"}}]
+    assert evidence.event_sources(("Deployment", "web"), pods, history) == [
+        ("Deployment", "web"),
+        ("ReplicaSet", "web-3"),
+        ("ReplicaSet", "web-2"),
+        ("Pod", "web-3-a"),
+        ("Pod", "web-3-b"),
+    ]
+    assert evidence.event_sources(("StatefulSet", "db"), [], []) == [("StatefulSet", "db")]
 
 
 def test_a_recreated_incident_gets_a_secret_of_its_own() -> None:

@@ -224,3 +224,40 @@ def test_the_evidence_goes_with_its_incident(cluster: Cluster, operator: Operato
         return name not in {s.metadata.name for s in cluster.core.list_namespaced_secret(NS).items}
 
     cluster.wait_for("the evidence Secret garbage-collected", gone, timeout=30)
+
+
+def post_event(cluster: Cluster, name: str, kind: str, about: str, reason: str) -> None:
+    """An Event as a controller or the kubelet would post it about the object `kind/about`."""
+    cluster.core.create_namespaced_event(
+        NS,
+        {
+            "metadata": {"name": name},
+            "involvedObject": {"kind": kind, "name": about, "namespace": NS},
+            "reason": reason,
+            "message": f"{reason} of {about}",
+            "type": "Warning",
+            "lastTimestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "source": {"component": "test"},
+        },
+    )
+
+
+def test_the_targets_events_are_found_among_hundreds_of_others(
+    cluster: Cluster, operator: OperatorThread
+) -> None:
+    """A busy namespace: 520 Events about other objects, named to come first in a list. The
+    ones about the target's pods and the Deployment are still captured (a capture reading
+    the namespace's first 500 Events missed them)."""
+    pods = leaking_web(cluster)
+    for i in range(520):
+        post_event(cluster, f"aaa-{i:03}.noise", "ConfigMap", f"aaa-{i:03}", "Noise")
+    post_event(cluster, f"{pods[0]}.backoff", "Pod", pods[0], "BackOff")
+    post_event(cluster, "web.failed", "Deployment", "web", "ProgressDeadlineExceeded")
+    post_event(cluster, "web.service", "Service", "web", "NotTheTarget")
+    cluster.incident("inc-1", incident_spec())
+    body = cluster.remediated("inc-1")
+    told = {(e["object"], e["reason"]) for e in secret_document(cluster, body)["events"]}
+    assert (f"Pod/{pods[0]}", "BackOff") in told
+    assert ("Deployment/web", "ProgressDeadlineExceeded") in told
+    assert all(reason not in ("Noise", "NotTheTarget") for _, reason in told)
+    assert body["status"]["evidence"].get("missing", []) == []

@@ -207,10 +207,15 @@ class KubeClient(KubeTransport):
         result: bytes = await self.request("GET", path, query=query, raw=True)
         return result
 
-    async def list_events(self, namespace: str, limit: int = 500) -> list[dict[str, Any]]:
-        """The namespace's latest Events (core/v1), at most `limit`."""
+    async def list_events(
+        self, namespace: str, kind: str, name: str, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The Events (core/v1) about one object, at most `limit`."""
+        selector = f"involvedObject.kind={kind},involvedObject.name={segment(name)}"
         result = await self.request(
-            "GET", f"/api/v1/namespaces/{segment(namespace)}/events", query={"limit": str(limit)}
+            "GET",
+            f"/api/v1/namespaces/{segment(namespace)}/events",
+            query={"fieldSelector": selector, "limit": str(limit)},
         )
         return list(result.get("items", []))
 

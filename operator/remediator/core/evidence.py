@@ -205,12 +205,29 @@ def revisions(replicasets: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return sorted(history, key=lambda r: -(r["revision"] or 0))
 
 
-def events_of(events: Iterable[Mapping[str, Any]], names: set[str]) -> list[dict[str, Any]]:
-    """The latest Events about the named objects, oldest first (at most `EVENTS_KEPT`)."""
+def event_sources(
+    target: tuple[str, str], pods: Iterable[Mapping[str, Any]], history: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, str]]:
+    """The objects whose Events are read, as (kind, name): the workload, its two newest
+    ReplicaSets (a rollout's FailedCreate), and the captured pods (BackOff, Unhealthy,
+    Killing). Each is asked for by name, as `kubectl describe` does, so a namespace of
+    thousands of Events hides none of them."""
+    sources = [target]
+    sources += [("ReplicaSet", str(r["replicaSet"])) for r in history[:2] if r.get("replicaSet")]
+    sources += [("Pod", str((p.get("metadata") or {}).get("name"))) for p in pods]
+    return sources
+
+
+def events_of(
+    events: Iterable[Mapping[str, Any]], sources: Iterable[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """The latest Events about the given (kind, name) objects, oldest first (at most
+    `EVENTS_KEPT`)."""
+    wanted = set(sources)
     kept = []
     for event in events:
         involved = event.get("involvedObject") or event.get("regarding") or {}
-        if involved.get("name") not in names:
+        if (involved.get("kind"), involved.get("name")) not in wanted:
             continue
         kept.append(
             {

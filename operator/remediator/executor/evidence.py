@@ -2,8 +2,8 @@
 `core.evidence` for what is kept and why).
 
 Everything is fetched in parallel within the policy's budget: the workload and its pods, its
-ReplicaSets, the namespace's Events and the PromQL values first, then the logs of the
-selected pods. What has not arrived when the budget is spent is cancelled and recorded as
+ReplicaSets and the PromQL values first, then the logs of the selected pods and the Events
+of each object captured. What has not arrived when the budget is spent is cancelled and recorded as
 missing, as is anything the API refused (a pod already gone, a 403): capture never fails a
 remediation. The whole is kept in a Secret the Incident owns (garbage-collected with it);
 logs can hold secrets, so reading the evidence takes what reading Secrets takes.
@@ -76,7 +76,6 @@ class EvidenceCapture:
 
         reads: dict[str, Awaitable[Any]] = {
             "workload": self._workload(namespace, target.kind, target.name),
-            "events": self.kube.list_events(namespace),
         }
         for name, query in evidence.queries(policy).items():
             if self.prom is None:
@@ -94,12 +93,14 @@ class EvidenceCapture:
             for key, value in results.items()
             if key.startswith("metric ")
         }
-        names = {target.name}
-        names |= {str((o.get("metadata") or {}).get("name")) for o in [*pods, *replicasets]}
-        gathered.events = evidence.events_of(results.get("events", []), names)
-
+        sources = evidence.event_sources(
+            (target.kind, target.name), gathered.pods, gathered.revisions
+        )
+        second: dict[str, Awaitable[Any]] = {
+            f"events of {kind}/{name}": self.kube.list_events(namespace, kind, name)
+            for kind, name in sources
+        }
         if settings.log_lines:
-            logs: dict[str, Awaitable[bytes]] = {}
             for pod in gathered.pods:
                 pod_name = str((pod.get("metadata") or {}).get("name"))
                 for container, previous in evidence.log_requests(pod):
@@ -111,10 +112,16 @@ class EvidenceCapture:
                     }
                     if previous:
                         params["previous"] = "true"
-                    logs[f"log {key}"] = self.kube.pod_log(namespace, pod_name, params)
-            read, missing = await _within(deadline, logs, settings.budget)
-            gathered.logs = {key.removeprefix("log "): raw for key, raw in read.items()}
-            gathered.missing += missing
+                    second[f"log {key}"] = self.kube.pod_log(namespace, pod_name, params)
+        read, missing = await _within(deadline, second, settings.budget)
+        gathered.logs = {
+            key.removeprefix("log "): raw for key, raw in read.items() if key.startswith("log ")
+        }
+        gathered.events = evidence.events_of(
+            (e for key, events in read.items() if key.startswith("events ") for e in events),
+            sources,
+        )
+        gathered.missing += missing
 
         took_ms = int((time.monotonic() - started) * 1000)
         return evidence.assemble(
