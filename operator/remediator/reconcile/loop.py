@@ -32,10 +32,11 @@ class Reconciler(Verifying):
         Every log line on the way is bound to the incident (and its policy, once known).
 
         `body`: the incident as a watch event delivered it. It is used in place of a GET
-        only when this process has written nothing since that the watch has not delivered
-        yet (else it may be older than what this process itself stored)."""
+        only when it cannot be older than what this process itself stored
+        (`_may_be_stale`)."""
         async with self.lock(namespace, name):
-            if body is not None and self._own.get((namespace, name)):
+            version = str(((body or {}).get("metadata") or {}).get("resourceVersion", ""))
+            if body is not None and self._may_be_stale(namespace, name, version):
                 body = None
             started = time.perf_counter()
             with structlog.contextvars.bound_contextvars(incident=f"{namespace}/{name}"):
@@ -59,6 +60,7 @@ class Reconciler(Verifying):
         """The incident is gone: drop everything this process keeps about it."""
         self.retry_at.pop((namespace, name), None)
         self._own.pop((namespace, name), None)
+        self._last_write.pop((namespace, name), None)
         metrics.INCIDENTS.forget(namespace, name)
         self.view.forget(namespace, name)
 

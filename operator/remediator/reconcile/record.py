@@ -59,6 +59,7 @@ class Recording(Inputs):
     def _remember_own(self, namespace: str, name: str, rv: str) -> None:
         now = time.monotonic()
         self._own.setdefault((namespace, name), []).append((rv, now))
+        self._last_write[(namespace, name)] = (rv, now)
         if len(self._own) > OWN_WRITES_KEPT:
             # writes whose events were consumed before the write's answer came (the
             # reconcile then read the incident again) or never came: no longer waited for
@@ -66,6 +67,22 @@ class Recording(Inputs):
                 mine[:] = [(w, at) for w, at in mine if now - at < HORIZON]
                 if not mine:
                     del self._own[key]
+        if len(self._last_write) > OWN_WRITES_KEPT:
+            for key, (_, at) in list(self._last_write.items()):
+                if now - at >= HORIZON:
+                    del self._last_write[key]
+
+    def _may_be_stale(self, namespace: str, name: str, rv: str) -> bool:
+        """Whether a watch event's body may be older than what this process stored: a write
+        of its own is still to be delivered, or it wrote the incident lately and this is
+        another version. (An event queued behind a reconcile's lock can come out after the
+        event of that reconcile's last write was skipped: its body is then older, and acting
+        on it would take a step again.)"""
+        key = (namespace, name)
+        if self._own.get(key):
+            return True
+        last = self._last_write.get(key)
+        return last is not None and last[0] != rv and time.monotonic() - last[1] < HORIZON
 
     async def _transition(
         self,

@@ -127,6 +127,9 @@ class State:
     _unsaved: dict[tuple[str, str], Unsaved] = field(default_factory=dict)
     # resourceVersions of this process's status writes whose watch events have not come yet
     _own: dict[tuple[str, str], list[tuple[str, float]]] = field(default_factory=dict)
+    # the resourceVersion of this process's last status write of each incident, and when
+    # (kept for `view.HORIZON`): a watch event of another version may be older than it
+    _last_write: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
     # the watched incidents and policies (`informer`), with this process's writes (see `view`)
     view: ClusterView = field(default_factory=ClusterView)
     # the guard ledger (`core.ledger`) as last read, with this process's writes since
