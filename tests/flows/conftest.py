@@ -178,6 +178,19 @@ class Cluster:
         assert body["status"]["phase"] == "Remediated", body["status"]
         return body
 
+    def reverted(self, name: str, index: int = 0, timeout: float = 8) -> dict[str, Any]:
+        """The incident once its step `index` is Reverted."""
+        body: dict[str, Any] = self.wait_for(
+            f"the revert of step {index}",
+            lambda: (
+                (b := self.get("incidents", name))
+                and actions(b)[index]["state"] == "Reverted"
+                and b
+            ),
+            timeout=timeout,
+        )
+        return body
+
     def blocked(self, name: str, namespace: str = NS) -> dict[str, Any]:
         """The incident once blocked (failing at once, with its status, if it ended
         otherwise)."""

@@ -31,25 +31,13 @@ def _opened(cluster: Cluster, flags: dict[str, str]) -> tuple[int, dict[str, Any
     return mark, body
 
 
-def _reverted(cluster: Cluster) -> dict[str, Any]:
-    """The incident once its breaker is reverted (`revertAfter` is a second)."""
-    body: dict[str, Any] = cluster.wait_for(
-        "the revert",
-        lambda: (
-            (b := cluster.get("incidents", "inc-1")) and actions(b)[0]["state"] == "Reverted" and b
-        ),
-        timeout=5,
-    )
-    return body
-
-
 def test_circuit_breaker_opens_then_restores_the_previous_value(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
     mark, body = _opened(cluster, {"carrier-a": "closed", "carrier-b": "closed"})
     assert actions(body)[0]["state"] == "Applied"
 
-    body = _reverted(cluster)
+    body = cluster.reverted("inc-1", timeout=5)
     assert body["status"]["phase"] == "Remediated"
     assert cluster.configmap_data("payments-flags") == {
         "carrier-a": "closed",
@@ -72,6 +60,6 @@ def test_circuit_breaker_removes_a_key_that_was_unset_when_it_reverts(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
     _opened(cluster, {"carrier-b": "closed"})
-    body = _reverted(cluster)
+    body = cluster.reverted("inc-1", timeout=5)
     assert cluster.configmap_data("payments-flags") == {"carrier-b": "closed"}
     assert "removed" in actions(body)[0]["result"]

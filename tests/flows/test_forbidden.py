@@ -19,9 +19,12 @@ from .conftest import Cluster, actions, timeline
 pytestmark = pytest.mark.emulator_only(reason="the 403s are injected inside the emulator")
 
 
-def refuse_patches(cluster: Cluster, count: int | None) -> None:
+def refuse_patches(
+    cluster: Cluster, count: int | None, resource: str = "deployments", **where: str
+) -> None:
+    """403 for the next `count` patches of `resource` (None: all), narrowed by `where`."""
     assert isinstance(cluster.box, Sandbox)
-    cluster.box.faults.add(verb="patch", resource="deployments", status=403, count=count)
+    cluster.box.faults.add(verb="patch", resource=resource, status=403, count=count, **where)
 
 
 def test_a_few_403s_after_a_restart_are_waited_out(
@@ -73,26 +76,13 @@ def breaker_opened(cluster: Cluster) -> None:
     assert cluster.configmap_data("payments-flags") == {"carrier-a": "open"}
 
 
-def refuse_flag_patches(cluster: Cluster, count: int | None) -> None:
-    assert isinstance(cluster.box, Sandbox)
-    cluster.box.faults.add(
-        verb="patch", resource="configmaps", name="payments-flags", status=403, count=count
-    )
-
-
 def test_a_few_403s_at_a_timed_revert_are_waited_out(
     cluster: Cluster, start_operator: Callable[..., OperatorThread]
 ) -> None:
     start_operator()
     breaker_opened(cluster)
-    refuse_flag_patches(cluster, count=3)
-    body = cluster.wait_for(
-        "the revert",
-        lambda: (
-            (b := cluster.get("incidents", "inc-1")) and actions(b)[0]["state"] == "Reverted" and b
-        ),
-        timeout=20,
-    )
+    refuse_patches(cluster, 3, "configmaps", name="payments-flags")
+    body = cluster.reverted("inc-1", timeout=20)
     assert cluster.configmap_data("payments-flags") == {"carrier-a": "closed"}
     assert timeline(body)[-3:] == ["Remediated", "ActionDeferred", "ActionReverted"]
     [deferred] = [e for e in body["status"]["timeline"] if e["reason"] == "ActionDeferred"]
@@ -105,7 +95,7 @@ def test_a_timed_revert_refused_for_good_is_told_once_and_left_for_a_human(
 ) -> None:
     start_operator(forbidden_grace_seconds=1.0)
     breaker_opened(cluster)
-    refuse_flag_patches(cluster, count=None)
+    refuse_patches(cluster, None, "configmaps", name="payments-flags")
     body = cluster.wait_for(
         "the revert's failure",
         lambda: (b := cluster.get("incidents", "inc-1")) and "ActionFailed" in timeline(b) and b,

@@ -107,17 +107,6 @@ def network_policies(cluster: Cluster) -> dict[str, Any]:
     return {n.metadata.name: cluster.api.sanitize_for_serialization(n) for n in items}
 
 
-def wait_reverted(cluster: Cluster, name: str, index: int = 0) -> dict[str, Any]:
-    body: dict[str, Any] = cluster.wait_for(
-        f"the revert of step {index}",
-        lambda: (
-            (b := cluster.get("incidents", name)) and actions(b)[index]["state"] == "Reverted" and b
-        ),
-        timeout=8,
-    )
-    return body
-
-
 def crash_after_applying(
     cluster: Cluster, start_operator: Callable[..., OperatorThread], operator: OperatorThread
 ) -> int:
@@ -164,7 +153,7 @@ def test_suspend_cron_jobs_once_then_resume_exactly_those_it_suspended(
     assert step["desired"]["suspend"] == ["ledger-sync"]
     assert step["desired"]["alreadySuspended"] == ["invoice-export"]
     assert actions(body)[0]["revert"] == {"cronJobs": ["ledger-sync"]}
-    body = wait_reverted(cluster, "inc-1")
+    body = cluster.reverted("inc-1")
     assert suspended(cluster) == {
         "ledger-sync": False,
         "invoice-export": True,  # it was suspended before: it stays suspended
@@ -256,7 +245,7 @@ def test_isolate_pods_with_revert_after_deletes_its_network_policy(
     cluster.wait_phase("inc-1", "AwaitingApproval")
     cluster.approve("inc-1", "alice")
     cluster.wait_phase("inc-1", "Remediated", "Failed")
-    body = wait_reverted(cluster, "inc-1")
+    body = cluster.reverted("inc-1")
     assert network_policies(cluster) == {}
     assert "deleted" in actions(body)[0]["result"]
 

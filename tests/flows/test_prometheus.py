@@ -241,13 +241,7 @@ def test_a_revert_refused_for_now_at_escalation_is_tried_again_until_done(
     body = cluster.wait_phase("inc-1", "Escalated", "Remediated", "Failed", timeout=10)
     assert body["status"]["phase"] == "Escalated", body["status"]
     assert "revert of Deployment/web deferred" in body["status"]["message"]
-    body = cluster.wait_for(
-        "the revert",
-        lambda: (
-            (b := cluster.get("incidents", "inc-1")) and actions(b)[0]["state"] == "Reverted" and b
-        ),
-        timeout=20,
-    )
+    body = cluster.reverted("inc-1", timeout=20)
     assert replicas(cluster) == 2
     assert "Deployment/web scaled back to 2" in actions(body)[0]["result"]
     assert timeline(body)[-4:] == [
